@@ -1,0 +1,206 @@
+"""Reading, overriding, validating and writing experiment files (A1).
+
+`load_config(path, overrides)` is the one entry point: `yaml.safe_load`, then the
+`--set dotted.key=value` overrides, then type and value checks, then the builder's
+search space is resolved (every knob written out with its range and default).
+Every error is a `ConfigError` naming the file, the dotted key and the value.
+"""
+
+import dataclasses
+import hashlib
+import json
+import os
+import typing
+
+import yaml
+
+from kt_toolkit.config.schema import ExperimentConfig
+from kt_toolkit.errors import ConfigError, invalid
+from kt_toolkit.hypermodels.knobs import BUILDERS, builder_knobs
+from kt_toolkit.hypermodels.space import _suggest, resolve_space
+
+__all__ = ["config_from_dict", "dump_config", "fingerprint", "load_config",
+           "parse_override", "apply_overrides"]
+
+# Settings that may change between runs of one run directory: budget and verbosity.
+RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
+                  "training.verbose", "output.directory", "output.run_name",
+                  "experiment.description")
+
+
+def parse_override(text):
+    """Splits `"tuner.max_trials=4"` into `("tuner.max_trials", 4)` (YAML-typed value)."""
+    if "=" not in text:
+        raise ConfigError(f"An override must look like dotted.key=value. Received: {text!r}.",
+                          key="--set")
+    key, _, raw = text.partition("=")
+    key = key.strip()
+    if not key or any(not part for part in key.split(".")):
+        raise ConfigError(f"An override needs a dotted key before '='. Received: {text!r}.",
+                          key="--set")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"The value of {key} is not valid YAML ({exc.problem}). "
+                          f"Received: {raw!r}.", key=key) from None
+    return key, value
+
+
+def apply_overrides(raw, overrides):
+    """Sets each `(dotted_key, value)` in the nested dict `raw` (in place)."""
+    for key, value in overrides:
+        node = raw
+        parts = key.split(".")
+        for depth, part in enumerate(parts[:-1]):
+            child = node.get(part)
+            if child is None:
+                child = node[part] = {}
+            if not isinstance(child, dict):
+                where = ".".join(parts[: depth + 1])
+                raise ConfigError(f"Cannot set {key}: {where} holds the value {child!r}, "
+                                  "not a mapping.", key=key)
+            node = child
+        node[parts[-1]] = value
+    return raw
+
+
+def _type_name(tp):
+    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
+             list: "a list", dict: "a mapping"}
+    if tp in names:
+        return names[tp]
+    args = [a for a in typing.get_args(tp) if a is not type(None)]
+    return " or ".join(_type_name(a) for a in args) + (" or null" if type(None) in
+                                                         typing.get_args(tp) else "")
+
+
+def _coerce(value, tp, key):
+    """Checks `value` against the annotation `tp`; returns it (ints widen to float)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Union:
+        if value is None and type(None) in typing.get_args(tp):
+            return None
+        for option in typing.get_args(tp):
+            if option is type(None):
+                continue
+            try:
+                return _coerce(value, option, key)
+            except ConfigError:
+                continue
+        raise invalid(key, _type_name(tp), value)
+    if dataclasses.is_dataclass(tp):
+        if isinstance(value, bool) and "enabled" in {f.name for f in dataclasses.fields(tp)}:
+            return tp(enabled=value)
+        return _build(tp, value, key)
+    if tp is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if tp in (int, float) and isinstance(value, bool):
+        raise invalid(key, _type_name(tp), value)
+    if not isinstance(value, tp):
+        raise invalid(key, _type_name(tp), value)
+    return value
+
+
+def _build(cls, raw, key):
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise invalid(key or "config", "a mapping of settings", raw)
+    hints = typing.get_type_hints(cls)
+    names = [f.name for f in dataclasses.fields(cls)]
+    for name in raw:
+        if name not in names:
+            where = f"{key}.{name}" if key else str(name)
+            raise ConfigError(f"Unknown key `{name}`. Allowed here: {', '.join(names)}."
+                              + _suggest(name, names), key=where)
+    kwargs = {name: _coerce(raw[name], hints[name], f"{key}.{name}" if key else name)
+              for name in names if name in raw}
+    return cls(**kwargs)
+
+
+def config_from_dict(raw):
+    """Builds and validates an `ExperimentConfig` from a plain dict.
+
+    Raises:
+        ConfigError: for unknown keys, wrong types or bad values.
+    """
+    config = _build(ExperimentConfig, raw, "")
+    config.validate()
+    builder = config.model.builder
+    if builder not in BUILDERS:
+        raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
+                      _suggest(builder, BUILDERS).strip())
+    config.model.space = resolve_space(builder_knobs(builder), config.model.space,
+                                       discrete=config.tuner.algorithm == "grid")
+    return config
+
+
+def load_config(path, overrides=()):
+    """Reads an experiment file, applies `--set` overrides and validates it.
+
+    Args:
+        path: String or path-like, the YAML file.
+        overrides: Iterable of `"dotted.key=value"` strings.
+
+    Returns:
+        A validated `ExperimentConfig` with `model.space` fully resolved.
+
+    Raises:
+        ConfigError: naming the file (or `--set …`), the key and the value.
+    """
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise ConfigError(f"The experiment file does not exist. Received: {path!r}.",
+                          file=path)
+    try:
+        with open(path, encoding="utf-8") as handle:
+            raw = yaml.safe_load(handle)
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"Not valid YAML: {exc}", file=path) from None
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise ConfigError(f"The file must hold a mapping of sections. Received: {raw!r}.",
+                          file=path)
+    parsed = [parse_override(text) for text in overrides]
+    try:
+        apply_overrides(raw, parsed)
+        return config_from_dict(raw)
+    except ConfigError as error:
+        error.file = _blame(path, parsed, error.key)
+        raise
+
+
+def _blame(path, parsed, key):
+    """Names the `--set` override an error came from, else the file."""
+    for name, value in parsed:
+        if key and (key == name or key.startswith(name + ".") or name.startswith(key + ".")):
+            return f"{path} (--set {name}={value})"
+    return path
+
+
+def dump_config(config):
+    """The config as YAML text (the resolved form written into the run directory)."""
+    return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
+
+
+def _drop_keys(data, keys):
+    data = json.loads(json.dumps(data))
+    for key in keys:
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    return data
+
+
+def search_settings(config):
+    """The parts of the config that define a search (everything but budget/output)."""
+    return _drop_keys(config.to_dict(), RESUMABLE_KEYS)
+
+
+def fingerprint(config):
+    """8 hex digits identifying the search settings (see `search_settings`)."""
+    text = json.dumps(search_settings(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]

@@ -1,0 +1,228 @@
+"""Typed sections of an experiment file. Imports no TensorFlow.
+
+Each dataclass is one YAML section; a field's default is the value used when the
+YAML leaves it out. `validate()` on each section checks values that a type alone
+cannot (ranges, choices); the loader checks the types and unknown keys.
+"""
+
+import dataclasses
+from typing import Optional, Union
+
+from kt_toolkit.errors import invalid
+
+__all__ = [
+    "ALGORITHMS", "CallbacksConfig", "DataConfig", "EarlyStoppingConfig",
+    "ExperimentConfig", "ExperimentSection", "ModelConfig", "OutputConfig",
+    "ReduceLROnPlateauConfig", "TerminateOnNaNConfig", "TrainingConfig", "TunerConfig",
+]
+
+ALGORITHMS = ("hyperband", "bayesian", "random", "grid")
+TASK_NAMES = ("auto", "multiclass", "binary", "regression")
+
+
+def _choice(key, value, allowed):
+    if value not in allowed:
+        from kt_toolkit.hypermodels.space import _suggest
+
+        raise invalid(key, "one of " + ", ".join(map(str, allowed)), value,
+                      _suggest(value, allowed).strip())
+
+
+def _positive(key, value, *, allow_none=False, strict=True):
+    if value is None and allow_none:
+        return
+    if value is None or (value <= 0 if strict else value < 0):
+        raise invalid(key, "a positive number" if strict else "a number >= 0", value)
+
+
+@dataclasses.dataclass
+class ExperimentSection:
+    """`experiment:` what the run is called and its seed."""
+
+    name: str = "experiment"
+    seed: int = 42
+    description: str = ""
+
+    def validate(self, key):
+        if not self.name or any(c in self.name for c in "/\\") or self.name.startswith("."):
+            raise invalid(f"{key}.name", "a non-empty name without slashes", self.name)
+
+
+@dataclasses.dataclass
+class DataConfig:
+    """`data:` which dataset, how it is split and sampled (D1, D2, F1, F2)."""
+
+    dataset: str = "digits"
+    target: Optional[Union[str, int]] = None
+    task: str = "auto"
+    validation_split: float = 0.2
+    subsample: Optional[int] = None
+    classes: Optional[list] = None
+    standardize: bool = True
+    shuffle: bool = True
+
+    def validate(self, key):
+        if not self.dataset:
+            raise invalid(f"{key}.dataset", "a dataset name or a .npz/.csv path", self.dataset)
+        _choice(f"{key}.task", self.task, TASK_NAMES)
+        if not 0.0 < self.validation_split < 1.0:
+            raise invalid(f"{key}.validation_split", "a fraction in (0, 1)",
+                          self.validation_split, "0.2 keeps a fifth for validation.")
+        _positive(f"{key}.subsample", self.subsample, allow_none=True)
+        if self.classes is not None and len(self.classes) < 2:
+            raise invalid(f"{key}.classes", "a list of at least 2 class labels", self.classes)
+
+
+@dataclasses.dataclass
+class ModelConfig:
+    """`model:` the builder and overrides of its search space."""
+
+    builder: str = "mlp"
+    space: dict = dataclasses.field(default_factory=dict)
+
+
+@dataclasses.dataclass
+class TunerConfig:
+    """`tuner:` algorithm, objective and budget.
+
+    `max_trials` caps the number of trials for every algorithm (Hyperband runs
+    its full schedule when it is null). `max_epochs` is Hyperband's largest
+    epoch budget (null: `training.epochs`).
+    """
+
+    algorithm: str = "hyperband"
+    objective: str = "auto"
+    direction: str = "auto"
+    max_trials: Optional[int] = None
+    max_epochs: Optional[int] = None
+    factor: int = 3
+    hyperband_iterations: int = 1
+    num_initial_points: Optional[int] = None
+    executions_per_trial: int = 1
+    seed: Optional[int] = None
+    max_consecutive_failed_trials: int = 3
+
+    def validate(self, key):
+        _choice(f"{key}.algorithm", self.algorithm, ALGORITHMS)
+        _choice(f"{key}.direction", self.direction, ("auto", "max", "min"))
+        for name in ("max_trials", "max_epochs", "num_initial_points"):
+            _positive(f"{key}.{name}", getattr(self, name), allow_none=True)
+        for name in ("hyperband_iterations", "executions_per_trial",
+                     "max_consecutive_failed_trials"):
+            _positive(f"{key}.{name}", getattr(self, name))
+        if self.factor < 2:
+            raise invalid(f"{key}.factor", "an integer >= 2", self.factor,
+                          "Hyperband keeps 1/factor of the trials each round; 3 is usual.")
+
+
+@dataclasses.dataclass
+class EarlyStoppingConfig:
+    """EarlyStopping on the objective, keeping the best epoch's weights (B2, B4)."""
+
+    enabled: bool = True
+    patience: int = 5
+    min_delta: float = 0.0
+    restore_best_weights: bool = True
+
+    def validate(self, key):
+        _positive(f"{key}.patience", self.patience)
+        _positive(f"{key}.min_delta", self.min_delta, strict=False)
+
+
+@dataclasses.dataclass
+class TerminateOnNaNConfig:
+    """Ends a trial whose loss or objective becomes NaN/inf, as FAILED (B5)."""
+
+    enabled: bool = True
+
+    def validate(self, key):
+        pass
+
+
+@dataclasses.dataclass
+class ReduceLROnPlateauConfig:
+    """Halves the learning rate when the objective stops improving (E3)."""
+
+    enabled: bool = True
+    factor: float = 0.5
+    patience: int = 3
+    min_lr: float = 1e-6
+
+    def validate(self, key):
+        if not 0.0 < self.factor < 1.0:
+            raise invalid(f"{key}.factor", "a number in (0, 1)", self.factor,
+                          "0.5 halves the learning rate (E3); 0.1 and 0.3 are also common.")
+        _positive(f"{key}.patience", self.patience)
+        _positive(f"{key}.min_lr", self.min_lr, strict=False)
+
+
+@dataclasses.dataclass
+class CallbacksConfig:
+    """`training.callbacks:` each one takes `false` to switch it off."""
+
+    early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
+    terminate_on_nan: TerminateOnNaNConfig = dataclasses.field(
+        default_factory=TerminateOnNaNConfig)
+    reduce_lr_on_plateau: ReduceLROnPlateauConfig = dataclasses.field(
+        default_factory=ReduceLROnPlateauConfig)
+
+    def validate(self, key):
+        for field in dataclasses.fields(self):
+            getattr(self, field.name).validate(f"{key}.{field.name}")
+
+
+@dataclasses.dataclass
+class TrainingConfig:
+    """`training:` epochs per trial, batch size, callbacks."""
+
+    epochs: int = 20
+    batch_size: int = 64
+    verbose: int = 0
+    callbacks: CallbacksConfig = dataclasses.field(default_factory=CallbacksConfig)
+
+    def validate(self, key):
+        _positive(f"{key}.epochs", self.epochs)
+        _positive(f"{key}.batch_size", self.batch_size)
+        _choice(f"{key}.verbose", self.verbose, (0, 1, 2))
+        self.callbacks.validate(f"{key}.callbacks")
+
+
+@dataclasses.dataclass
+class OutputConfig:
+    """`output:` where runs go.
+
+    The run directory is `<directory>/<run_name>`; without `run_name` it is
+    `<experiment.name>-<8-hex fingerprint of the search settings>`, so the same
+    settings resume the same run and changed settings never touch it.
+    """
+
+    directory: str = "runs"
+    run_name: Optional[str] = None
+
+    def validate(self, key):
+        if self.run_name is not None and (not self.run_name or "/" in self.run_name):
+            raise invalid(f"{key}.run_name", "a folder name without slashes", self.run_name)
+
+
+@dataclasses.dataclass
+class ExperimentConfig:
+    """A whole experiment file."""
+
+    experiment: ExperimentSection = dataclasses.field(default_factory=ExperimentSection)
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    tuner: TunerConfig = dataclasses.field(default_factory=TunerConfig)
+    training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
+    output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+
+    def validate(self):
+        for field in dataclasses.fields(self):
+            section = getattr(self, field.name)
+            if hasattr(section, "validate"):
+                section.validate(field.name)
+        if self.tuner.seed is None:
+            self.tuner.seed = self.experiment.seed
+
+    def to_dict(self):
+        return dataclasses.asdict(self)
+
