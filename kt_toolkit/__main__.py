@@ -1,0 +1,5 @@
+import sys
+
+from kt_toolkit.cli import main
+
+sys.exit(main())

@@ -1,0 +1,44 @@
+"""Atomic file writes and CSV helpers shared by the run-directory writers. No Keras."""
+
+import csv
+import io
+import os
+
+__all__ = ["atomic_write_text", "read_csv", "write_csv"]
+
+
+def atomic_write_text(path, text):
+    """Writes `text` to `path` through a temporary file and `os.replace`.
+
+    A reader (or a run killed mid-write) sees the old file or the new one, never
+    half of one.
+    """
+    path = os.fspath(path)
+    os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    with open(tmp, "w", encoding="utf-8", newline="") as handle:
+        handle.write(text)
+        handle.flush()
+        os.fsync(handle.fileno())
+    os.replace(tmp, path)
+
+
+def write_csv(path, rows, fields=None):
+    """Writes dict rows atomically; columns are `fields` or the union in first-seen order."""
+    if fields is None:
+        fields = []
+        for row in rows:
+            fields.extend(name for name in row if name not in fields)
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=fields, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    atomic_write_text(path, buffer.getvalue())
+
+
+def read_csv(path):
+    """The rows of a CSV file as dicts of strings; an empty list when it is missing."""
+    if not os.path.exists(path):
+        return []
+    with open(path, newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle))

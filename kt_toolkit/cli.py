@@ -1,0 +1,97 @@
+"""`kt-toolkit`: the command line. Parses, sets up logging, calls the library.
+
+    kt-toolkit tune experiments/digits_mlp.yaml --set tuner.max_trials=4
+    kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
+"""
+
+import argparse
+import logging
+import os
+import sys
+import warnings
+
+from kt_toolkit import __version__
+from kt_toolkit.errors import ConfigError
+
+__all__ = ["main"]
+
+EXIT_CONFIG = 2
+
+
+def _parser():
+    parser = argparse.ArgumentParser(prog="kt-toolkit",
+                                     description="Tune Keras models from YAML experiments.")
+    parser.add_argument("--version", action="version", version=f"kt-toolkit {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name, text in (("tune", "run or resume the search an experiment file describes"),
+                       ("validate", "check an experiment file and print it resolved")):
+        command = commands.add_parser(name, help=text, description=text)
+        command.add_argument("config", help="experiment YAML file")
+        command.add_argument("--set", dest="overrides", action="append", default=[],
+                             metavar="KEY=VALUE",
+                             help="override a setting, e.g. --set tuner.max_trials=4")
+    tune = commands.choices["tune"]
+    tune.add_argument("--overwrite", action="store_true",
+                      help="delete the run directory first and start afresh")
+    tune.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    return parser
+
+
+def _quiet_backends():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
+    logging.getLogger("absl").setLevel(logging.ERROR)
+    logging.getLogger("tensorflow").setLevel(logging.ERROR)
+
+
+def _print_result(result):
+    print()
+    if result.best_trial_id is None:
+        print(f"No trial completed ({len(result.trials)} trials).")
+    else:
+        print(f"Best trial {result.best_trial_id}: {result.objective}={result.best_score:.4f}")
+        print("  " + " ".join(f"{k}={v}" for k, v in result.best_hyperparameters.items()
+                              if not k.startswith("tuner/")))
+        scores = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
+        print(f"  best model on the validation split: {scores}")
+    if result.stopped_reason:
+        print(f"Search stopped early: {result.stopped_reason}")
+    run_dir = result.run_dir
+    print(f"Run directory: {run_dir}")
+    print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({len(result.trials)} trials: "
+          f"{result.count('COMPLETED')} completed, {result.count('FAILED')} failed)")
+    if result.best_model_path:
+        print(f"  best model: {result.best_model_path}")
+        print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
+    print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
+
+
+def main(argv=None):
+    args = _parser().parse_args(argv)
+    level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
+    logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    from kt_toolkit.config import dump_config, load_config
+
+    try:
+        config = load_config(args.config, args.overrides)
+        if args.command == "validate":
+            print(dump_config(config), end="")
+            return 0
+        _quiet_backends()
+        from kt_toolkit.runner import run_experiment
+
+        result = run_experiment(config, overwrite=args.overwrite)
+    except ConfigError as error:
+        if error.file is None:
+            error.file = args.config
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    except KeyboardInterrupt:
+        print("Interrupted: rerun the same command to resume.", file=sys.stderr)
+        return 130
+    _print_result(result)
+    return 0 if result.best_trial_id is not None else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

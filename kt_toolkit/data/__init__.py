@@ -1,0 +1,26 @@
+"""Datasets for tuning: registry, files, split, subsample, classes, statistics.
+
+`load_dataset(config, seed=...)` turns a `DataConfig` into a `Dataset` of raw
+training and validation arrays plus the statistics a `Normalization` layer needs.
+Importing this package imports neither Keras nor TensorFlow; only the
+`keras.datasets` loaders do, when called.
+
+Example:
+
+```python
+from kt_toolkit.config import DataConfig
+from kt_toolkit.data import DATASETS, dataset_task, load_dataset
+
+sorted(DATASETS)                                  # names a YAML file can use
+dataset_task(DataConfig(dataset="diabetes"))      # 'regression', nothing loaded
+data = load_dataset(DataConfig(dataset="wine"), seed=0)
+print(data.summary())
+```
+"""
+
+from kt_toolkit.data.dataset import Dataset, RawData
+from kt_toolkit.data.loading import dataset_task, load_dataset
+from kt_toolkit.data.registry import DATASETS, DatasetEntry
+
+__all__ = ["DATASETS", "Dataset", "DatasetEntry", "RawData", "dataset_task",
+           "load_dataset"]

@@ -1,0 +1,162 @@
+"""Datasets from files: `.npz` archives and `.csv` tables (no pandas).
+
+An `.npz` holds either `x` and `y` (split by `load_dataset`) or `x_train`,
+`y_train`, `x_val`, `y_val` (used as given). A `.csv` has a header row; one column
+is the target (`data.target`: a header name or an integer index, the last column by
+default) and every other column must be numeric.
+"""
+
+import csv
+import difflib
+import os
+
+import numpy as np
+
+from kt_toolkit.data.dataset import RawData
+from kt_toolkit.errors import DataError
+
+__all__ = ["read_csv", "read_file", "read_npz"]
+
+NPZ_LAYOUTS = (("x", "y"), ("x_train", "y_train", "x_val", "y_val"))
+
+
+def read_file(path, *, target=None):
+    """Reads a `.npz` or `.csv` file into a `RawData`.
+
+    Args:
+        path: String, the file; a relative path is relative to the current directory.
+        target: Optional string or integer, the target column of a `.csv`.
+
+    Returns:
+        A `RawData` with float32 features and raw (unencoded) targets.
+
+    Raises:
+        DataError: when the file is missing, unreadable or laid out wrongly.
+    """
+    if not os.path.isfile(path):
+        raise DataError(
+            f"`dataset` must be an existing file. Received: dataset={path!r}: file not "
+            f"found (looked in {os.path.abspath(path)!r}). Relative paths are relative "
+            "to the current directory.", key="data.dataset")
+    if str(path).lower().endswith(".npz"):
+        return read_npz(path)
+    return read_csv(path, target=target)
+
+
+def _features(x, path, key):
+    x = np.asarray(x)
+    if x.dtype.kind not in "biuf":
+        raise DataError(f"`{key}` in {path!r} must hold numbers. Received: dtype "
+                        f"{x.dtype}. Encode text or categories as numbers first.",
+                        key="data.dataset")
+    if x.ndim == 1:
+        x = x.reshape(-1, 1)
+    return x.astype(np.float32)
+
+
+def _targets(y, x, path, key):
+    y = np.asarray(y)
+    if y.ndim == 2 and y.shape[1] == 1:
+        y = y.reshape(-1)
+    if y.ndim != 1 or len(y) != len(x):
+        raise DataError(f"`{key}` in {path!r} must be 1-D with one target per sample "
+                        f"({len(x)}). Received: shape {y.shape}.", key="data.dataset")
+    return y
+
+
+def read_npz(path):
+    """Reads an `.npz` archive; see the module docstring for its layouts."""
+    with np.load(path, allow_pickle=False) as archive:
+        found = sorted(archive.files)
+        present = [layout for layout in NPZ_LAYOUTS if set(layout) <= set(found)]
+        if len(present) != 1:
+            expected = " or ".join("(" + ", ".join(layout) + ")" for layout in NPZ_LAYOUTS)
+            raise DataError(
+                f"`dataset` must be an .npz with keys {expected}. Received: "
+                f"dataset={path!r} with keys {found}.", key="data.dataset")
+        arrays = {name: archive[name] for name in present[0]}
+    if "x" in arrays:
+        x = _features(arrays["x"], path, "x")
+        return RawData(x=x, y=_targets(arrays["y"], x, path, "y"), input_kind=_input_kind(x))
+    x = _features(arrays["x_train"], path, "x_train")
+    y = _targets(arrays["y_train"], x, path, "y_train")
+    x_val = _features(arrays["x_val"], path, "x_val")
+    if x_val.shape[1:] != x.shape[1:]:
+        raise DataError(f"`x_val` in {path!r} must have the sample shape of `x_train` "
+                        f"{x.shape[1:]}. Received: {x_val.shape[1:]}.", key="data.dataset")
+    y_val = _targets(arrays["y_val"], x_val, path, "y_val")
+    return RawData(x=x, y=y, x_val=x_val, y_val=y_val, input_kind=_input_kind(x))
+
+
+def _input_kind(x):
+    return "image" if x.ndim >= 3 else "features"
+
+
+def _read_rows(path):
+    with open(path, newline="", encoding="utf-8-sig") as handle:
+        rows = [row for row in csv.reader(handle) if row]
+    if len(rows) < 2:
+        raise DataError(f"`dataset` must be a .csv with a header row and data rows. "
+                        f"Received: dataset={path!r} with {len(rows)} row(s).",
+                        key="data.dataset")
+    header = [name.strip() for name in rows[0]]
+    for number, row in enumerate(rows[1:], start=2):
+        if len(row) != len(header):
+            raise DataError(f"`dataset` rows must have {len(header)} fields like the "
+                            f"header. Received: dataset={path!r}, line {number} has "
+                            f"{len(row)}.", key="data.dataset")
+    return header, rows[1:]
+
+
+def _target_index(header, target):
+    if target is None:
+        return len(header) - 1
+    if isinstance(target, int) and not isinstance(target, bool):
+        if -len(header) <= target < len(header):
+            return target % len(header)
+    elif str(target).strip() in header:
+        return header.index(str(target).strip())
+    close = difflib.get_close_matches(str(target), header, n=1, cutoff=0.5)
+    hint = f" Did you mean `{close[0]}`?" if close else ""
+    raise DataError(
+        f"`target` must be a column name or an index in 0..{len(header) - 1}. Received: "
+        f"target={target!r}.{hint} Columns: {', '.join(header)}.", key="data.target")
+
+
+def _column(rows, index, name, path):
+    values = [row[index].strip() for row in rows]
+    try:
+        return np.array([float(value) for value in values], dtype=np.float64)
+    except ValueError:
+        bad = next(i for i, value in enumerate(values) if not _is_float(value))
+        raise DataError(
+            f"Feature column `{name}` must be numeric. Received: {values[bad]!r} on line "
+            f"{bad + 2} of {path!r}. Encode it as numbers, drop it, or make it the "
+            "`target`.", key="data.dataset") from None
+
+
+def _is_float(text):
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def read_csv(path, *, target=None):
+    """Reads a `.csv` with a header row; see the module docstring for the rules."""
+    header, rows = _read_rows(path)
+    target_index = _target_index(header, target)
+    features = [_column(rows, i, header[i], path)
+                for i in range(len(header)) if i != target_index]
+    if not features:
+        raise DataError(f"`dataset` must have a feature column besides the target. "
+                        f"Received: dataset={path!r} with columns {header}.",
+                        key="data.dataset")
+    labels = [row[target_index].strip() for row in rows]
+    if all(_is_float(label) for label in labels):
+        y = np.array([float(label) for label in labels], dtype=np.float64)
+    else:
+        y = np.array(labels, dtype=str)
+    x = np.stack(features, axis=1).astype(np.float32)
+    return RawData(x=x, y=y, input_kind="features")

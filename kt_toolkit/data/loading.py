@@ -1,0 +1,136 @@
+"""`load_dataset`: from a `DataConfig` to a `Dataset`, in the agreed order.
+
+load → task → `classes` filter and label encoding (D2) → split (stratified) →
+`subsample` of the training part (D1) → shuffle (F2) → standardization
+statistics fitted on the training part (F1).
+"""
+
+import numpy as np
+
+from kt_toolkit.data import labels, registry, split
+from kt_toolkit.data.dataset import Dataset
+from kt_toolkit.data.files import read_file
+from kt_toolkit.errors import DataError
+
+__all__ = ["dataset_task", "load_dataset"]
+
+
+def dataset_task(config):
+    """Returns the task of `config` without loading arrays, when it is known.
+
+    Args:
+        config: A `kt_toolkit.config.DataConfig`.
+
+    Returns:
+        String, `config.task` unless it is `"auto"`; else the registry's task, or
+        `None` for a file (its targets decide once loaded).
+
+    Raises:
+        DataError: for an unknown registry name.
+    """
+    if config.task != "auto":
+        return config.task
+    if registry.is_file_path(config.dataset):
+        return None
+    return registry.get_entry(config.dataset).task
+
+
+def _read(config):
+    if registry.is_file_path(config.dataset):
+        return read_file(config.dataset, target=config.target), None
+    entry = registry.get_entry(config.dataset)
+    if config.target is not None:
+        raise DataError(f"`target` must be null for a registered dataset. Received: "
+                        f"target={config.target!r}. It names a column of a .csv file.",
+                        key="data.target")
+    return entry.loader(), entry.task
+
+
+def _check_finite(raw):
+    for name, x in (("x", raw.x), ("x_val", raw.x_val)):
+        if x is not None and x.dtype.kind == "f" and not np.all(np.isfinite(x)):
+            raise DataError(f"`dataset` features must be finite numbers. Received: NaN or "
+                            f"infinite values in `{name}`. Fill or drop them first.",
+                            key="data.dataset")
+
+
+def _targets(raw, config, known_task):
+    task = config.task
+    if task == "auto":
+        y_all = raw.y if raw.y_val is None else np.concatenate([raw.y, raw.y_val])
+        task = known_task or labels.infer_task(y_all)
+    y, y_val, names = labels.encode_targets(raw.y, raw.y_val, task=task,
+                                            classes=config.classes)
+    return task, y, y_val, names
+
+
+def _keep(x, y, is_classification):
+    if not is_classification:
+        return x, y
+    mask = y >= 0
+    return (x, y) if mask.all() else (x[mask], y[mask])
+
+
+def _parts(raw, config, targets, seed):
+    task, y, y_val, names = targets
+    is_classification = task in labels.CLASSIFICATION
+    x, y = _keep(raw.x, y, is_classification)
+    if raw.is_presplit:
+        x_val, y_val = _keep(raw.x_val, y_val, is_classification)
+        if len(x_val) == 0:
+            raise DataError("`dataset` validation part must not be empty. Received: no "
+                            "validation samples left.", key="data.dataset")
+        return x, x_val, y, y_val
+    return split.split(x, y, fraction=config.validation_split, stratify=is_classification,
+                       shuffle=config.shuffle, seed=seed, class_names=names)
+
+
+def load_dataset(config, *, seed):
+    """Loads, filters, splits and subsamples a dataset as `config` says.
+
+    Example:
+
+    ```python
+    from kt_toolkit.config import DataConfig
+    from kt_toolkit.data import load_dataset
+
+    data = load_dataset(DataConfig(dataset="digits", subsample=200, classes=[3, 8]),
+                        seed=1)
+    data.x_train.shape, data.class_names   # ((200, 64), ['3', '8'])
+    ```
+
+    The arrays are raw: `feature_mean` and `feature_variance` (fitted on
+    `x_train` only, when `config.standardize`) are for a
+    `keras.layers.Normalization` layer in the model.
+
+    Args:
+        config: A `kt_toolkit.config.DataConfig`.
+        seed: Integer, seeds the split, the subsample and the shuffle.
+
+    Returns:
+        A `Dataset`.
+
+    Raises:
+        DataError: for an unknown name, a missing or malformed file, a failed
+            download, labels that `classes` or `task` cannot use, or data too
+            small for the split or `subsample`.
+    """
+    raw, known_task = _read(config)
+    _check_finite(raw)
+    targets = _targets(raw, config, known_task)
+    task, class_names = targets[0], targets[3]
+    x_train, x_val, y_train, y_val = _parts(raw, config, targets, seed)
+    num_classes = None if class_names is None else len(class_names)
+    if config.subsample is not None:
+        x_train, y_train = split.subsample(x_train, y_train, config.subsample,
+                                           num_classes=num_classes,
+                                           shuffle=config.shuffle, seed=seed)
+    if config.shuffle:
+        x_train, y_train = split.shuffle_arrays(x_train, y_train, seed=seed)
+    mean = variance = None
+    if config.standardize and raw.input_kind != "tokens":
+        mean, variance = split.feature_statistics(x_train)
+    return Dataset(name=str(config.dataset), task=task, x_train=x_train, y_train=y_train,
+                   x_val=x_val, y_val=y_val, num_classes=num_classes,
+                   class_names=class_names, feature_mean=mean, feature_variance=variance,
+                   input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size)

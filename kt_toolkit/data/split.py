@@ -1,0 +1,136 @@
+"""Splitting, subsampling (D1), shuffling (F2) and standardization statistics (F1).
+
+All of it is seeded: the same arrays and seed give the same result. Statistics are
+fitted on the training part only, so nothing of the validation part leaks into the
+model.
+"""
+
+import logging
+
+import numpy as np
+
+from kt_toolkit.errors import DataError
+
+__all__ = ["feature_statistics", "shuffle_arrays", "split", "subsample"]
+
+logger = logging.getLogger(__name__)
+CHUNK = 8192  # samples per pass when computing statistics
+
+
+def _check_class_sizes(y, class_names):
+    counts = np.bincount(y)
+    rare = np.flatnonzero(counts < 2)
+    if len(rare):
+        names = [class_names[i] if class_names else str(i) for i in rare]
+        shown = ", ".join(names[:10]) + (f", … ({len(names)} in all)" if len(names) > 10
+                                         else "")
+        raise DataError(
+            f"`dataset` must have at least 2 samples of each class for a stratified "
+            f"split. Received: classes with 1 sample: {shown}. Drop them with `classes`, "
+            "or set `task: regression` for a numeric target.", key="data.dataset")
+
+
+def split(x, y, *, fraction, stratify, shuffle, seed, class_names=None):
+    """Splits `(x, y)` into training and validation parts.
+
+    With `shuffle` false nothing is shuffled or stratified: the last `fraction`
+    of the samples, in their order, becomes the validation part.
+
+    Args:
+        x: Array of features.
+        y: Array of encoded targets.
+        fraction: Float in (0, 1), the share that goes to validation.
+        stratify: Boolean, keep the class proportions in both parts
+            (classification only; ignored when `shuffle` is false).
+        shuffle: Boolean, shuffle before splitting.
+        seed: Integer, the random state.
+        class_names: Optional list of strings, to name classes in errors.
+
+    Returns:
+        Tuple `(x_train, x_val, y_train, y_val)`.
+
+    Raises:
+        DataError: when the data are too small to split this way.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if stratify and shuffle:
+        _check_class_sizes(y, class_names)
+    try:
+        return train_test_split(x, y, test_size=fraction, shuffle=shuffle,
+                                stratify=y if (stratify and shuffle) else None,
+                                random_state=seed if shuffle else None)
+    except ValueError as error:
+        hint = (" Every class needs at least 2 samples, and the validation part at least "
+                "one sample per class." if stratify and shuffle else "")
+        raise DataError(
+            f"`validation_split` must leave samples in both parts. Received: "
+            f"validation_split={fraction!r} on {len(x)} samples ({error}).{hint}",
+            key="data.validation_split") from error
+
+
+def subsample(x, y, size, *, num_classes, shuffle, seed):
+    """Keeps `size` training samples, stratified by class when classifying (D1).
+
+    Only the training part is subsampled: the validation part stays whole, so
+    scores stay comparable between runs with different `subsample`.
+
+    Args:
+        x: Array of training features.
+        y: Array of encoded training targets.
+        size: Integer, how many samples to keep. At least the training size
+            keeps everything (with a warning).
+        num_classes: Integer for classification (stratifies), `None` for regression.
+        shuffle: Boolean; when false the kept samples stay in their order.
+        seed: Integer, the random state.
+
+    Returns:
+        Tuple `(x, y)`, the kept samples.
+
+    Raises:
+        DataError: when `size` is below twice the number of classes.
+    """
+    if num_classes is not None and size < 2 * num_classes:
+        raise DataError(
+            f"`subsample` must be at least 2 samples per class ({2 * num_classes} for "
+            f"{num_classes} classes). Received: subsample={size}.", key="data.subsample")
+    if size >= len(x):
+        logger.warning("subsample=%d is not below the %d training samples; keeping them "
+                       "all.", size, len(x))
+        return x, y
+    from sklearn.model_selection import train_test_split
+
+    try:
+        kept, _ = train_test_split(np.arange(len(x)), train_size=size, random_state=seed,
+                                   stratify=y if num_classes is not None else None)
+    except ValueError as error:
+        raise DataError(f"`subsample` must be able to keep every class. Received: "
+                        f"subsample={size} ({error}).", key="data.subsample") from error
+    if not shuffle:
+        kept = np.sort(kept)
+    return x[kept], y[kept]
+
+
+def shuffle_arrays(x, y, *, seed):
+    """Returns `(x, y)` in one seeded random order (F2)."""
+    order = np.random.default_rng(seed).permutation(len(x))
+    return x[order], y[order]
+
+
+def feature_statistics(x):
+    """Per-feature mean and variance of `x` for a `keras.layers.Normalization` (F1).
+
+    Args:
+        x: Array, the training features (first axis the samples).
+
+    Returns:
+        Tuple `(mean, variance)` of float32 arrays of shape `x.shape[1:]`; a
+        feature that is constant gets variance 1.0, so it is only centred.
+    """
+    # Two passes over chunks, in float64: accurate, and no float64 copy of all of `x`.
+    chunks = [slice(start, start + CHUNK) for start in range(0, len(x), CHUNK)]
+    mean = sum(x[chunk].sum(axis=0, dtype=np.float64) for chunk in chunks) / len(x)
+    squares = sum(np.square(x[chunk] - mean).sum(axis=0) for chunk in chunks)
+    variance = np.asarray(squares / len(x), dtype=np.float64)
+    variance[variance == 0] = 1.0
+    return mean.astype(np.float32), variance.astype(np.float32)

@@ -1,0 +1,36 @@
+"""Output heads, losses and metrics that follow the task (E14, E15, A5)."""
+
+import keras
+
+from kt_toolkit.errors import invalid
+from kt_toolkit.hypermodels.tasks import TASKS
+
+__all__ = ["check_task", "compile_arguments", "output_layer"]
+
+
+def check_task(task, num_classes):
+    """Validates a `(task, num_classes)` pair; returns the output width."""
+    if task not in TASKS:
+        raise invalid("task", "one of " + ", ".join(TASKS), task)
+    if task == "multiclass":
+        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
+            raise invalid("num_classes", "an integer >= 2 for task='multiclass'", num_classes)
+        return num_classes
+    return 1
+
+
+def output_layer(task, num_classes, *, name="output"):
+    """Softmax over the classes, one sigmoid unit, or one linear unit."""
+    units = check_task(task, num_classes)
+    activation = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}[task]
+    return keras.layers.Dense(units, activation=activation, name=name)
+
+
+def compile_arguments(task):
+    """`loss` and `metrics` for `model.compile`, named as `tasks.TASKS` lists them."""
+    if task == "multiclass":
+        return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+    if task == "binary":
+        return {"loss": "binary_crossentropy",
+                "metrics": ["accuracy", keras.metrics.AUC(name="auc")]}
+    return {"loss": "mean_squared_error", "metrics": ["mae"]}

@@ -1,0 +1,215 @@
+"""`run_experiment`: config → data → hypermodel → tuner → run directory.
+
+The run directory holds:
+
+| path | what |
+|---|---|
+| `config.yaml` | the resolved config (every knob's range written out) |
+| `tuner/` | KerasTuner's own project: `oracle.json`, `trial_<id>/trial.json`, checkpoints |
+| `trials/<id>/history.csv`, `meta.json` | every epoch of every trial; its seconds |
+| `trials.csv` | one row per trial (see `kt_toolkit.analysis.trials`) |
+| `best/model.keras` | the best trial's model, re-loadable with `keras.saving.load_model` |
+| `best/hyperparameters.yaml`, `best/evaluation.yaml` | its settings; its validation scores |
+"""
+
+import dataclasses
+import logging
+import os
+import shutil
+
+import yaml
+
+from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis.trials import tidy_value
+from kt_toolkit.config import config_from_dict, dump_config, fingerprint, search_settings
+from kt_toolkit.errors import ConfigError
+from kt_toolkit.hypermodels.tasks import check_objective
+
+__all__ = ["RunResult", "prepare_run_dir", "run_directory", "run_experiment"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished `run_experiment` produced.
+
+    Attributes:
+        run_dir: String, the run directory.
+        objective: String, the metric optimised; `direction` is `"max"`/`"min"`.
+        best_trial_id: String or `None` when no trial completed.
+        best_score: Float or `None`.
+        best_hyperparameters: Dict of the best trial's active values.
+        best_model_path: String or `None`.
+        evaluation: Dict of the best model's validation metrics.
+        trials: List of trial rows (as in `trials.csv`).
+        stopped_reason: String or `None`: why the search stopped before its budget.
+    """
+
+    run_dir: str
+    objective: str
+    direction: str
+    best_trial_id: str = None
+    best_score: float = None
+    best_hyperparameters: dict = dataclasses.field(default_factory=dict)
+    best_model_path: str = None
+    evaluation: dict = dataclasses.field(default_factory=dict)
+    trials: list = dataclasses.field(default_factory=list)
+    stopped_reason: str = None
+
+    def count(self, status):
+        return sum(1 for row in self.trials if row["status"] == status)
+
+
+def run_directory(config):
+    """`<output.directory>/<output.run_name>`, or `<name>-<fingerprint>` without a name."""
+    name = config.output.run_name or f"{config.experiment.name}-{fingerprint(config)}"
+    return os.path.join(config.output.directory, name)
+
+
+def _differences(old, new, prefix=""):
+    if isinstance(old, dict) and isinstance(new, dict):
+        found = []
+        for key in list(old) + [k for k in new if k not in old]:
+            found += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
+        return found
+    return [] if old == new else [(prefix.rstrip("."), old, new)]
+
+
+def prepare_run_dir(config, *, overwrite=False):
+    """Creates (or checks, to resume) the run directory; writes `config.yaml`.
+
+    Raises:
+        ConfigError: when the directory holds a run of other search settings, or
+            files that are not a kt_toolkit run. Nothing in it is changed then.
+    """
+    run_dir = run_directory(config)
+    config_path = os.path.join(run_dir, "config.yaml")
+    if overwrite and os.path.isdir(run_dir):
+        if os.listdir(run_dir) and not os.path.exists(config_path):
+            raise ConfigError(f"--overwrite refuses to delete {run_dir!r}: it is not a "
+                              "kt_toolkit run directory (no config.yaml).",
+                              key="output.run_name")
+        shutil.rmtree(run_dir)
+    elif os.path.exists(config_path):
+        with open(config_path, encoding="utf-8") as handle:
+            stored = config_from_dict(yaml.safe_load(handle))
+        changed = _differences(search_settings(stored), search_settings(config))
+        if changed:
+            key, old, new = changed[0]
+            raise ConfigError(
+                f"The run directory {run_dir!r} holds a search with other settings "
+                f"({len(changed)} differ; first: {key} was {old!r}, now {new!r}). "
+                "Resuming would mix two searches. Use --overwrite to start it afresh, "
+                "or another output.run_name.", key=key)
+        logger.info("Resuming the search in %s", run_dir)
+    elif os.path.isdir(run_dir) and os.listdir(run_dir):
+        raise ConfigError(f"{run_dir!r} exists and is not a kt_toolkit run directory "
+                          "(no config.yaml): choose another output.run_name.",
+                          key="output.run_name")
+    os.makedirs(run_dir, exist_ok=True)
+    atomic_write_text(config_path, dump_config(config))
+    return run_dir
+
+
+def _build_hypermodel(config, data):
+    from kt_toolkit.hypermodels import get_builder
+
+    builder = get_builder(config.model.builder)
+    return builder(data.input_shape, task=data.task, num_classes=data.num_classes,
+                   space=config.model.space, feature_mean=data.feature_mean,
+                   feature_variance=data.feature_variance,
+                   discrete=config.tuner.algorithm == "grid")
+
+
+def run_experiment(config, *, overwrite=False):
+    """Runs (or resumes) the search an experiment describes.
+
+    Args:
+        config: A validated `kt_toolkit.config.ExperimentConfig`.
+        overwrite: Boolean, delete the run directory first and start afresh.
+            Without it, a run directory of the same settings resumes: finished
+            trials are kept and only the rest of the budget runs.
+
+    Returns:
+        A `RunResult`.
+
+    Raises:
+        ConfigError: bad settings, data that cannot be loaded, or an objective
+            the task's model does not log. Raised before anything is written.
+    """
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.tuners import build_tuner, resolve_objective
+
+    data = load_dataset(config.data, seed=config.experiment.seed)
+    logger.info("Data: %s", data.summary())
+    objective, direction = resolve_objective(config.tuner, data.task)
+    check_objective(objective, direction, data.task)
+    hypermodel = _build_hypermodel(config, data)
+    run_dir = prepare_run_dir(config, overwrite=overwrite)
+
+    import keras
+
+    keras.utils.set_random_seed(config.experiment.seed)
+    tuner = build_tuner(config, hypermodel, run_dir, task=data.task)
+    stopped_reason = _search(tuner, config, data, objective, direction)
+    rows = tuner.write_trials_table()
+    result = RunResult(run_dir=run_dir, objective=objective, direction=direction,
+                       trials=rows, stopped_reason=stopped_reason)
+    _export_best(tuner, data, result)
+    return result
+
+
+def _search(tuner, config, data, objective, direction):
+    from kt_toolkit.callbacks import default_callbacks
+
+    callbacks = default_callbacks(config.training.callbacks, objective=objective,
+                                  direction=direction)
+    try:
+        tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                     epochs=config.training.epochs, batch_size=config.training.batch_size,
+                     callbacks=callbacks, verbose=config.training.verbose)
+    except RuntimeError as error:
+        if "consecutive failures" not in str(error):
+            raise
+        reason = str(error).strip().splitlines()[0]
+        logger.error("Search stopped: %s (tuner.max_consecutive_failed_trials=%d).",
+                     reason, config.tuner.max_consecutive_failed_trials)
+        return reason
+    return None
+
+
+def _export_best(tuner, data, result):
+    """Saves the best trial's model, settings and validation scores under `best/`."""
+    best = tuner.oracle.get_best_trials(1)
+    if not best:
+        logger.warning("No trial completed: there is no best model.")
+        return
+    trial = best[0]
+    model = tuner.load_model(trial)
+    evaluation = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
+    evaluation = {name: float(value) for name, value in evaluation.items()}
+    best_dir = os.path.join(result.run_dir, "best")
+    os.makedirs(best_dir, exist_ok=True)
+    path = os.path.join(best_dir, "model.keras")
+    tmp = os.path.join(best_dir, f".model-{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+    hp = trial.hyperparameters
+    declared = {entry.name for entry in hp.space}
+    values = {name: tidy_value(value) for name, value in hp.values.items()
+              if name not in declared or hp.is_active(name)}
+    record = {"trial_id": trial.trial_id,
+              "objective": {"name": result.objective, "direction": result.direction,
+                            "value": float(trial.score)},
+              "hyperparameters": values}
+    atomic_write_text(os.path.join(best_dir, "hyperparameters.yaml"),
+                      yaml.safe_dump(record, sort_keys=False))
+    atomic_write_text(os.path.join(best_dir, "evaluation.yaml"), yaml.safe_dump(
+        {"split": "validation", "samples": int(len(data.y_val)), "metrics": evaluation},
+        sort_keys=False))
+    result.best_trial_id = trial.trial_id
+    result.best_score = float(trial.score)
+    result.best_hyperparameters = values
+    result.best_model_path = path
+    result.evaluation = evaluation

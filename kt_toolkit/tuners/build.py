@@ -1,0 +1,102 @@
+"""`build_tuner`: a KerasTuner tuner for `tuner.algorithm`, recording every trial."""
+
+import contextlib
+import io
+import logging
+
+import keras_tuner
+
+from kt_toolkit.hypermodels.tasks import objective_direction
+from kt_toolkit.analysis.trials import PROJECT_NAME
+from kt_toolkit.tuners.recording import RecordingMixin
+
+__all__ = ["DEFAULT_MAX_TRIALS", "Hyperband", "BayesianOptimization", "GridSearch",
+           "RandomSearch", "build_tuner", "resolve_objective"]
+
+logger = logging.getLogger(__name__)
+DEFAULT_MAX_TRIALS = 10  # random and bayesian, when tuner.max_trials is null
+
+
+class Hyperband(RecordingMixin, keras_tuner.Hyperband):
+    """KerasTuner's Hyperband, recording trials, with an optional `max_trials` cap."""
+
+    def __init__(self, *args, max_trials=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        # HyperbandOracle has no max_trials argument, but the base Oracle honours
+        # the attribute in create_trial: the cap ends the schedule early.
+        self.oracle.max_trials = max_trials
+
+
+class BayesianOptimization(RecordingMixin, keras_tuner.BayesianOptimization):
+    """KerasTuner's Gaussian-process Bayesian optimisation, recording trials."""
+
+
+class RandomSearch(RecordingMixin, keras_tuner.RandomSearch):
+    """KerasTuner's random search, recording trials."""
+
+
+class GridSearch(RecordingMixin, keras_tuner.GridSearch):
+    """KerasTuner's grid search, recording trials."""
+
+
+def resolve_objective(tuner_config, task):
+    """`(objective, direction)`, filling `auto` from the task (see `tasks.TASKS`)."""
+    from kt_toolkit.hypermodels.tasks import default_objective
+
+    objective = tuner_config.objective
+    if objective == "auto":
+        objective = default_objective(task)
+    direction = tuner_config.direction
+    if direction == "auto":
+        direction = objective_direction(objective)
+    return objective, direction
+
+
+def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
+    """Builds the tuner an experiment asks for.
+
+    Args:
+        config: `kt_toolkit.config.ExperimentConfig`.
+        hypermodel: A `keras_tuner.HyperModel`.
+        run_dir: String, the run directory; KerasTuner's files go to `<run_dir>/tuner`.
+        task: String, the dataset's task (fills an `auto` objective).
+        overwrite: Boolean, start KerasTuner's project afresh.
+
+    Returns:
+        A KerasTuner tuner (one of this module's classes). With `overwrite=False`
+        and an existing project, it reloads it: the search resumes.
+    """
+    tuner_config = config.tuner
+    objective, direction = resolve_objective(tuner_config, task)
+    common = {
+        "objective": keras_tuner.Objective(objective, direction),
+        "seed": tuner_config.seed,
+        "max_consecutive_failed_trials": tuner_config.max_consecutive_failed_trials,
+        "executions_per_trial": tuner_config.executions_per_trial,
+        "directory": run_dir,
+        "project_name": PROJECT_NAME,
+        "overwrite": overwrite,
+        "run_dir": run_dir,
+    }
+    algorithm = tuner_config.algorithm
+    max_trials = tuner_config.max_trials
+    if algorithm == "hyperband":
+        cls, extra = Hyperband, {
+            "max_epochs": tuner_config.max_epochs or config.training.epochs,
+            "factor": tuner_config.factor,
+            "hyperband_iterations": tuner_config.hyperband_iterations,
+            "max_trials": max_trials}
+    elif algorithm == "bayesian":
+        cls, extra = BayesianOptimization, {
+            "max_trials": max_trials or DEFAULT_MAX_TRIALS,
+            "num_initial_points": tuner_config.num_initial_points}
+    elif algorithm == "random":
+        cls, extra = RandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
+    else:
+        cls, extra = GridSearch, {"max_trials": max_trials}
+    # KerasTuner prints "Reloading Tuner from ..." itself; say it through logging.
+    with contextlib.redirect_stdout(io.StringIO()) as printed:
+        tuner = cls(hypermodel, **common, **extra)
+    for line in printed.getvalue().splitlines():
+        logger.info(line)
+    return tuner

@@ -1,0 +1,110 @@
+"""A mixin that makes every KerasTuner tuner record what each trial did.
+
+For each trial it writes `<run>/trials/<trial_id>/history.csv` (every epoch) and
+`meta.json` (seconds, reason), turns any exception in build or fit into a
+`FailedTrialError` with a one-line reason, and refreshes `<run>/trials.csv`
+after every trial.
+"""
+
+import json
+import logging
+import math
+import os
+import time
+
+from keras_tuner.errors import FailedTrialError, FatalError
+
+from kt_toolkit._io import atomic_write_text
+from kt_toolkit.callbacks.history import EpochLogger
+from kt_toolkit.analysis.trials import trial_rows, write_trials_table
+
+__all__ = ["RecordingMixin"]
+
+logger = logging.getLogger(__name__)
+
+
+class RecordingMixin:
+    """Mixed in before a KerasTuner tuner class (see `build.py`).
+
+    Args:
+        run_dir: String, the run directory (trial records go to `run_dir/trials`).
+        **kwargs: Passed to the tuner.
+    """
+
+    def __init__(self, *args, run_dir, **kwargs):
+        self.run_dir = os.fspath(run_dir)
+        self._executions = {}
+        self._started = {}
+        super().__init__(*args, **kwargs)
+
+    def trial_dir(self, trial_id):
+        return os.path.join(self.run_dir, "trials", str(trial_id))
+
+    def _populate_initial_space(self):
+        # KerasTuner builds the default model in the constructor; a build error
+        # there would crash the whole search instead of failing one trial.
+        try:
+            super()._populate_initial_space()
+        except FatalError:
+            raise
+        except Exception as error:  # noqa: BLE001 - any build error fails trials, not the search
+            logger.warning("Building the default model failed (%s: %s); trials with "
+                           "such settings will be recorded as failed.",
+                           type(error).__name__, error)
+            declare = getattr(self.hypermodel, "declare", None)
+            if declare is not None:
+                hp = self.oracle.get_space()
+                declare(hp)
+                self.oracle.update_space(hp)
+
+    def run_trial(self, trial, *args, **kwargs):
+        self._executions[trial.trial_id] = 0
+        self._started[trial.trial_id] = time.monotonic()
+        return super().run_trial(trial, *args, **kwargs)
+
+    def _build_and_fit_model(self, trial, *args, **kwargs):
+        execution = self._executions.get(trial.trial_id, 0)
+        self._executions[trial.trial_id] = execution + 1
+        path = os.path.join(self.trial_dir(trial.trial_id), "history.csv")
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), EpochLogger(path, execution)]
+        try:
+            return super()._build_and_fit_model(trial, *args, **kwargs)
+        except (FailedTrialError, FatalError):
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
+            raise FailedTrialError(f"{type(error).__name__}: {error}") from error
+
+    def on_trial_end(self, trial):
+        started = self._started.pop(trial.trial_id, None)
+        seconds = time.monotonic() - started if started is not None else math.nan
+        meta = {"trial_id": trial.trial_id, "seconds": round(seconds, 3),
+                "tuner_id": getattr(self, "tuner_id", None)}
+        atomic_write_text(os.path.join(self.trial_dir(trial.trial_id), "meta.json"),
+                          json.dumps(meta, indent=2))
+        try:
+            super().on_trial_end(trial)
+        finally:
+            self.write_trials_table()
+            self._log_trial(trial.trial_id)
+
+    def write_trials_table(self):
+        return write_trials_table(self.run_dir, self.project_dir)
+
+    def _log_trial(self, trial_id):
+        rows = trial_rows(self.run_dir, self.project_dir)
+        row = next((r for r in rows if r["trial_id"] == trial_id), None)
+        if row is None:
+            return
+        done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
+        objective = self.oracle.objective.name
+        text = f"trial {trial_id} {row['status']}"
+        if row["status"] == "COMPLETED":
+            text += f" {objective}={float(row['objective']):.4f}"
+        else:
+            text += f" ({row['reason']})"
+        if done:
+            best = (max if self.oracle.objective.direction == "max" else min)(
+                done, key=lambda r: float(r["objective"]))
+            text += f" | best {float(best['objective']):.4f} (trial {best['trial_id']})"
+        text += f" | {row['epochs_run']} epochs, {row['seconds']} s | {len(rows)} trials"
+        logger.info(text)
