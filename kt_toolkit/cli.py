@@ -42,6 +42,10 @@ def _quiet_backends():
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
+    from keras_tuner.src import config as keras_tuner_config
+
+    # KerasTuner prints every failed trial's traceback; trials.csv keeps the reason.
+    keras_tuner_config.DEBUG = False
 
 
 def _print_result(result):

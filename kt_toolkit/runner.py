@@ -172,9 +172,12 @@ def _search(tuner, config, data, objective, direction):
     except RuntimeError as error:
         if "consecutive failures" not in str(error):
             raise
-        reason = str(error).strip().splitlines()[0]
-        logger.error("Search stopped: %s (tuner.max_consecutive_failed_trials=%d).",
-                     reason, config.tuner.max_consecutive_failed_trials)
+        reasons = [row["reason"] for row in tuner.write_trials_table()
+                   if row["status"] == "FAILED"][-config.tuner.max_consecutive_failed_trials:]
+        reason = (f"{config.tuner.max_consecutive_failed_trials} consecutive trials failed "
+                  f"(tuner.max_consecutive_failed_trials); last reasons: "
+                  + " | ".join(dict.fromkeys(reasons)))
+        logger.error("Search stopped: %s", reason)
         return reason
     return None
 

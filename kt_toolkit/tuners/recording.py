@@ -83,6 +83,12 @@ class RecordingMixin:
                           json.dumps(meta, indent=2))
         try:
             super().on_trial_end(trial)
+        except RuntimeError:
+            # Too many consecutive failures: KerasTuner raises before saving the
+            # trial that tipped it over, which would stay RUNNING on disk.
+            self.oracle._save_trial(self.oracle.trials[trial.trial_id])
+            self.oracle.save()
+            raise
         finally:
             self.write_trials_table()
             self._log_trial(trial.trial_id)

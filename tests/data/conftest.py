@@ -1,0 +1,53 @@
+"""Shared fixtures for the data tests: small files written to `tmp_path`."""
+
+import csv
+import pathlib
+import sys
+
+import numpy as np
+import pytest
+
+# The package is not installed in every environment the tests run in: make the
+# repository root importable, as `python -m pytest` from the root would.
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+
+@pytest.fixture
+def write_csv(tmp_path):
+    """Returns `write(header, rows, name="data.csv") -> path` writing a .csv file."""
+
+    def write(header, rows, name="data.csv"):
+        path = tmp_path / name
+        with open(path, "w", newline="") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(header)
+            writer.writerows(rows)
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def write_npz(tmp_path):
+    """Returns `write(name="data.npz", **arrays) -> path` writing an .npz file."""
+
+    def write(name="data.npz", **arrays):
+        path = tmp_path / name
+        np.savez(path, **arrays)
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def labelled_npz(write_npz):
+    """An .npz of 200 samples whose first feature is the original label (0..4).
+
+    Each sample's label can be read back from its features, to check remapping.
+    """
+    rng = np.random.default_rng(0)
+    y = np.repeat(np.arange(5), 40)
+    x = np.column_stack([y, rng.normal(size=(200, 2))]).astype(np.float32)
+    return write_npz(x=x, y=y)
