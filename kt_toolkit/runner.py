@@ -68,9 +68,9 @@ def run_directory(config):
 
 
 def _differences(old, new, prefix=""):
-    if isinstance(old, dict) and isinstance(new, dict):
+    if isinstance(old, dict) and isinstance(new, dict) and old.keys() == new.keys():
         found = []
-        for key in list(old) + [k for k in new if k not in old]:
+        for key in old:
             found += _differences(old.get(key), new.get(key), f"{prefix}{key}.")
         return found
     return [] if old == new else [(prefix.rstrip("."), old, new)]
@@ -184,7 +184,7 @@ def _search(tuner, config, data, objective, direction):
 
 def _export_best(tuner, data, result):
     """Saves the best trial's model, settings and validation scores under `best/`."""
-    best = tuner.oracle.get_best_trials(1)
+    best = tuner.best_trials(1)
     if not best:
         logger.warning("No trial completed: there is no best model.")
         return

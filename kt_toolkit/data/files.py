@@ -77,7 +77,8 @@ def read_npz(path):
         arrays = {name: archive[name] for name in present[0]}
     if "x" in arrays:
         x = _features(arrays["x"], path, "x")
-        return RawData(x=x, y=_targets(arrays["y"], x, path, "y"), input_kind=_input_kind(x))
+        y = _targets(arrays["y"], x, path, "y")
+        return RawData(x=x, y=y, input_kind=_input_kind(x))
     x = _features(arrays["x_train"], path, "x_train")
     y = _targets(arrays["y_train"], x, path, "y_train")
     x_val = _features(arrays["x_val"], path, "x_val")

@@ -142,5 +142,6 @@ def get_entry(name):
         hint += "Only .npz and .csv files can be read; convert other formats first. "
     raise DataError(
         f"`dataset` must be a registered name or a path ending in .npz or .csv. "
-        f"Received: dataset={name!r}. {hint}Registered names: {', '.join(sorted(DATASETS))}.",
+        f"Received: dataset={name!r}. {hint}Registered names: "
+        f"{', '.join(sorted(DATASETS))}.",
         key="data.dataset")

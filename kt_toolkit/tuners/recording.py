@@ -93,6 +93,24 @@ class RecordingMixin:
             self.write_trials_table()
             self._log_trial(trial.trial_id)
 
+    def best_trials(self, num_trials=1):
+        """The best COMPLETED trials with a finite score, best first.
+
+        KerasTuner's `oracle.get_best_trials` pads its answer with failed trials
+        when fewer have completed; this never returns a failed trial.
+        """
+        trials = [t for t in self.oracle.trials.values()
+                  if t.status == "COMPLETED" and t.score is not None
+                  and math.isfinite(t.score)]
+        trials.sort(key=lambda t: t.score, reverse=self.oracle.objective.direction == "max")
+        return trials[:num_trials]
+
+    def get_best_models(self, num_models=1):
+        return [self.load_model(trial) for trial in self.best_trials(num_models)]
+
+    def get_best_hyperparameters(self, num_trials=1):
+        return [trial.hyperparameters for trial in self.best_trials(num_trials)]
+
     def write_trials_table(self):
         return write_trials_table(self.run_dir, self.project_dir)
 
