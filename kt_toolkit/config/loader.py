@@ -10,6 +10,7 @@ import dataclasses
 import hashlib
 import json
 import os
+import re
 import typing
 
 import yaml
@@ -28,6 +29,43 @@ RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
                   "experiment.description")
 
 
+class _Loader(yaml.SafeLoader):
+    """`yaml.SafeLoader` that reads `1e-3` as a float.
+
+    PyYAML follows YAML 1.1, where `1e-3` (no dot) is a string: a Keras user
+    writing `learning_rate: 1e-3` means a number.
+    """
+
+
+_Loader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*)(?:\.[0-9_]*)?[eE][-+]?[0-9]+$"),
+    list("-+0123456789"))
+
+
+def _check_repeats(node, prefix=""):
+    """Refuses a key given twice in one mapping (YAML would keep the last silently)."""
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = f"{prefix}{key_node.value}"
+            if key in seen:
+                raise ConfigError(f"The key `{key_node.value}` appears more than once "
+                                  f"(line {key_node.start_mark.line + 1}); keep one.", key=key)
+            seen.add(key)
+            _check_repeats(value_node, f"{key}.")
+    elif isinstance(node, yaml.SequenceNode):
+        for item in node.value:
+            _check_repeats(item, prefix)
+
+
+def _yaml(text):
+    if not isinstance(text, str):
+        text = text.read()
+    _check_repeats(yaml.compose(text, Loader=_Loader))
+    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+
+
 def parse_override(text):
     """Splits `"tuner.max_trials=4"` into `("tuner.max_trials", 4)` (YAML-typed value)."""
     if "=" not in text:
@@ -39,7 +77,7 @@ def parse_override(text):
         raise ConfigError(f"An override needs a dotted key before '='. Received: {text!r}.",
                           key="--set")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else None
+        value = _yaml(raw) if raw.strip() else None
     except yaml.YAMLError as exc:
         raise ConfigError(f"The value of {key} is not valid YAML ({exc.problem}). "
                           f"Received: {raw!r}.", key=key) from None
@@ -130,7 +168,7 @@ def config_from_dict(raw):
     if builder not in BUILDERS:
         raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
                       _suggest(builder, BUILDERS).strip())
-    config.model.space = resolve_space(builder_knobs(builder), config.model.space,
+    config.model.space = resolve_space(builder_knobs(builder), config.model.space or {},
                                        discrete=config.tuner.algorithm == "grid")
     return config
 
@@ -154,28 +192,43 @@ def load_config(path, overrides=()):
                           file=path)
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = yaml.safe_load(handle)
+            raw = _yaml(handle)
+    except ConfigError as error:
+        error.file = path
+        raise
     except yaml.YAMLError as exc:
         raise ConfigError(f"Not valid YAML: {exc}", file=path) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"The file must be UTF-8 text ({exc.reason} at byte {exc.start}).",
+                          file=path) from None
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
         raise ConfigError(f"The file must hold a mapping of sections. Received: {raw!r}.",
                           file=path)
-    parsed = [parse_override(text) for text in overrides]
+    overrides = list(overrides)
+    parsed = []
     try:
+        for text in overrides:
+            try:
+                parsed.append(parse_override(text))
+            except ConfigError as error:
+                error.file = f"{path} (--set {text})"
+                raise
         apply_overrides(raw, parsed)
         return config_from_dict(raw)
     except ConfigError as error:
-        error.file = _blame(path, parsed, error.key)
+        if error.file is None:
+            error.file = _blame(path, overrides, error.key)
         raise
 
 
-def _blame(path, parsed, key):
-    """Names the `--set` override an error came from, else the file."""
-    for name, value in parsed:
+def _blame(path, overrides, key):
+    """Names the `--set` override (as typed) an error came from, else the file."""
+    for text in overrides:
+        name = text.partition("=")[0].strip()
         if key and (key == name or key.startswith(name + ".") or name.startswith(key + ".")):
-            return f"{path} (--set {name}={value})"
+            return f"{path} (--set {text})"
     return path
 
 

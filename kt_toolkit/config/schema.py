@@ -6,6 +6,7 @@ cannot (ranges, choices); the loader checks the types and unknown keys.
 """
 
 import dataclasses
+import math
 from typing import Optional, Union
 
 from kt_toolkit.errors import invalid
@@ -28,10 +29,24 @@ def _choice(key, value, allowed):
                       _suggest(value, allowed).strip())
 
 
+MAX_SEED = 2**32 - 1
+
+
+def _seed(key, value):
+    if value is not None and not 0 <= value <= MAX_SEED:
+        raise invalid(key, f"an integer >= 0 and <= {MAX_SEED}", value)
+
+
+def _folder_name(key, value, what):
+    if not value or any(c in value for c in "/\\") or value.startswith("."):
+        raise invalid(key, f"a non-empty {what} without slashes, not starting with '.'",
+                      value)
+
+
 def _positive(key, value, *, allow_none=False, strict=True):
     if value is None and allow_none:
         return
-    if value is None or (value <= 0 if strict else value < 0):
+    if value is None or not math.isfinite(value) or (value <= 0 if strict else value < 0):
         raise invalid(key, "a positive number" if strict else "a number >= 0", value)
 
 
@@ -44,8 +59,8 @@ class ExperimentSection:
     description: str = ""
 
     def validate(self, key):
-        if not self.name or any(c in self.name for c in "/\\") or self.name.startswith("."):
-            raise invalid(f"{key}.name", "a non-empty name without slashes", self.name)
+        _folder_name(f"{key}.name", self.name, "name")
+        _seed(f"{key}.seed", self.seed)
 
 
 @dataclasses.dataclass
@@ -78,7 +93,7 @@ class ModelConfig:
     """`model:` the builder and overrides of its search space."""
 
     builder: str = "mlp"
-    space: dict = dataclasses.field(default_factory=dict)
+    space: Optional[dict] = dataclasses.field(default_factory=dict)
 
 
 @dataclasses.dataclass
@@ -105,6 +120,7 @@ class TunerConfig:
     def validate(self, key):
         _choice(f"{key}.algorithm", self.algorithm, ALGORITHMS)
         _choice(f"{key}.direction", self.direction, ("auto", "max", "min"))
+        _seed(f"{key}.seed", self.seed)
         for name in ("max_trials", "max_epochs", "num_initial_points"):
             _positive(f"{key}.{name}", getattr(self, name), allow_none=True)
         for name in ("hyperband_iterations", "executions_per_trial",
@@ -125,7 +141,7 @@ class EarlyStoppingConfig:
     restore_best_weights: bool = True
 
     def validate(self, key):
-        _positive(f"{key}.patience", self.patience)
+        _positive(f"{key}.patience", self.patience, strict=False)
         _positive(f"{key}.min_delta", self.min_delta, strict=False)
 
 
@@ -152,7 +168,7 @@ class ReduceLROnPlateauConfig:
         if not 0.0 < self.factor < 1.0:
             raise invalid(f"{key}.factor", "a number in (0, 1)", self.factor,
                           "0.5 halves the learning rate (E3); 0.1 and 0.3 are also common.")
-        _positive(f"{key}.patience", self.patience)
+        _positive(f"{key}.patience", self.patience, strict=False)
         _positive(f"{key}.min_lr", self.min_lr, strict=False)
 
 
@@ -200,8 +216,8 @@ class OutputConfig:
     run_name: Optional[str] = None
 
     def validate(self, key):
-        if self.run_name is not None and (not self.run_name or "/" in self.run_name):
-            raise invalid(f"{key}.run_name", "a folder name without slashes", self.run_name)
+        if self.run_name is not None:
+            _folder_name(f"{key}.run_name", self.run_name, "folder name")
 
 
 @dataclasses.dataclass

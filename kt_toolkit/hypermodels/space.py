@@ -87,7 +87,8 @@ def knob_names(knobs):
 
 
 def _suggest(name, candidates):
-    close = difflib.get_close_matches(str(name), list(candidates), n=1, cutoff=0.5)
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1,
+                                      cutoff=0.5)
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
@@ -107,7 +108,8 @@ def _check_value(knob, value, key):
         return value
     if knob.kind == "choice":
         allowed = knob.allowed or knob.values
-        if value not in allowed:
+        # Same type too: `True == 1` and `64.0 == 64` must not pass as choices.
+        if not any(value == a and type(value) is type(a) for a in allowed):
             hint = "Allowed: " + ", ".join(map(str, allowed)) + "."
             raise invalid(key, f"one of the known {knob.name} values", value,
                           hint + _suggest(value, map(str, allowed)))

@@ -303,3 +303,17 @@ def test_loading_imports_no_tensorflow():
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report["name"] == "digits_mlp"
     assert report["heavy"] == []
+
+
+def test_scientific_notation_without_a_dot_is_a_number(tmp_path):
+    path = tmp_path / "experiment.yaml"
+    path.write_text("model: {space: {learning_rate: {min: 1e-4, max: 1e-1, sampling: log}}}\n")
+    space = load_config(path).model.space
+    assert space["learning_rate"]["min"] == pytest.approx(1e-4)
+    assert space["learning_rate"]["max"] == pytest.approx(0.1)
+
+
+def test_an_empty_space_section_keeps_the_defaults(tmp_path):
+    path = tmp_path / "experiment.yaml"
+    path.write_text("model:\n  space:\n    # every knob commented out\n")
+    assert load_config(path).model.space["dropout"]["default"] == 0.5
