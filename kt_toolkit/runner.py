@@ -16,6 +16,7 @@ import dataclasses
 import logging
 import os
 import shutil
+import warnings
 
 import yaml
 
@@ -189,7 +190,10 @@ def _export_best(tuner, data, result):
         logger.warning("No trial completed: there is no best model.")
         return
     trial = best[0]
-    model = tuner.load_model(trial)
+    with warnings.catch_warnings():
+        # The checkpoint holds the optimizer's slots; the rebuilt model has none yet.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)
     evaluation = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
     evaluation = {name: float(value) for name, value in evaluation.items()}
     best_dir = os.path.join(result.run_dir, "best")

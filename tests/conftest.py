@@ -20,8 +20,23 @@ def _quiet_keras_tuner():
     yield
 
 
+@pytest.fixture
+def make_config(tmp_path):
+    """`make_config(**sections)`: a validated config for a fast real search on digits.
+
+    Runs go under `tmp_path/runs`; `sections` are merged into the defaults.
+    """
+    return lambda **sections: tiny_config(tmp_path, **sections)
+
+
+@pytest.fixture(scope="session")
+def config_in():
+    """`config_in(folder, **sections)`, for fixtures wider than one test."""
+    return tiny_config
+
+
 def tiny_config(tmp_path, **sections):
-    """A validated config for a fast real search on a slice of digits."""
+    """See `make_config`."""
     from kt_toolkit.config import config_from_dict
 
     raw = {

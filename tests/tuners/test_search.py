@@ -8,7 +8,6 @@ import numpy as np
 import pytest
 import yaml
 
-from conftest import tiny_config
 from kt_toolkit._io import read_csv
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.runner import run_experiment
@@ -30,9 +29,9 @@ def _grid_space(**extra):
 
 
 @pytest.mark.parametrize("algorithm", sorted(ALGORITHMS))
-def test_every_algorithm_runs_a_real_search(tmp_path, algorithm):
+def test_every_algorithm_runs_a_real_search(make_config, algorithm):
     model = {"space": _grid_space()} if algorithm == "grid" else {}
-    config = tiny_config(tmp_path, tuner=ALGORITHMS[algorithm], model=model)
+    config = make_config(tuner=ALGORITHMS[algorithm], model=model)
     result = run_experiment(config)
     expected = {"random": 2, "bayesian": 3, "hyperband": 3, "grid": 2}[algorithm]
     assert len(result.trials) == expected
@@ -45,9 +44,8 @@ def test_every_algorithm_runs_a_real_search(tmp_path, algorithm):
 
 
 @pytest.fixture(scope="module")
-def finished_run(tmp_path_factory):
-    tmp_path = tmp_path_factory.mktemp("run")
-    config = tiny_config(tmp_path, tuner={"max_trials": 3})
+def finished_run(tmp_path_factory, config_in):
+    config = config_in(tmp_path_factory.mktemp("run"), tuner={"max_trials": 3})
     return config, run_experiment(config)
 
 
@@ -108,44 +106,44 @@ def _snapshot(run_dir):
     return state
 
 
-def test_resume_after_a_finished_search_adds_no_trials(tmp_path):
-    config = tiny_config(tmp_path)
+def test_resume_after_a_finished_search_adds_no_trials(make_config):
+    config = make_config()
     first = run_experiment(config)
     trial_files = {k: v for k, v in _snapshot(first.run_dir).items()
                    if k.startswith("tuner/trial_") or k.startswith("trials/")}
-    again = run_experiment(tiny_config(tmp_path))
+    again = run_experiment(make_config())
     assert again.run_dir == first.run_dir
     assert len(again.trials) == len(first.trials) == 2
     after = _snapshot(again.run_dir)
     for name, content in trial_files.items():
         assert after[name] == content, name
     # A larger budget continues the same search: only the difference runs.
-    more = run_experiment(tiny_config(tmp_path, tuner={"max_trials": 3}))
+    more = run_experiment(make_config(tuner={"max_trials": 3}))
     assert more.run_dir == first.run_dir
     assert [r["trial_id"] for r in more.trials] == ["0", "1", "2"]
 
 
-def test_other_settings_never_touch_an_existing_run(tmp_path):
+def test_other_settings_never_touch_an_existing_run(tmp_path, make_config):
     named = {"directory": str(tmp_path / "runs"), "run_name": "fixed"}
-    first = run_experiment(tiny_config(tmp_path, output=named))
+    first = run_experiment(make_config(output=named))
     before = _snapshot(first.run_dir)
-    changed = tiny_config(tmp_path, output=named, model={"space": {"dropout": 0.2}})
+    changed = make_config(output=named, model={"space": {"dropout": 0.2}})
     with pytest.raises(ConfigError, match=r"model\.space\.dropout") as caught:
         run_experiment(changed)
     assert "--overwrite" in str(caught.value)
     assert _snapshot(first.run_dir) == before
     # Without a run name, other settings get their own directory.
-    other = run_experiment(tiny_config(tmp_path, model={"space": {"dropout": 0.2}}))
+    other = run_experiment(make_config(model={"space": {"dropout": 0.2}}))
     assert other.run_dir != first.run_dir
     # --overwrite starts afresh.
     fresh = run_experiment(changed, overwrite=True)
     assert fresh.run_dir == first.run_dir and len(fresh.trials) == 2
 
 
-def test_nan_trial_fails_with_reason_and_search_goes_on(tmp_path):
+def test_nan_trial_fails_with_reason_and_search_goes_on(make_config):
     space = _grid_space(units=16, optimizer="sgd", momentum=0.9,
                         learning_rate=[1.0e4, 1.0e-2])
-    result = run_experiment(tiny_config(tmp_path, model={"space": space},
+    result = run_experiment(make_config(model={"space": space},
                                         tuner={"algorithm": "grid", "max_trials": None}))
     statuses = {float(row["learning_rate"]): row for row in result.trials}
     failed = statuses[1.0e4]
@@ -157,10 +155,10 @@ def test_nan_trial_fails_with_reason_and_search_goes_on(tmp_path):
     assert result.stopped_reason is None
 
 
-def test_consecutive_failures_stop_the_search_with_reasons(tmp_path):
+def test_consecutive_failures_stop_the_search_with_reasons(make_config):
     space = _grid_space(units=16, optimizer="sgd", momentum=0.9,
                         learning_rate=[1.0e4, 2.0e4, 5.0e4, 1.0e-2])
-    config = tiny_config(tmp_path, model={"space": space},
+    config = make_config(model={"space": space},
                          tuner={"algorithm": "grid", "max_trials": None,
                                 "max_consecutive_failed_trials": 3})
     result = run_experiment(config)
@@ -170,7 +168,7 @@ def test_consecutive_failures_stop_the_search_with_reasons(tmp_path):
     assert result.best_trial_id is None
 
 
-def test_a_configuration_that_cannot_build_is_a_failed_trial(tmp_path):
+def test_a_configuration_that_cannot_build_is_a_failed_trial(tmp_path, make_config):
     from kt_toolkit.data import load_dataset
     from kt_toolkit.hypermodels import HyperMLP
     from kt_toolkit.tuners import build_tuner
@@ -183,7 +181,7 @@ def test_a_configuration_that_cannot_build_is_a_failed_trial(tmp_path):
                 raise ValueError("16 units are not supported by this builder")
             return super().build(hp)
 
-    config = tiny_config(tmp_path, model={"space": _grid_space()},
+    config = make_config(model={"space": _grid_space()},
                          tuner={"algorithm": "grid", "max_trials": None})
     data = load_dataset(config.data, seed=1)
     hypermodel = Fragile(data.input_shape, num_classes=10, space=config.model.space)
