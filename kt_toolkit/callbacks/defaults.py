@@ -3,6 +3,7 @@
 import keras
 
 from kt_toolkit.callbacks.guards import NanGuard
+from kt_toolkit.callbacks.plateau import ReduceLROnPlateau
 
 __all__ = ["default_callbacks"]
 
@@ -28,7 +29,7 @@ def default_callbacks(config, *, objective, direction):
             min_delta=stop.min_delta, restore_best_weights=stop.restore_best_weights))
     if config.reduce_lr_on_plateau.enabled:
         plateau = config.reduce_lr_on_plateau
-        callbacks.append(keras.callbacks.ReduceLROnPlateau(
+        callbacks.append(ReduceLROnPlateau(
             monitor=objective, mode=direction, factor=plateau.factor,
             patience=plateau.patience, min_lr=plateau.min_lr))
     return callbacks

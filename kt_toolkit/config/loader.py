@@ -168,7 +168,11 @@ def config_from_dict(raw):
     if builder not in BUILDERS:
         raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
                       _suggest(builder, BUILDERS).strip())
-    config.model.space = resolve_space(builder_knobs(builder), config.model.space or {},
+    space = dict(config.model.space or {})
+    knobs = builder_knobs(builder)
+    if "batch_size" not in space and any(k.name == "batch_size" for k in knobs):
+        space["batch_size"] = config.training.batch_size  # E8: tuned only when given choices
+    config.model.space = resolve_space(knobs, space,
                                        discrete=config.tuner.algorithm == "grid")
     return config
 

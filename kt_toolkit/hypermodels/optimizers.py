@@ -1,4 +1,4 @@
-"""Optimizers and weight penalties named by the search space (E2, E4, E11)."""
+"""Optimizers, schedules and weight penalties named by the search space (E2–E5, E9, E11)."""
 
 import keras
 
@@ -16,20 +16,52 @@ _OPTIMIZERS = {
 }
 
 
-def make_optimizer(name, learning_rate, *, momentum=None):
-    """A Keras optimizer by name.
+def _learning_rate(values, steps_per_epoch, epochs):
+    name = values.get("lr_schedule") or "constant"
+    if name == "constant" or steps_per_epoch is None:
+        return values["learning_rate"]
+    from kt_toolkit.schedules import make_schedule
+
+    options = {}
+    if values.get("decay_rate") is not None:
+        options["decay_rate"] = values["decay_rate"]
+    if values.get("decay_factor") is not None:
+        options["step_factor"] = values["decay_factor"]
+    if values.get("warmup_epochs") is not None:
+        options["warmup_epochs"] = values["warmup_epochs"]
+    return make_schedule(name, values["learning_rate"], steps_per_epoch=steps_per_epoch,
+                         epochs=max(1, int(epochs or 1)), **options)
+
+
+def make_optimizer(values, *, steps_per_epoch=None, epochs=None):
+    """A Keras optimizer from a trial's knob values.
 
     Args:
-        name: String, a key of the optimizer table (`"adam"`, `"sgd"`…).
-        learning_rate: Float, or a `LearningRateSchedule`.
-        momentum: Optional float, used by `sgd` only. Defaults to `0.0`.
+        values: Dict with `optimizer` and `learning_rate`, and optionally
+            `lr_schedule` (+ its knobs), `momentum`, `nesterov`, `beta_1`,
+            `beta_2`, `epsilon`, `weight_decay`, `clipnorm` (0 or None = off).
+            Knobs that do not apply to the optimizer are ignored.
+        steps_per_epoch: Optional integer; without it, schedules are not applied
+            (the learning rate stays constant until `fit` knows the epoch length).
+        epochs: Optional integer, the planned epochs (for schedules).
 
     Returns:
         A `keras.optimizers.Optimizer`.
     """
+    name = values["optimizer"]
+    kwargs = {"learning_rate": _learning_rate(values, steps_per_epoch, epochs)}
+    if values.get("clipnorm"):
+        kwargs["global_clipnorm"] = float(values["clipnorm"])
     if name == "sgd":
-        return keras.optimizers.SGD(learning_rate=learning_rate, momentum=momentum or 0.0)
-    return _OPTIMIZERS[name](learning_rate=learning_rate)
+        kwargs["momentum"] = values.get("momentum") or 0.0
+        kwargs["nesterov"] = bool(values.get("nesterov"))
+    if name in ("adam", "adamw", "nadam", "adamax"):
+        for knob in ("beta_1", "beta_2", "epsilon"):
+            if values.get(knob) is not None:
+                kwargs[knob] = values[knob]
+    if name == "adamw" and values.get("weight_decay") is not None:
+        kwargs["weight_decay"] = values["weight_decay"]
+    return _OPTIMIZERS[name](**kwargs)
 
 
 def make_regularizer(kind, *, l1=None, l2=None):

@@ -47,6 +47,8 @@ class Knob:
             range has none (a multiplier for log sampling).
         parent: Optional `(name, values)`: the knob exists only when knob `name`
             takes one of `values` (a KerasTuner conditional scope).
+        tuned: Boolean, whether the default space searches it (else it is fixed at
+            `default` until a YAML range or choices open it).
     """
 
     name: str
@@ -64,10 +66,20 @@ class Knob:
     upper: tuple = None
     grid_step: float = None
     parent: tuple = None
+    tuned: bool = True
 
     def default_spec(self, *, discrete=False):
-        """The knob's default spec in normalized form (see `normalize_spec`)."""
-        if self.kind in ("choice", "bool"):
+        """The knob's default spec in normalized form (see `normalize_spec`).
+
+        A knob with `tuned=False` (e.g. Adam's β1, tuned last by C2) is fixed at its
+        default until the YAML gives it a range or choices.
+        """
+        if not self.tuned:
+            return {"fixed": self.default}
+        return self._default_range(discrete=discrete)
+
+    def _default_range(self, *, discrete=False):
+        if self.kind in ("choice", "bool") or self.values:
             values = self.values or (False, True)
             return {"values": list(values), "default": self.default}
         step = self.step

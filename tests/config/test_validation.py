@@ -136,9 +136,9 @@ BAD_CONFIGS = [
          "model: {space: {activation: {values: [relu, tanh], default: elu}}}\n",
          "model.space.activation.default", "default='elu'", "one of ['relu', 'tanh']"),
     case("units_bool", "model: {space: {units: true}}\n",
-         "model.space.units", "units=True", "one of the known units values"),
+         "model.space.units", "units=True", "must be an integer"),
     case("units_float", "model: {space: {units: 64.0}}\n",
-         "model.space.units", "units=64.0", "one of the known units values"),
+         "model.space.units", "units=64.0", "must be an integer"),
     # --- section values ---
     case("unknown_algorithm", "tuner: {algorithm: hyperbnd}\n",
          "tuner.algorithm", "algorithm='hyperbnd'", "one of hyperband, bayesian, random, grid",

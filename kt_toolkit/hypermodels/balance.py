@@ -1,0 +1,69 @@
+"""Class handling for imbalanced data (E17): class weights, oversampling, balanced batches."""
+
+import math
+
+import keras
+import numpy as np
+
+__all__ = ["BalancedBatches", "apply", "class_weights", "oversample"]
+
+
+def class_weights(y):
+    """`{class: n / (k * count)}`: each class weighs the same in the loss."""
+    classes, counts = np.unique(np.asarray(y).astype(int), return_counts=True)
+    total = counts.sum()
+    return {int(c): float(total / (len(classes) * n)) for c, n in zip(classes, counts)}
+
+
+def oversample(x, y, *, seed=0):
+    """Duplicates rare-class samples (drawn with replacement) up to the largest class."""
+    rng = np.random.default_rng(seed)
+    labels = np.asarray(y).astype(int)
+    classes, counts = np.unique(labels, return_counts=True)
+    index = [np.flatnonzero(labels == c) for c in classes]
+    extra = [rng.choice(i, counts.max() - len(i), replace=True) for i in index]
+    order = rng.permutation(np.concatenate(index + extra))
+    return x[order], y[order]
+
+
+class BalancedBatches(keras.utils.PyDataset):
+    """Mini-batches with the same number of samples of every class (E17).
+
+    Args:
+        x: Array of inputs.
+        y: Array of integer labels.
+        batch_size: Integer, samples per batch (rounded down to a multiple of
+            the class count, at least one per class).
+        seed: Integer, for the draws.
+    """
+
+    def __init__(self, x, y, batch_size, *, seed=0, **kwargs):
+        super().__init__(**kwargs)
+        self.x, self.y = x, y
+        labels = np.asarray(y).astype(int)
+        self.index = [np.flatnonzero(labels == c) for c in np.unique(labels)]
+        self.per_class = max(1, batch_size // len(self.index))
+        self.batches = max(1, math.ceil(len(y) / (self.per_class * len(self.index))))
+        self.rng = np.random.default_rng(seed)
+
+    def __len__(self):
+        return self.batches
+
+    def __getitem__(self, batch):
+        chosen = np.concatenate([self.rng.choice(i, self.per_class, replace=len(i) <
+                                                 self.per_class) for i in self.index])
+        chosen = self.rng.permutation(chosen)
+        return self.x[chosen], self.y[chosen]
+
+
+def apply(kind, x, y, fit_kwargs, *, seed=0):
+    """Returns `(x, y, fit_kwargs)` for the `class_balance` knob value `kind`."""
+    fit_kwargs = dict(fit_kwargs)
+    if kind == "class_weight":
+        fit_kwargs["class_weight"] = class_weights(y)
+    elif kind == "oversample":
+        x, y = oversample(x, y, seed=seed)
+    elif kind == "balanced_batches":
+        x, y = BalancedBatches(x, y, fit_kwargs.get("batch_size", 32), seed=seed), None
+        fit_kwargs.pop("shuffle", None)
+    return x, y, fit_kwargs

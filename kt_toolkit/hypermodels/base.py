@@ -1,0 +1,118 @@
+"""`TunableModel`: what every kt_toolkit builder shares.
+
+Knob declaration (a KerasTuner conditional scope per conditional knob), input
+standardization, the task head and compile, and a `fit` that applies the
+tuned batch size (E8), learning-rate schedule (E3) and class handling (E17).
+"""
+
+import keras
+import keras_tuner
+import numpy as np
+
+from kt_toolkit.errors import invalid
+from kt_toolkit.hypermodels import balance
+from kt_toolkit.hypermodels.heads import check_task, compile_arguments, output_layer
+from kt_toolkit.hypermodels.optimizers import make_optimizer
+from kt_toolkit.hypermodels.space import register, resolve_space
+
+__all__ = ["TunableModel"]
+
+
+class TunableModel(keras_tuner.HyperModel):
+    """Base class of the builders; subclasses set `knobs` and write `build_body`.
+
+    Args:
+        input_shape: Tuple of ints, the shape of one input sample.
+        task: String, `"multiclass"`, `"binary"` or `"regression"`.
+        num_classes: Integer, number of classes (needed for `"multiclass"`).
+        space: Optional dict from knob name to a fixed value, a range
+            `{min, max, step, sampling, default}` or choices `{values: [...]}`.
+        feature_mean: Optional array, the training inputs' mean (F1).
+        feature_variance: Optional array, their variance.
+        discrete: Boolean, give unstepped float ranges a grid step (grid search).
+        name: String, the model's name.
+    """
+
+    knobs = ()
+
+    def __init__(self, input_shape, *, task="multiclass", num_classes=None, space=None,
+                 feature_mean=None, feature_variance=None, discrete=False, name=None):
+        super().__init__(name=name or type(self).__name__.lower(), tunable=True)
+        if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
+                                      for d in input_shape):
+            raise invalid("input_shape", "a tuple of positive integers", input_shape)
+        check_task(task, num_classes)
+        if (feature_mean is None) != (feature_variance is None):
+            raise invalid("feature_variance", "given together with feature_mean",
+                          feature_variance)
+        self.input_shape = tuple(int(d) for d in input_shape)
+        self.task = task
+        self.num_classes = num_classes
+        self.space = resolve_space(self.knobs, space, key="space", discrete=discrete)
+        self.feature_mean = feature_mean
+        self.feature_variance = feature_variance
+
+    def declare(self, hp):
+        """Registers every knob on `hp`; returns a dict of this trial's values.
+
+        Conditional knobs (e.g. `momentum` under `optimizer=sgd`) are declared in
+        a KerasTuner conditional scope and are `None` when inactive.
+        """
+        values = {}
+        for knob in self.knobs:
+            spec = self.space[knob.name]
+            if knob.parent is None:
+                values[knob.name] = register(hp, knob, spec)
+                continue
+            parent, parent_values = knob.parent
+            with hp.conditional_scope(parent, list(parent_values)):
+                values[knob.name] = register(hp, knob, spec)
+        return values
+
+    def standardize(self, x, *, flatten=False):
+        """Applies the training statistics inside the model (F1), if given."""
+        if self.feature_mean is None:
+            return x
+        mean, variance = self.feature_mean, self.feature_variance
+        if flatten:
+            mean, variance = np.reshape(mean, (-1,)), np.reshape(variance, (-1,))
+        axis = -1 if flatten or np.ndim(mean) <= 1 else tuple(range(1, np.ndim(mean) + 1))
+        return keras.layers.Normalization(axis=axis, mean=mean, variance=variance,
+                                          name="standardize")(x)
+
+    def build(self, hp):
+        values = self.declare(hp)
+        inputs = keras.Input(shape=self.input_shape, name="inputs")
+        x = self.build_body(inputs, values)
+        outputs = output_layer(self.task, self.num_classes)(x)
+        model = keras.Model(inputs, outputs, name=self.name)
+        self.compile_model(model, values)
+        return model
+
+    def build_body(self, inputs, values):
+        """Subclasses: the layers from `inputs` to the last hidden tensor."""
+        raise NotImplementedError
+
+    def compile_model(self, model, values, *, steps_per_epoch=None, epochs=None):
+        """Compiles with the trial's optimizer; a schedule needs the epoch length."""
+        optimizer = make_optimizer(values, steps_per_epoch=steps_per_epoch, epochs=epochs)
+        model.compile(optimizer=optimizer, **compile_arguments(self.task))
+
+    def fit(self, hp, model, x=None, y=None, *args, **kwargs):
+        """Trains `model` with the trial's batch size, schedule and class handling."""
+        values = self.declare(hp)
+        batch_size = values["batch_size"]
+        kwargs["batch_size"] = batch_size
+        if values["class_balance"] != "none" and self.task != "regression":
+            x, y, kwargs = balance.apply(values["class_balance"], x, y, kwargs,
+                                         seed=hp.values.get("seed", 0))
+        if values["lr_schedule"] != "constant" and x is not None:
+            steps = max(1, int(np.ceil(len(x) / batch_size)))
+            weights = model.get_weights()
+            self.compile_model(model, values, steps_per_epoch=steps,
+                               epochs=kwargs.get("epochs", 1))
+            model.set_weights(weights)
+        if isinstance(x, keras.utils.PyDataset):
+            kwargs.pop("batch_size")
+            return model.fit(x, *args, **kwargs)
+        return model.fit(x, y, *args, **kwargs)
