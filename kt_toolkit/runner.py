@@ -116,11 +116,17 @@ def prepare_run_dir(config, *, overwrite=False):
 def _build_hypermodel(config, data):
     from kt_toolkit.hypermodels import get_builder
 
-    builder = get_builder(config.model.builder)
-    return builder(data.input_shape, task=data.task, num_classes=data.num_classes,
-                   space=config.model.space, feature_mean=data.feature_mean,
-                   feature_variance=data.feature_variance,
-                   discrete=config.tuner.algorithm == "grid")
+    name = config.model.builder
+    needs = {"cnn": ("image",), "sequence": ("tokens",)}.get(name)
+    if needs and data.input_kind not in needs:
+        raise ConfigError(
+            f"`builder` {name!r} needs {needs[0]} data, and {config.data.dataset!r} gives "
+            f"{data.input_kind}. Received: builder={name!r}. Use the mlp builder, or a "
+            f"dataset of {needs[0]} (e.g. " + ("digits_images" if name == "cnn" else
+                                                 "synthetic_sentiment") + ").",
+            key="model.builder")
+    return get_builder(name).from_data(data, space=config.model.space,
+                                       discrete=config.tuner.algorithm == "grid")
 
 
 def run_experiment(config, *, overwrite=False):

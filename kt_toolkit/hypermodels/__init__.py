@@ -1,12 +1,15 @@
 """KerasTuner `HyperModel` builders whose defaults are the PRACTICES priors.
 
-`HyperMLP` is imported lazily (it imports Keras); the knob tables in
+The builders are imported lazily (they import Keras); the knob tables in
 `kt_toolkit.hypermodels.knobs` and `space` import no Keras.
 """
 
 import importlib
 
-__all__ = ["HyperMLP", "get_builder"]
+__all__ = ["HyperCNN", "HyperMLP", "HyperSequence", "TunableModel", "get_builder"]
+
+_LAZY = {"HyperMLP": "mlp", "HyperCNN": "cnn", "HyperSequence": "sequence",
+         "TunableModel": "base"}
 
 
 def get_builder(name):
@@ -18,8 +21,7 @@ def get_builder(name):
 
 
 def __getattr__(name):
-    if name == "HyperMLP":
-        from kt_toolkit.hypermodels.mlp import HyperMLP
-
-        return HyperMLP
+    if name in _LAZY:
+        module = importlib.import_module(f"kt_toolkit.hypermodels.{_LAZY[name]}")
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

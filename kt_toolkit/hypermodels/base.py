@@ -52,6 +52,13 @@ class TunableModel(keras_tuner.HyperModel):
         self.feature_mean = feature_mean
         self.feature_variance = feature_variance
 
+    @classmethod
+    def from_data(cls, data, **kwargs):
+        """The builder for a `kt_toolkit.data.Dataset` (shape, task, statistics)."""
+        return cls(data.input_shape, task=data.task, num_classes=data.num_classes,
+                   feature_mean=data.feature_mean, feature_variance=data.feature_variance,
+                   **kwargs)
+
     def declare(self, hp):
         """Registers every knob on `hp`; returns a dict of this trial's values.
 

@@ -104,8 +104,75 @@ MLP_KNOBS = (
          values=(False, True)),
 ) + optimizer_knobs()
 
+CNN_KNOBS = (
+    Knob("num_blocks", "int", 2, "E6, E16", "convolution blocks (filters double each block)",
+         min_value=1, max_value=3, lower=(1, True), upper=(8, True)),
+    Knob("filters", "int", 32, "E7", "filters of the first block, a power of two",
+         values=(16, 32, 64, 128), lower=(1, True)),
+    Knob("kernel_size", "int", 3, "E16", "square kernel size; 3x3 first",
+         values=(3, 5), lower=(1, True), upper=(11, True)),
+    Knob("factorized", "bool", False, "E16", "a 1xN then Nx1 pair instead of one NxN",
+         values=(False, True)),
+    Knob("convs_per_block", "int", 1, "E16", "convolutions per block (two 3x3 see 5x5)",
+         min_value=1, max_value=2, lower=(1, True), upper=(4, True)),
+    Knob("batch_norm", "bool", True, "E16", "BatchNormalization after each convolution",
+         values=(False, True)),
+    Knob("residual", "bool", False, "E16", "residual shortcut around each block",
+         values=(False, True)),
+    Knob("pooling", "choice", "max", "E16", "down-sampling after each block",
+         values=("max", "average", "none"), allowed=("max", "average", "none")),
+    Knob("head", "choice", "global_average", "E16", "how the feature maps reach the head",
+         values=("global_average", "flatten"), allowed=("global_average", "flatten")),
+    Knob("dense_units", "int", 128, "E7", "units of the dense head layer (0 = none)",
+         values=(0, 64, 128, 256), lower=(0, True)),
+    Knob("dropout", "float", 0.5, "E1, E10", "dropout before the output layer",
+         min_value=0.0, max_value=0.7, step=0.1, lower=(0.0, True), upper=(1.0, False)),
+    Knob("activation", "choice", "relu", "E14", "activation of convolutions and head",
+         values=("relu", "leaky_relu", "elu"), allowed=ACTIVATIONS),
+    Knob("kernel_initializer", "choice", "glorot_uniform", "E13",
+         "convolution and dense kernel initializer",
+         values=("glorot_uniform", "he_normal", "random_normal"), allowed=INITIALIZERS),
+) + regularizer_knobs() + (
+    Knob("augment_flip", "choice", "none", "F3", "random flips while training",
+         values=("none", "horizontal", "vertical", "horizontal_and_vertical"),
+         allowed=("none", "horizontal", "vertical", "horizontal_and_vertical"), tuned=False),
+    Knob("augment_translation", "float", 0.0, "F3", "random shifts, fraction of the size",
+         min_value=0.0, max_value=0.2, step=0.05, lower=(0.0, True), upper=(0.5, True),
+         tuned=False),
+    Knob("augment_crop", "float", 0.0, "F3", "random crop of up to this fraction of the "
+         "size, resized back (a zoom-in)", min_value=0.0, max_value=0.2, step=0.05,
+         lower=(0.0, True), upper=(0.5, True), tuned=False),
+) + optimizer_knobs()
+
+SEQUENCE_KNOBS = (
+    Knob("embedding_dim", "int", 128, "E12", "embedding size",
+         values=(64, 128, 200, 256), lower=(1, True)),
+    Knob("embedding_initializer", "choice", "random_uniform", "E13",
+         "embedding initializer (uniform trained faster than Glorot)",
+         values=("random_uniform", "glorot_uniform"), allowed=INITIALIZERS),
+    Knob("cell", "choice", "gru", "E16", "recurrent cell; gated beat plain RNNs",
+         values=("lstm", "gru", "simple_rnn"), allowed=("lstm", "gru", "simple_rnn")),
+    Knob("num_layers", "int", 2, "E6", "recurrent layers (2-3 LSTM layers)",
+         min_value=1, max_value=3, lower=(1, True), upper=(8, True)),
+    Knob("bidirectional", "bool", False, "E16", "read the sequence both ways",
+         values=(False, True)),
+    Knob("units", "int", 64, "E7, E12", "units of each recurrent layer",
+         values=(32, 64, 128, 256), lower=(1, True)),
+    Knob("dropout", "float", 0.5, "E1, E10", "dropout after the embedding and before the output",
+         min_value=0.0, max_value=0.7, step=0.1, lower=(0.0, True), upper=(1.0, False)),
+    Knob("recurrent_dropout", "float", 0.0, "E10", "dropout on the recurrent state",
+         min_value=0.0, max_value=0.5, step=0.1, lower=(0.0, True), upper=(1.0, False)),
+    Knob("recurrent_initializer", "choice", "orthogonal", "E13",
+         "recurrent kernel initializer (orthogonal for recurrent state)",
+         values=("orthogonal", "glorot_uniform"), allowed=INITIALIZERS, tuned=False),
+    Knob("layer_norm", "bool", False, "E16", "LayerNormalization after each recurrent layer",
+         values=(False, True)),
+) + optimizer_knobs(clipnorm=5.0, tune_clipnorm=True)
+
 BUILDERS = {
     "mlp": ("kt_toolkit.hypermodels.mlp", "HyperMLP", MLP_KNOBS),
+    "cnn": ("kt_toolkit.hypermodels.cnn", "HyperCNN", CNN_KNOBS),
+    "sequence": ("kt_toolkit.hypermodels.sequence", "HyperSequence", SEQUENCE_KNOBS),
 }
 
 
