@@ -40,14 +40,14 @@ def optimizer_knobs(*, clipnorm=0.0, tune_clipnorm=False):
              grid_step=0.3, parent=("optimizer", ("sgd",))),
         Knob("nesterov", "bool", False, "E4", "Nesterov momentum for SGD",
              values=(False, True), parent=("optimizer", ("sgd",))),
-        Knob("beta_1", "float", 0.9, "C2, E5", "Adam-family β1 (tuned last: fixed until given a range)",
+        Knob("beta_1", "float", 0.9, "C2, E5", "Adam-family β1; tuned last (C2)",
              min_value=0.8, max_value=0.99, lower=(0.0, True), upper=(1.0, False),
              grid_step=0.05, parent=("optimizer", ADAM_FAMILY), tuned=False),
-        Knob("beta_2", "float", 0.999, "C2, E5", "Adam-family β2 (fixed until given a range)",
+        Knob("beta_2", "float", 0.999, "C2, E5", "Adam-family β2",
              min_value=0.9, max_value=0.9999, sampling="reverse_log", lower=(0.0, True),
              upper=(1.0, False), grid_step=10.0, parent=("optimizer", ADAM_FAMILY),
              tuned=False),
-        Knob("epsilon", "float", 1e-8, "C2, E5", "Adam-family ε, log scale (fixed until given a range)",
+        Knob("epsilon", "float", 1e-8, "C2, E5", "Adam-family ε, log scale; it can matter a lot (E5)",
              min_value=1e-10, max_value=1.0, sampling="log", lower=(0.0, False),
              grid_step=100.0, parent=("optimizer", ADAM_FAMILY), tuned=False),
         Knob("weight_decay", "float", 1e-4, "E11", "AdamW decoupled weight decay, log scale",
@@ -65,8 +65,8 @@ def optimizer_knobs(*, clipnorm=0.0, tune_clipnorm=False):
              parent=("lr_schedule", ("step", "multistep"))),
         Knob("warmup_epochs", "int", 1, "E3", "Noam warm-up, in epochs",
              min_value=1, max_value=5, lower=(1, True), parent=("lr_schedule", ("noam",))),
-        Knob("batch_size", "int", 64, "E8", "mini-batch size (fixed to training.batch_size "
-             "until given choices)", values=(16, 32, 64, 128, 256, 512), lower=(1, True),
+        Knob("batch_size", "int", 64, "E8", "mini-batch size (training.batch_size "
+             "unless given choices)", values=(16, 32, 64, 128, 256, 512), lower=(1, True),
              tuned=False),
         Knob("class_balance", "choice", "none", "E17", "natural ratio, class weights, "
              "oversampling the rare classes, or balanced mini-batches",
