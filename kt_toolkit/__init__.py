@@ -13,13 +13,15 @@ print(result.best_score, result.run_dir)
 
 __version__ = "0.1.0"
 
-__all__ = ["ConfigError", "HyperMLP", "RunResult", "__version__", "load_config",
-           "load_dataset", "run_experiment"]
+__all__ = ["ConfigError", "HyperCNN", "HyperMLP", "HyperSequence", "RunResult",
+           "__version__", "load_config", "load_dataset", "run_experiment"]
 
 _LAZY = {
     "ConfigError": "kt_toolkit.errors",
     "load_config": "kt_toolkit.config",
-    "HyperMLP": "kt_toolkit.hypermodels.mlp",
+    "HyperMLP": "kt_toolkit.hypermodels",
+    "HyperCNN": "kt_toolkit.hypermodels",
+    "HyperSequence": "kt_toolkit.hypermodels",
     "load_dataset": "kt_toolkit.data",
     "run_experiment": "kt_toolkit.runner",
     "RunResult": "kt_toolkit.runner",
