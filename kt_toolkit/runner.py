@@ -24,7 +24,6 @@ from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis.trials import tidy_value
 from kt_toolkit.config import config_from_dict, dump_config, fingerprint, search_settings
 from kt_toolkit.errors import ConfigError
-from kt_toolkit.hypermodels.tasks import check_objective
 
 __all__ = ["RunResult", "prepare_run_dir", "run_directory", "run_experiment"]
 
@@ -93,8 +92,7 @@ def prepare_run_dir(config, *, overwrite=False):
                               key="output.run_name")
         shutil.rmtree(run_dir)
     elif os.path.exists(config_path):
-        with open(config_path, encoding="utf-8") as handle:
-            stored = config_from_dict(yaml.safe_load(handle))
+        stored = _stored_config(config_path)
         changed = _differences(search_settings(stored), search_settings(config))
         if changed:
             key, old, new = changed[0]
@@ -108,9 +106,25 @@ def prepare_run_dir(config, *, overwrite=False):
         raise ConfigError(f"{run_dir!r} exists and is not a kt_toolkit run directory "
                           "(no config.yaml): choose another output.run_name.",
                           key="output.run_name")
-    os.makedirs(run_dir, exist_ok=True)
-    atomic_write_text(config_path, dump_config(config))
+    try:
+        os.makedirs(run_dir, exist_ok=True)
+        atomic_write_text(config_path, dump_config(config))
+    except OSError as error:
+        raise ConfigError(f"Cannot write the run directory {run_dir!r}: {error.strerror}. "
+                          "Choose a writable output.directory.", key="output.directory") from None
     return run_dir
+
+
+def _stored_config(path):
+    """The config a run directory was made with; a `ConfigError` if unreadable."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return config_from_dict(yaml.safe_load(handle))
+    except (ConfigError, yaml.YAMLError, OSError, UnicodeDecodeError) as error:
+        raise ConfigError(
+            f"The run directory's config cannot be read as a kt_toolkit config ({error}). "
+            "Use --overwrite to start that run afresh, or another output.run_name.",
+            file=path) from None
 
 
 def _build_hypermodel(config, data):
@@ -126,7 +140,8 @@ def _build_hypermodel(config, data):
                                                  "synthetic_sentiment") + ").",
             key="model.builder")
     return get_builder(name).from_data(data, space=config.model.space,
-                                       discrete=config.tuner.algorithm == "grid")
+                                       discrete=config.tuner.algorithm == "grid",
+                                       seed=config.experiment.seed)
 
 
 def run_experiment(config, *, overwrite=False):
@@ -151,7 +166,6 @@ def run_experiment(config, *, overwrite=False):
     data = load_dataset(config.data, seed=config.experiment.seed)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
-    check_objective(objective, direction, data.task)
     hypermodel = _build_hypermodel(config, data)
     run_dir = prepare_run_dir(config, overwrite=overwrite)
 

@@ -85,6 +85,10 @@ def _row(trial, run_dir, hp_names):
         with open(os.path.join(trial_dir, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
     best_step = trial.get("best_step")
+    if best_step is not None:
+        # Hyperband continues a trial from `tuner/initial_epoch`; KerasTuner counts
+        # the best step within the epochs this round ran.
+        best_step += int(values.get("tuner/initial_epoch") or 0)
     row.update({
         "objective": tidy_value(score) if status == "COMPLETED" else "",
         "best_epoch": best_step + 1 if status == "COMPLETED" and best_step is not None else "",
@@ -120,7 +124,10 @@ def trial_rows(run_dir, project_dir=None):
             if entry["config"]["name"] not in hp_names:
                 hp_names.append(entry["config"]["name"])
         hp_names.extend(n for n in trial["hyperparameters"]["values"] if n not in hp_names)
-    return [_row(trial, run_dir, hp_names) for trial in trials]
+    rows = [_row(trial, run_dir, hp_names) for trial in trials]
+    # KerasTuner pads ids to the width of max_trials: a resumed search with a
+    # larger budget mixes widths ("9", "10"), so order by number.
+    return sorted(rows, key=lambda row: int(row["trial_id"]))
 
 
 def write_trials_table(run_dir, project_dir=None):

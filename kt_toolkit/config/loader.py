@@ -170,11 +170,36 @@ def config_from_dict(raw):
                       _suggest(builder, BUILDERS).strip())
     space = dict(config.model.space or {})
     knobs = builder_knobs(builder)
+    _check_foreign_knobs(builder, space)
     if "batch_size" not in space and any(k.name == "batch_size" for k in knobs):
         space["batch_size"] = config.training.batch_size  # E8: tuned only when given choices
     config.model.space = resolve_space(knobs, space,
                                        discrete=config.tuner.algorithm == "grid")
+    _check_data_and_objective(config)
     return config
+
+
+def _check_foreign_knobs(builder, space):
+    """A knob of another builder gets a message that says so."""
+    own = {knob.name for knob in builder_knobs(builder)}
+    for name in space:
+        owners = [b for b in BUILDERS if b != builder and name in
+                  {k.name for k in builder_knobs(b)}]
+        if name not in own and owners:
+            raise ConfigError(
+                f"`{name}` is a knob of builder {' and '.join(owners)}; builder {builder} has "
+                f"no such knob. Its knobs: {', '.join(sorted(own))}.",
+                key=f"model.space.{name}")
+
+
+def _check_data_and_objective(config):
+    """Registry names and the objective are known before any data is loaded."""
+    from kt_toolkit.data import dataset_task
+    from kt_toolkit.hypermodels.tasks import resolve_objective
+
+    task = dataset_task(config.data)  # DataError for an unknown registry name
+    if task is not None:
+        resolve_objective(config.tuner.objective, config.tuner.direction, task)
 
 
 def load_config(path, overrides=()):

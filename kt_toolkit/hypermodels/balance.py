@@ -57,8 +57,17 @@ class BalancedBatches(keras.utils.PyDataset):
 
 
 def apply(kind, x, y, fit_kwargs, *, seed=0):
-    """Returns `(x, y, fit_kwargs)` for the `class_balance` knob value `kind`."""
+    """Returns `(x, y, fit_kwargs)` for the `class_balance` knob value `kind`.
+
+    A `validation_split` is cut off first (the last samples, as Keras does) and
+    passed as `validation_data`, so only the training part is balanced.
+    """
     fit_kwargs = dict(fit_kwargs)
+    split = fit_kwargs.pop("validation_split", 0.0)
+    if split:
+        cut = int(len(x) * (1.0 - split))
+        fit_kwargs["validation_data"] = (x[cut:], y[cut:])
+        x, y = x[:cut], y[:cut]
     if kind == "class_weight":
         fit_kwargs["class_weight"] = class_weights(y)
     elif kind == "oversample":

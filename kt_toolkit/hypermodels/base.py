@@ -30,13 +30,15 @@ class TunableModel(keras_tuner.HyperModel):
         feature_mean: Optional array, the training inputs' mean (F1).
         feature_variance: Optional array, their variance.
         discrete: Boolean, give unstepped float ranges a grid step (grid search).
+        seed: Integer, for oversampling and balanced batches. Defaults to `0`.
         name: String, the model's name.
     """
 
     knobs = ()
 
     def __init__(self, input_shape, *, task="multiclass", num_classes=None, space=None,
-                 feature_mean=None, feature_variance=None, discrete=False, name=None):
+                 feature_mean=None, feature_variance=None, discrete=False, seed=0,
+                 name=None):
         super().__init__(name=name or type(self).__name__.lower(), tunable=True)
         if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
                                       for d in input_shape):
@@ -49,6 +51,8 @@ class TunableModel(keras_tuner.HyperModel):
         self.task = task
         self.num_classes = num_classes
         self.space = resolve_space(self.knobs, space, key="space", discrete=discrete)
+        self.batch_size_from_space = "batch_size" in (space or {})
+        self.seed = seed
         self.feature_mean = feature_mean
         self.feature_variance = feature_variance
 
@@ -106,20 +110,35 @@ class TunableModel(keras_tuner.HyperModel):
         model.compile(optimizer=optimizer, **compile_arguments(self.task))
 
     def fit(self, hp, model, x=None, y=None, *args, **kwargs):
-        """Trains `model` with the trial's batch size, schedule and class handling."""
+        """Trains `model` with the trial's batch size, schedule and class handling.
+
+        The `batch_size` knob wins when the space sets it (as `kt-toolkit` does
+        from `training.batch_size`); otherwise the caller's `batch_size` stays.
+        Class handling applies to the training part only: a `validation_split`
+        is cut off first (Keras's rule: the last samples) and passed on as
+        `validation_data`. A schedule is laid over the epochs this call runs.
+        """
         values = self.declare(hp)
-        batch_size = values["batch_size"]
-        kwargs["batch_size"] = batch_size
-        if values["class_balance"] != "none" and self.task != "regression":
+        if self.batch_size_from_space or "batch_size" not in kwargs:
+            kwargs["batch_size"] = values["batch_size"]
+        if values["class_balance"] != "none" and self.task != "regression" and x is not None:
             x, y, kwargs = balance.apply(values["class_balance"], x, y, kwargs,
-                                         seed=hp.values.get("seed", 0))
+                                         seed=self.seed)
         if values["lr_schedule"] != "constant" and x is not None:
-            steps = max(1, int(np.ceil(len(x) / batch_size)))
-            weights = model.get_weights()
-            self.compile_model(model, values, steps_per_epoch=steps,
-                               epochs=kwargs.get("epochs", 1))
-            model.set_weights(weights)
+            self._compile_with_schedule(model, values, x, kwargs)
         if isinstance(x, keras.utils.PyDataset):
             kwargs.pop("batch_size")
             return model.fit(x, *args, **kwargs)
         return model.fit(x, y, *args, **kwargs)
+
+    def _compile_with_schedule(self, model, values, x, kwargs):
+        if isinstance(x, keras.utils.PyDataset):
+            steps = len(x)
+        else:
+            samples = len(x) * (1.0 - kwargs.get("validation_split", 0.0))
+            steps = max(1, int(np.ceil(samples / kwargs["batch_size"])))
+        # Hyperband continues a trial from `initial_epoch`: only the rest runs.
+        epochs = max(1, kwargs.get("epochs", 1) - kwargs.get("initial_epoch", 0))
+        weights = model.get_weights()  # e.g. Hyperband's loaded checkpoint
+        self.compile_model(model, values, steps_per_epoch=steps, epochs=epochs)
+        model.set_weights(weights)

@@ -2,6 +2,8 @@
 
 import keras
 
+from kt_toolkit.hypermodels.knobs import ADAM_FAMILY
+
 __all__ = ["make_optimizer", "make_regularizer"]
 
 _OPTIMIZERS = {
@@ -55,7 +57,7 @@ def make_optimizer(values, *, steps_per_epoch=None, epochs=None):
     if name == "sgd":
         kwargs["momentum"] = values.get("momentum") or 0.0
         kwargs["nesterov"] = bool(values.get("nesterov"))
-    if name in ("adam", "adamw", "nadam", "adamax"):
+    if name in ADAM_FAMILY:
         for knob in ("beta_1", "beta_2", "epsilon"):
             if values.get(knob) is not None:
                 kwargs[knob] = values[knob]

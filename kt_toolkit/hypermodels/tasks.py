@@ -9,7 +9,8 @@
 
 from kt_toolkit.errors import ConfigError
 
-__all__ = ["TASKS", "allowed_objectives", "default_objective", "objective_direction"]
+__all__ = ["TASKS", "allowed_objectives", "check_objective", "default_objective",
+           "objective_direction", "resolve_objective"]
 
 TASKS = {
     "multiclass": {"metrics": ("accuracy",), "objective": "val_accuracy"},
@@ -47,3 +48,18 @@ def check_objective(objective, direction, task, *, key="tuner.objective"):
     if direction not in ("max", "min"):
         raise ConfigError(f"`direction` must be max or min. Received: direction={direction!r}.",
                           key="tuner.direction")
+    if direction != objective_direction(objective):
+        raise ConfigError(
+            f"`direction` must be {objective_direction(objective)} for objective "
+            f"{objective!r}. Received: direction={direction!r}. Leave it `auto`.",
+            key="tuner.direction")
+
+
+def resolve_objective(objective, direction, task):
+    """`(objective, direction)` with `auto` filled from the task, checked against it."""
+    if objective == "auto":
+        objective = default_objective(task)
+    if direction == "auto":
+        direction = objective_direction(objective)
+    check_objective(objective, direction, task)
+    return objective, direction

@@ -6,7 +6,7 @@ import logging
 
 import keras_tuner
 
-from kt_toolkit.hypermodels.tasks import objective_direction
+from kt_toolkit.hypermodels import tasks
 from kt_toolkit.analysis.trials import PROJECT_NAME
 from kt_toolkit.tuners.recording import RecordingMixin
 
@@ -40,16 +40,8 @@ class GridSearch(RecordingMixin, keras_tuner.GridSearch):
 
 
 def resolve_objective(tuner_config, task):
-    """`(objective, direction)`, filling `auto` from the task (see `tasks.TASKS`)."""
-    from kt_toolkit.hypermodels.tasks import default_objective
-
-    objective = tuner_config.objective
-    if objective == "auto":
-        objective = default_objective(task)
-    direction = tuner_config.direction
-    if direction == "auto":
-        direction = objective_direction(objective)
-    return objective, direction
+    """`(objective, direction)` for `tuner_config`, `auto` filled from the task."""
+    return tasks.resolve_objective(tuner_config.objective, tuner_config.direction, task)
 
 
 def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):

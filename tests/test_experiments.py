@@ -1,0 +1,29 @@
+"""Every experiment file loads, and runs end to end with a tiny budget."""
+
+import glob
+import os
+
+import pytest
+
+from kt_toolkit.config import load_config
+from kt_toolkit.runner import run_experiment
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+EXPERIMENTS = sorted(glob.glob(os.path.join(REPO, "experiments", "*.yaml")))
+
+
+def test_there_are_experiments():
+    names = {os.path.basename(path) for path in EXPERIMENTS}
+    assert {"digits_mlp.yaml", "breast_cancer_mlp.yaml", "digits_cnn.yaml",
+            "sequence_sentiment.yaml"} <= names
+
+
+@pytest.mark.parametrize("path", EXPERIMENTS, ids=os.path.basename)
+def test_experiment_runs_with_a_tiny_budget(path, tmp_path):
+    config = load_config(path, ["tuner.max_trials=1", "training.epochs=1",
+                                "tuner.max_epochs=1", "data.subsample=120",
+                                f"output.directory={tmp_path}"])
+    result = run_experiment(config)
+    assert len(result.trials) == 1
+    assert result.trials[0]["status"] == "COMPLETED", result.trials[0]["reason"]
+    assert os.path.exists(result.best_model_path)
