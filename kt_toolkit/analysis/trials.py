@@ -61,8 +61,9 @@ def _metric_values(trial):
     metrics = trial.get("metrics", {}).get("metrics", {})
     for name, record in metrics.items():
         observations = record.get("observations") or []
-        if observations and observations[-1].get("value"):
-            values[name] = tidy_value(float(observations[-1]["value"][0]))
+        value = (observations[-1].get("value") or [None])[0] if observations else None
+        if value is not None:
+            values[name] = tidy_value(float(value))
     return values
 
 

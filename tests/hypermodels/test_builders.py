@@ -121,7 +121,7 @@ def test_every_promised_practice_is_in_the_default_space(builder):
     assert all(not entries[name].conditions for name in unconditional)
 
 
-def _fit(space, *, y=None, epochs=3, task="multiclass"):
+def _fit(space, *, y=None, epochs=3, task="multiclass", **fit_kwargs):
     rng = np.random.default_rng(0)
     x = rng.normal(size=(96, 6)).astype("float32")
     y = (np.arange(96) % 3) if y is None else y
@@ -129,39 +129,82 @@ def _fit(space, *, y=None, epochs=3, task="multiclass"):
                           space={"num_layers": 1, "units": 8, **space})
     hp = keras_tuner.HyperParameters()
     model = hypermodel.build(hp)
-    history = hypermodel.fit(hp, model, x, y, epochs=epochs, batch_size=999, verbose=0)
+    history = hypermodel.fit(hp, model, x, y, epochs=epochs, verbose=0, **fit_kwargs)
     return model, history
 
 
-@pytest.mark.parametrize("schedule,expect", [
-    ("exponential", lambda lr, e: lr * 0.96 ** e),
-    ("step", lambda lr, e: lr * 0.5 ** (e // 1)),
-    ("cosine", None), ("multistep", None), ("noam", None)])
-def test_schedule_knob_drives_the_optimizer(schedule, expect):
+def _rate(model):
+    return float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
+
+
+# 96 samples / batch 32 = 3 steps per epoch; 3 epochs = 9 steps.
+@pytest.mark.parametrize("schedule,expected", [
+    ("exponential", 0.01 * 0.96 ** 3),
+    ("step", 0.01 * 0.5 ** 3),                    # decay every epoch (epochs // 3 = 1)
+    ("multistep", 0.01 * 0.5 ** 2),               # both boundaries (steps 4 and 6) passed
+    ("cosine", 0.0),                              # annealed over the 9 steps
+    ("noam", 0.01 * (3 / 10) ** 0.5),             # warm-up 3 steps, then 1/sqrt
+])
+def test_schedule_knob_drives_the_optimizer(schedule, expected):
     space = {"lr_schedule": schedule, "learning_rate": 0.01, "batch_size": 32,
              "optimizer": "adam"}
-    model, history = _fit(space)
-    rate = model.optimizer._learning_rate
-    assert isinstance(rate, keras.optimizers.schedules.LearningRateSchedule)
-    final = float(keras.ops.convert_to_numpy(model.optimizer.learning_rate))
-    assert int(model.optimizer.iterations) == 9  # 96 samples / batch 32, 3 epochs
-    assert final < 0.01
-    if expect is not None:
-        assert final == pytest.approx(expect(0.01, 3), rel=1e-3)
+    model, _ = _fit(space)
+    assert isinstance(model.optimizer._learning_rate,
+                      keras.optimizers.schedules.LearningRateSchedule)
+    assert int(model.optimizer.iterations) == 9
+    assert _rate(model) == pytest.approx(expected, rel=1e-3, abs=1e-7)
+
+
+def test_schedule_covers_only_the_epochs_a_hyperband_round_runs():
+    space = {"lr_schedule": "cosine", "learning_rate": 0.01, "batch_size": 32}
+    model, _ = _fit(space, epochs=5, initial_epoch=2)  # 3 epochs run: 9 steps
+    assert _rate(model) == pytest.approx(0.0, abs=1e-7)
+
+
+def test_schedule_counts_training_steps_only_with_a_validation_split():
+    space = {"lr_schedule": "cosine", "learning_rate": 0.01, "batch_size": 16}
+    model, history = _fit(space, validation_split=0.5)  # 48 samples: 3 steps per epoch
+    assert int(model.optimizer.iterations) == 9
+    assert _rate(model) == pytest.approx(0.0, abs=1e-7)
+    assert "val_loss" in history.history
 
 
 def test_batch_size_knob_sets_the_steps_per_epoch():
-    model, history = _fit({"batch_size": 16, "lr_schedule": "constant"}, epochs=1)
+    model, _ = _fit({"batch_size": 16}, epochs=1)
     assert int(model.optimizer.iterations) == 96 // 16
 
 
-@pytest.mark.parametrize("balance", ["class_weight", "oversample", "balanced_batches"])
+def test_callers_batch_size_stays_when_the_space_does_not_set_it():
+    model, _ = _fit({}, epochs=1, batch_size=48)
+    assert int(model.optimizer.iterations) == 2
+
+
+def test_class_weights_follow_the_class_counts():
+    from kt_toolkit.hypermodels.balance import class_weights
+
+    weights = class_weights(np.array([0] * 84 + [1] * 8 + [2] * 4))
+    assert weights[2] / weights[0] == pytest.approx(84 / 4)
+    assert sum(weights[c] * n for c, n in ((0, 84), (1, 8), (2, 4))) == pytest.approx(96)
+
+
+@pytest.mark.parametrize("balance", ["none", "class_weight", "oversample", "balanced_batches"])
 def test_class_balance_knob_trains_on_imbalanced_data(balance):
-    y = np.array([0] * 84 + [1] * 8 + [2] * 4)
-    model, history = _fit({"class_balance": balance, "batch_size": 24}, y=y, epochs=1)
-    steps = int(model.optimizer.iterations)
-    if balance == "oversample":
-        assert steps == int(np.ceil(3 * 84 / 24))  # every class grown to 84 samples
+    y = np.random.default_rng(1).permutation([0] * 84 + [1] * 8 + [2] * 4)
+    space = {"class_balance": balance, "batch_size": 24, "learning_rate": 0.05}
+    model, history = _fit(space, y=y, epochs=8, validation_split=0.25)
+    steps = int(model.optimizer.iterations) // 8
+    majority = int((y[:72] == 0).sum())  # the training part: Keras keeps the first 75 %
+    if balance == "oversample":  # every class grown to the majority's count
+        assert steps == int(np.ceil(3 * majority / 24))
     elif balance == "balanced_batches":
-        assert steps == 96 // 24
-    assert np.isfinite(history.history["loss"][0])
+        assert steps == int(np.ceil(72 / 24))
+    else:
+        assert steps == 72 // 24
+    assert "val_loss" in history.history
+    predicted = np.argmax(model.predict(
+        np.random.default_rng(0).normal(size=(96, 6)).astype("float32"), verbose=0), 1)
+    rare = (predicted != 0).mean()
+    if balance == "none":
+        assert rare < 0.2  # the natural ratio: the majority class dominates
+    else:
+        assert rare > 0.2  # rebalanced: the rare classes are predicted too
