@@ -21,12 +21,13 @@ SCHEDULE_NAMES = ("constant", "exponential", "step", "multistep", "cosine", "noa
 CLASS_BALANCE = ("none", "class_weight", "oversample", "balanced_batches")
 
 
-def optimizer_knobs(*, clipnorm=0.0, tune_clipnorm=False):
+def optimizer_knobs(*, clipnorm=0.0, clip_values=None):
     """The optimizer, learning-rate, schedule and batch knobs every builder shares.
 
     Args:
-        clipnorm: Float, the default global-norm clip (0 = off).
-        tune_clipnorm: Boolean, whether the default space searches the clip.
+        clipnorm: Float, the first global-norm clip (0 = off).
+        clip_values: Optional tuple: the clips the default space searches; `None`
+            keeps `clipnorm` fixed until the YAML opens it (to 0, 5, 10, 15).
     """
     return (
         Knob("optimizer", "choice", "adam", "E4", "optimizer; Adam is the usual best choice",
@@ -54,7 +55,8 @@ def optimizer_knobs(*, clipnorm=0.0, tune_clipnorm=False):
              min_value=1e-6, max_value=1e-1, sampling="log", lower=(0.0, True),
              grid_step=10.0, parent=("optimizer", ("adamw",))),
         Knob("clipnorm", "float", clipnorm, "E9", "gradient clipping by global norm (0 = off)",
-             values=(0.0, 5.0, 10.0, 15.0), lower=(0.0, True), tuned=tune_clipnorm),
+             values=clip_values or (0.0, 5.0, 10.0, 15.0), lower=(0.0, True),
+             tuned=clip_values is not None),
         Knob("lr_schedule", "choice", "constant", "E3", "learning-rate schedule",
              values=SCHEDULE_NAMES, allowed=SCHEDULE_NAMES),
         Knob("decay_rate", "float", 0.96, "E3", "exponential decay per epoch",
@@ -167,7 +169,7 @@ SEQUENCE_KNOBS = (
          values=("orthogonal", "glorot_uniform"), allowed=INITIALIZERS, tuned=False),
     Knob("layer_norm", "bool", False, "E16", "LayerNormalization after each recurrent layer",
          values=(False, True)),
-) + optimizer_knobs(clipnorm=5.0, tune_clipnorm=True)
+) + optimizer_knobs(clipnorm=5.0, clip_values=(5.0, 10.0, 15.0))
 
 BUILDERS = {
     "mlp": ("kt_toolkit.hypermodels.mlp", "HyperMLP", MLP_KNOBS),

@@ -208,3 +208,12 @@ def test_class_balance_knob_trains_on_imbalanced_data(balance):
         assert rare < 0.2  # the natural ratio: the majority class dominates
     else:
         assert rare > 0.2  # rebalanced: the rare classes are predicted too
+
+
+def test_recurrent_models_clip_gradients_by_default_and_the_others_do_not():
+    space = HyperSequence((12,), vocabulary_size=50, task="binary").space
+    assert space["clipnorm"] == {"values": [5.0, 10.0, 15.0], "default": 5.0}  # E9
+    model = HyperSequence((12,), vocabulary_size=50, task="binary").build(
+        keras_tuner.HyperParameters())
+    assert model.optimizer.global_clipnorm == 5.0
+    assert HyperMLP((4,), num_classes=3).space["clipnorm"] == {"fixed": 0.0}
