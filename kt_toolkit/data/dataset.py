@@ -13,7 +13,9 @@ class RawData:
     """Arrays as a registry loader or a file gives them, before any processing.
 
     Args:
-        x: Array of features, first axis the samples.
+        x: Array of features, first axis the samples. For `"tokens"` it may be
+            a 1-D object array of variable-length int sequences
+            (`sequences.as_ragged`); `load_dataset` pads it after the split.
         y: 1-D array of targets: numbers or strings, labels not yet encoded.
         x_val: Optional array, a validation part that comes with the source
             (`keras.datasets` test parts, `.npz` files with `x_val`). When given,
@@ -59,7 +61,9 @@ class Dataset:
     Args:
         name: String, the registry name or the file path.
         task: String, `"multiclass"`, `"binary"` or `"regression"`.
-        x_train: Array, float32 features (int32 token ids for `"tokens"`).
+        x_train: Array, float32 features (int32 token ids for `"tokens"`,
+            zero-padded at the end to the 90th percentile of the training
+            lengths, C8).
         y_train: Array, int64 labels `0..k-1` for classification, float32 for
             regression.
         x_val: Array, validation features, same layout as `x_train`.

@@ -1,13 +1,18 @@
 """`load_dataset`: from a `DataConfig` to a `Dataset`, in the agreed order.
 
 load → task → `classes` filter and label encoding (D2) → split (stratified) →
+padding of token sequences to a length read off the training part (C8) →
 `subsample` of the training part (D1) → shuffle (F2) → standardization
 statistics fitted on the training part (F1).
+
+Padding comes before `subsample` so the input shape of a token dataset does not
+change with `subsample`: trials tuned on a sample build the same model as the
+final run on all of it.
 """
 
 import numpy as np
 
-from kt_toolkit.data import labels, registry, split
+from kt_toolkit.data import labels, registry, sequences, split
 from kt_toolkit.data.dataset import Dataset
 from kt_toolkit.data.files import read_file
 from kt_toolkit.errors import DataError
@@ -85,6 +90,14 @@ def _parts(raw, config, targets, seed):
                        shuffle=config.shuffle, seed=seed, class_names=names)
 
 
+def _pad(x_train, x_val):
+    """Pads ragged token sequences to cover 90 % of the training ones (C8)."""
+    if not sequences.is_ragged(x_train):
+        return x_train, x_val
+    length = sequences.padding_length(x_train)
+    return sequences.pad_sequences(x_train, length), sequences.pad_sequences(x_val, length)
+
+
 def load_dataset(config, *, seed):
     """Loads, filters, splits and subsamples a dataset as `config` says.
 
@@ -101,7 +114,9 @@ def load_dataset(config, *, seed):
 
     The arrays are raw: `feature_mean` and `feature_variance` (fitted on
     `x_train` only, when `config.standardize`) are for a
-    `keras.layers.Normalization` layer in the model.
+    `keras.layers.Normalization` layer in the model. Token sequences are padded
+    with zeros at the end, and truncated at the start, to the 90th percentile
+    of the training lengths (see `kt_toolkit.data.sequences`).
 
     Args:
         config: A `kt_toolkit.config.DataConfig`.
@@ -120,6 +135,7 @@ def load_dataset(config, *, seed):
     targets = _targets(raw, config, known_task)
     task, class_names = targets[0], targets[3]
     x_train, x_val, y_train, y_val = _parts(raw, config, targets, seed)
+    x_train, x_val = _pad(x_train, x_val)
     num_classes = None if class_names is None else len(class_names)
     if config.subsample is not None:
         x_train, y_train = split.subsample(x_train, y_train, config.subsample,

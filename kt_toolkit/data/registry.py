@@ -1,9 +1,13 @@
 """The dataset registry: names a YAML file can use instead of a path.
 
-The scikit-learn sets ship with scikit-learn and load offline. The
-`keras.datasets` sets download on first use (to `$KERAS_HOME/datasets`) and come
-with their own split: their test part becomes the validation part. Keras (and so
-TensorFlow) is imported only inside their loaders.
+The scikit-learn sets ship with scikit-learn and load offline (`digits_images` is
+`digits` as 8x8x1 images, for CNNs); `synthetic_sentiment` is generated, offline
+too. The `keras.datasets` sets download on first use (to `$KERAS_HOME/datasets`)
+and come with their own split: their test part becomes the validation part. Keras
+(and so TensorFlow) is imported only inside their loaders.
+
+Token datasets return ragged sequences (`sequences.as_ragged`): `load_dataset`
+pads them after the split, to a length read off the training part (C8).
 """
 
 import dataclasses
@@ -12,7 +16,9 @@ from typing import Callable
 
 import numpy as np
 
+from kt_toolkit.data import synthetic
 from kt_toolkit.data.dataset import RawData
+from kt_toolkit.data.sequences import as_ragged
 from kt_toolkit.errors import DataError
 
 __all__ = ["DATASETS", "DatasetEntry", "FILE_SUFFIXES", "get_entry", "is_file_path",
@@ -20,7 +26,9 @@ __all__ = ["DATASETS", "DatasetEntry", "FILE_SUFFIXES", "get_entry", "is_file_pa
 
 FILE_SUFFIXES = (".npz", ".csv")
 IMDB_NUM_WORDS = 20000
-IMDB_LENGTH_QUANTILE = 90  # pad/truncate to cover 90% of training reviews (C8)
+SENTIMENT_SAMPLES = 4000
+SENTIMENT_VOCABULARY = 1000
+SENTIMENT_SEED = 0  # fixed: the data never change; the experiment seed drives the split
 
 
 @dataclasses.dataclass(frozen=True)
@@ -50,6 +58,18 @@ def _sklearn(function_name, **kwargs):
         return RawData(x=np.asarray(x, dtype=np.float32), y=np.asarray(y))
 
     return load
+
+
+def _load_digits_images():
+    raw = _sklearn("load_digits")()
+    return RawData(x=raw.x.reshape(-1, 8, 8, 1), y=raw.y, input_kind="image")
+
+
+def _load_synthetic_sentiment():
+    sequences, labels = synthetic.generate_sentiment(
+        SENTIMENT_SAMPLES, seed=SENTIMENT_SEED, vocabulary_size=SENTIMENT_VOCABULARY)
+    return RawData(x=as_ragged(sequences), y=labels, input_kind="tokens",
+                   vocabulary_size=SENTIMENT_VOCABULARY)
 
 
 def _download(name, load_data):
@@ -83,19 +103,17 @@ def _load_imdb():
 
     (x, y), (x_val, y_val) = _download(
         "imdb", lambda: keras.datasets.imdb.load_data(num_words=IMDB_NUM_WORDS))
-    lengths = np.array([len(sequence) for sequence in x])
-    maxlen = max(1, int(np.ceil(np.percentile(lengths, IMDB_LENGTH_QUANTILE))))
-
-    def pad(sequences):
-        return keras.utils.pad_sequences(sequences, maxlen=maxlen, dtype="int32")
-
-    return RawData(x=pad(x), y=np.asarray(y), x_val=pad(x_val), y_val=np.asarray(y_val),
-                   input_kind="tokens", vocabulary_size=IMDB_NUM_WORDS)
+    return RawData(x=as_ragged(x), y=np.asarray(y), x_val=as_ragged(x_val),
+                   y_val=np.asarray(y_val), input_kind="tokens",
+                   vocabulary_size=IMDB_NUM_WORDS)
 
 
 DATASETS = {
     "digits": DatasetEntry(_sklearn("load_digits"), "multiclass", "features",
                            description="8x8 handwritten digits, 64 features, 10 classes"),
+    "digits_images": DatasetEntry(_load_digits_images, "multiclass", "image",
+                                  description="the same digits as 8x8x1 images (pixels "
+                                              "0..16), 10 classes"),
     "breast_cancer": DatasetEntry(_sklearn("load_breast_cancer"), "binary", "features",
                                   description="Wisconsin breast cancer, 30 features"),
     "wine": DatasetEntry(_sklearn("load_wine"), "multiclass", "features",
@@ -105,6 +123,10 @@ DATASETS = {
     "diabetes": DatasetEntry(_sklearn("load_diabetes", scaled=False), "regression",
                              "features",
                              description="diabetes progression, 10 raw features"),
+    "synthetic_sentiment": DatasetEntry(
+        _load_synthetic_sentiment, "binary", "tokens",
+        description=f"{SENTIMENT_SAMPLES} generated token sequences, "
+                    f"{SENTIMENT_VOCABULARY} words; 'not' makes word order matter"),
     "mnist": DatasetEntry(_keras_images("mnist"), "multiclass", "image", offline=False,
                           description="28x28 handwritten digits (download)"),
     "fashion_mnist": DatasetEntry(_keras_images("fashion_mnist"), "multiclass", "image",

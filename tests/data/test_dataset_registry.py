@@ -51,16 +51,45 @@ def test_diabetes_features_are_raw():
 
 def test_registry_entries():
     assert {"digits", "breast_cancer", "wine", "iris", "diabetes", "mnist",
-            "fashion_mnist", "cifar10", "imdb"} <= set(DATASETS)
+            "fashion_mnist", "cifar10", "imdb", "digits_images",
+            "synthetic_sentiment"} <= set(DATASETS)
     assert DATASETS["mnist"].input_kind == "image" and not DATASETS["mnist"].offline
     assert DATASETS["imdb"].input_kind == "tokens" and DATASETS["imdb"].task == "binary"
     assert DATASETS["cifar10"].task == "multiclass"
     assert all(DATASETS[name].offline for name in BUNDLED)
+    images, tokens = DATASETS["digits_images"], DATASETS["synthetic_sentiment"]
+    assert (images.task, images.input_kind, images.offline) == ("multiclass", "image", True)
+    assert (tokens.task, tokens.input_kind, tokens.offline) == ("binary", "tokens", True)
+
+
+def test_digits_images_are_digits_reshaped():
+    import sklearn.datasets
+
+    raw = DATASETS["digits_images"].loader()
+    x, y = sklearn.datasets.load_digits(return_X_y=True)
+    assert raw.x.shape == (1797, 8, 8, 1) and raw.x.dtype == np.float32
+    assert raw.input_kind == "image" and raw.x.min() == 0 and raw.x.max() == 16
+    np.testing.assert_array_equal(raw.x, x.reshape(-1, 8, 8, 1).astype(np.float32))
+    np.testing.assert_array_equal(raw.y, y)
+    images = load_dataset(DataConfig(dataset="digits_images"), seed=3)
+    flat = load_dataset(DataConfig(dataset="digits"), seed=3)
+    assert (images.task, images.input_kind, images.num_classes) == ("multiclass", "image",
+                                                                    10)
+    assert images.input_shape == (8, 8, 1) and images.x_train.dtype == np.float32
+    np.testing.assert_array_equal(images.x_train.reshape(-1, 64), flat.x_train)
+    np.testing.assert_array_equal(images.y_val, flat.y_val)
+    assert images.feature_mean.shape == images.feature_variance.shape == (8, 8, 1)
+    np.testing.assert_allclose(images.feature_mean.reshape(64), flat.feature_mean)
+    np.testing.assert_allclose(images.feature_variance.reshape(64), flat.feature_variance)
+    assert images.summary() == ("digits_images: multiclass, 1437 train / 360 val, "
+                                "input (8, 8, 1), 10 classes")
 
 
 def test_dataset_task_without_loading(tmp_path):
     assert dataset_task(DataConfig(dataset="diabetes")) == "regression"
     assert dataset_task(DataConfig(dataset="imdb")) == "binary"
+    assert dataset_task(DataConfig(dataset="synthetic_sentiment")) == "binary"
+    assert dataset_task(DataConfig(dataset="digits_images")) == "multiclass"
     assert dataset_task(DataConfig(dataset="digits", task="regression")) == "regression"
     missing = str(tmp_path / "nothing.csv")
     assert dataset_task(DataConfig(dataset=missing)) is None

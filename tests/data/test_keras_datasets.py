@@ -76,11 +76,11 @@ def test_fashion_mnist_classes_and_subsample(keras_datasets, monkeypatch):
 def test_imdb_padding_covers_ninety_percent(keras_datasets, monkeypatch):
     rng = np.random.default_rng(0)
     lengths = np.arange(1, 101)  # 90th percentile: 90.1 -> 91 tokens
+    val = [list(rng.integers(1, 20000, size=n)) for n in (5, 300)]
 
     def load_data(num_words=None, **kwargs):
         assert num_words == 20000
         train = [list(rng.integers(1, num_words, size=n)) for n in lengths]
-        val = [list(rng.integers(1, num_words, size=n)) for n in (5, 300)]
         return ((np.array(train, dtype=object), np.arange(100) % 2),
                 (np.array(val, dtype=object), np.array([0, 1])))
 
@@ -89,5 +89,8 @@ def test_imdb_padding_covers_ninety_percent(keras_datasets, monkeypatch):
     assert (data.task, data.input_kind, data.vocabulary_size) == ("binary", "tokens", 20000)
     assert data.x_train.shape == (100, 91) and data.x_val.shape == (2, 91)
     assert data.x_train.dtype == np.int32 and data.x_train.max() < 20000
+    # Zeros after the tokens (cuDNN needs right-padded masks); a long review keeps its end.
+    np.testing.assert_array_equal(data.x_val[0], val[0] + [0] * 86)
+    np.testing.assert_array_equal(data.x_val[1], val[1][-91:])
     assert data.feature_mean is None and data.feature_variance is None
     assert "tokens, vocabulary 20000" in data.summary()
