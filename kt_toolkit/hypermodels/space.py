@@ -14,12 +14,14 @@ validated without them; `register` only calls methods of the `hp` object it gets
 
 import dataclasses
 import difflib
+import logging
 import math
 
 from kt_toolkit.errors import ConfigError, invalid
 
 __all__ = ["Knob", "knob_names", "normalize_spec", "register", "resolve_space"]
 
+logger = logging.getLogger(__name__)
 SAMPLINGS = ("linear", "log", "reverse_log")
 _RANGE_KEYS = ("min", "max", "step", "sampling", "default")
 _CHOICE_KEYS = ("values", "default")
@@ -269,7 +271,27 @@ def resolve_space(knobs, overrides, *, key="model.space", discrete=False):
                 knob, overrides[knob.name], f"{key}.{knob.name}", discrete=discrete)
         else:
             resolved[knob.name] = knob.default_spec(discrete=discrete)
+    _warn_inactive(knobs, resolved, overrides, key)
     return resolved
+
+
+def _possible_values(spec):
+    if "fixed" in spec:
+        return [spec["fixed"]]
+    return spec.get("values")  # None: a numeric range (no knob has one as a parent)
+
+
+def _warn_inactive(knobs, resolved, overrides, key):
+    """A setting for a knob whose parent can never enable it is logged, not dropped silently."""
+    for knob in knobs:
+        if knob.parent is None or knob.name not in overrides:
+            continue
+        parent, parent_values = knob.parent
+        possible = _possible_values(resolved[parent])
+        if possible is not None and not set(possible) & set(parent_values):
+            logger.warning("%s.%s is never used: it applies only when %s is %s, and %s.%s "
+                           "allows %s.", key, knob.name, parent, " or ".join(parent_values),
+                           key, parent, ", ".join(map(str, possible)))
 
 
 def register(hp, knob, spec):

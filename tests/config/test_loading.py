@@ -318,3 +318,17 @@ def test_an_empty_space_section_keeps_the_defaults(tmp_path):
     path = tmp_path / "experiment.yaml"
     path.write_text("model:\n  space:\n    # every knob commented out\n")
     assert load_config(path).model.space["dropout"]["default"] == 0.5
+
+
+def test_a_knob_its_parent_never_enables_is_reported(tmp_path, caplog):
+    path = tmp_path / "experiment.yaml"
+    path.write_text("model: {space: {optimizer: adam, momentum: {min: 0.5, max: 0.9}}}\n")
+    with caplog.at_level("WARNING"):
+        load_config(path)
+    assert "model.space.momentum is never used" in caplog.text
+    assert "optimizer is sgd" in caplog.text
+    caplog.clear()
+    path.write_text("model: {space: {optimizer: [adam, sgd], momentum: 0.8}}\n")
+    with caplog.at_level("WARNING"):
+        load_config(path)
+    assert "never used" not in caplog.text
