@@ -1,9 +1,13 @@
-"""Datasets for tuning: registry, files, split, subsample, classes, statistics.
+"""Datasets for tuning: registry, files, split, subsample, classes, statistics, padding.
 
 `load_dataset(config, seed=...)` turns a `DataConfig` into a `Dataset` of raw
 training and validation arrays plus the statistics a `Normalization` layer needs.
 Importing this package imports neither Keras nor TensorFlow; only the
 `keras.datasets` loaders do, when called.
+
+Besides the registry, `generate_sentiment` makes bigger or harder versions of the
+`synthetic_sentiment` task, and `padding_length`/`pad_sequences` pad token
+sequences the way `load_dataset` does (C8).
 
 Example:
 

@@ -58,8 +58,8 @@ def test_registry_entries():
     assert DATASETS["cifar10"].task == "multiclass"
     assert all(DATASETS[name].offline for name in BUNDLED)
     images, tokens = DATASETS["digits_images"], DATASETS["synthetic_sentiment"]
-    assert (images.task, images.input_kind, images.offline) == ("multiclass", "image", True)
-    assert (tokens.task, tokens.input_kind, tokens.offline) == ("binary", "tokens", True)
+    assert (images.task, images.input_kind) == ("multiclass", "image") and images.offline
+    assert (tokens.task, tokens.input_kind) == ("binary", "tokens") and tokens.offline
 
 
 def test_digits_images_are_digits_reshaped():

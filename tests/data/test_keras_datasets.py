@@ -89,7 +89,7 @@ def test_imdb_padding_covers_ninety_percent(keras_datasets, monkeypatch):
     assert (data.task, data.input_kind, data.vocabulary_size) == ("binary", "tokens", 20000)
     assert data.x_train.shape == (100, 91) and data.x_val.shape == (2, 91)
     assert data.x_train.dtype == np.int32 and data.x_train.max() < 20000
-    # Zeros after the tokens (cuDNN needs right-padded masks); a long review keeps its end.
+    # Zeros after the tokens (cuDNN wants right padding); long reviews keep their end.
     np.testing.assert_array_equal(data.x_val[0], val[0] + [0] * 86)
     np.testing.assert_array_equal(data.x_val[1], val[1][-91:])
     assert data.feature_mean is None and data.feature_variance is None

@@ -1,4 +1,4 @@
-"""The generated sentiment task: its labelling rule, the generator and the registry name."""
+"""The generated sentiment task: its labelling rule, its generator, its registry name."""
 
 import dataclasses
 
