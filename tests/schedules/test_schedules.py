@@ -328,3 +328,11 @@ def test_noam_peaks_after_warmup_epochs():
     assert short.warmup_steps == spe
     explicit = make_schedule("noam", lr, steps_per_epoch=spe, epochs=5, warmup_epochs=3)
     assert explicit.warmup_steps == 3 * spe
+
+
+def test_the_knob_table_offers_exactly_the_schedules_the_factory_makes():
+    # knobs.py stays free of Keras, so it keeps its own copy of the names.
+    from kt_toolkit.hypermodels.knobs import SCHEDULE_NAMES
+    from kt_toolkit.schedules import SCHEDULES
+
+    assert tuple(SCHEDULE_NAMES) == tuple(SCHEDULES)
