@@ -5,7 +5,9 @@ wrong, and nothing was run or changed. `FailedTrialError` is KerasTuner's own: a
 trial failed, the search records it and goes on.
 """
 
-__all__ = ["ConfigError", "DataError", "FailedTrialError", "invalid"]
+import difflib
+
+__all__ = ["ConfigError", "DataError", "FailedTrialError", "invalid", "suggest"]
 
 
 class ConfigError(ValueError):
@@ -30,6 +32,13 @@ class ConfigError(ValueError):
 
 class DataError(ConfigError):
     """A dataset that cannot be found, read or downloaded."""
+
+
+def suggest(name, candidates):
+    """Returns " Did you mean `x`?" for the closest candidate, or an empty string."""
+    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1,
+                                      cutoff=0.5)
+    return f" Did you mean `{close[0]}`?" if close else ""
 
 
 def invalid(key, expected, value, hint="", *, error=ConfigError):

@@ -16,9 +16,9 @@ import typing
 import yaml
 
 from kt_toolkit.config.schema import ExperimentConfig
-from kt_toolkit.errors import ConfigError, invalid
+from kt_toolkit.errors import ConfigError, invalid, suggest
 from kt_toolkit.hypermodels.knobs import BUILDERS, builder_knobs
-from kt_toolkit.hypermodels.space import _suggest, resolve_space
+from kt_toolkit.hypermodels.space import resolve_space
 
 __all__ = ["config_from_dict", "dump_config", "fingerprint", "load_config",
            "parse_override", "apply_overrides"]
@@ -150,7 +150,7 @@ def _build(cls, raw, key):
         if name not in names:
             where = f"{key}.{name}" if key else str(name)
             raise ConfigError(f"Unknown key `{name}`. Allowed here: {', '.join(names)}."
-                              + _suggest(name, names), key=where)
+                              + suggest(name, names), key=where)
     kwargs = {name: _coerce(raw[name], hints[name], f"{key}.{name}" if key else name)
               for name in names if name in raw}
     return cls(**kwargs)
@@ -167,7 +167,7 @@ def config_from_dict(raw):
     builder = config.model.builder
     if builder not in BUILDERS:
         raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
-                      _suggest(builder, BUILDERS).strip())
+                      suggest(builder, BUILDERS).strip())
     space = dict(config.model.space or {})
     knobs = builder_knobs(builder)
     _check_foreign_knobs(builder, space)

@@ -9,7 +9,7 @@ import dataclasses
 import math
 from typing import Optional, Union
 
-from kt_toolkit.errors import invalid
+from kt_toolkit.errors import invalid, suggest
 
 __all__ = [
     "ALGORITHMS", "CallbacksConfig", "DataConfig", "EarlyStoppingConfig",
@@ -23,10 +23,8 @@ TASK_NAMES = ("auto", "multiclass", "binary", "regression")
 
 def _choice(key, value, allowed):
     if value not in allowed:
-        from kt_toolkit.hypermodels.space import _suggest
-
         raise invalid(key, "one of " + ", ".join(map(str, allowed)), value,
-                      _suggest(value, allowed).strip())
+                      suggest(value, allowed).strip())
 
 
 MAX_SEED = 2**32 - 1

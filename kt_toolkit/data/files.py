@@ -7,13 +7,12 @@ default) and every other column must be numeric.
 """
 
 import csv
-import difflib
 import os
 
 import numpy as np
 
 from kt_toolkit.data.dataset import RawData
-from kt_toolkit.errors import DataError
+from kt_toolkit.errors import DataError, suggest
 
 __all__ = ["read_csv", "read_file", "read_npz"]
 
@@ -117,8 +116,7 @@ def _target_index(header, target):
             return target % len(header)
     elif str(target).strip() in header:
         return header.index(str(target).strip())
-    close = difflib.get_close_matches(str(target), header, n=1, cutoff=0.5)
-    hint = f" Did you mean `{close[0]}`?" if close else ""
+    hint = suggest(target, header)
     raise DataError(
         f"`target` must be a column name or an index in 0..{len(header) - 1}. Received: "
         f"target={target!r}.{hint} Columns: {', '.join(header)}.", key="data.target")

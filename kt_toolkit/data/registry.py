@@ -11,7 +11,6 @@ pads them after the split, to a length read off the training part (C8).
 """
 
 import dataclasses
-import difflib
 from typing import Callable
 
 import numpy as np
@@ -19,7 +18,7 @@ import numpy as np
 from kt_toolkit.data import synthetic
 from kt_toolkit.data.dataset import RawData
 from kt_toolkit.data.sequences import as_ragged
-from kt_toolkit.errors import DataError
+from kt_toolkit.errors import DataError, suggest
 
 __all__ = ["DATASETS", "DatasetEntry", "FILE_SUFFIXES", "get_entry", "is_file_path",
            "offline_names"]
@@ -158,8 +157,8 @@ def get_entry(name):
     """
     if name in DATASETS:
         return DATASETS[name]
-    close = difflib.get_close_matches(str(name), list(DATASETS), n=1, cutoff=0.5)
-    hint = f"Did you mean `{close[0]}`? " if close else ""
+    hint = suggest(name, DATASETS).lstrip()
+    hint += " " if hint else ""
     if "/" in str(name) or "\\" in str(name) or "." in str(name):
         hint += "Only .npz and .csv files can be read; convert other formats first. "
     raise DataError(

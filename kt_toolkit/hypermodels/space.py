@@ -13,11 +13,10 @@ validated without them; `register` only calls methods of the `hp` object it gets
 """
 
 import dataclasses
-import difflib
 import logging
 import math
 
-from kt_toolkit.errors import ConfigError, invalid
+from kt_toolkit.errors import ConfigError, invalid, suggest
 
 __all__ = ["Knob", "knob_names", "normalize_spec", "register", "resolve_space"]
 
@@ -100,12 +99,6 @@ def knob_names(knobs):
     return [knob.name for knob in knobs]
 
 
-def _suggest(name, candidates):
-    close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1,
-                                      cutoff=0.5)
-    return f" Did you mean `{close[0]}`?" if close else ""
-
-
 def _is_number(value, kind):
     if isinstance(value, bool):
         return False
@@ -126,7 +119,7 @@ def _check_value(knob, value, key):
         if not any(value == a and type(value) is type(a) for a in allowed):
             hint = "Allowed: " + ", ".join(map(str, allowed)) + "."
             raise invalid(key, f"one of the known {knob.name} values", value,
-                          hint + _suggest(value, map(str, allowed)))
+                          hint + suggest(value, map(str, allowed)))
         return value
     kind_words = "an integer" if knob.kind == "int" else "a number"
     if not _is_number(value, knob.kind):
@@ -181,7 +174,7 @@ def _unknown_keys(spec, allowed, key):
         if name not in allowed:
             raise ConfigError(
                 f"Unknown key `{name}`. Allowed here: {', '.join(allowed)}."
-                + _suggest(name, allowed),
+                + suggest(name, allowed),
                 key=f"{key}.{name}",
             )
 
@@ -214,7 +207,7 @@ def _normalize_range(knob, spec, key, *, discrete):
     sampling = spec.get("sampling", knob.sampling)
     if sampling not in SAMPLINGS:
         raise invalid(f"{key}.sampling", "one of " + ", ".join(SAMPLINGS), sampling,
-                      _suggest(sampling, SAMPLINGS).strip())
+                      suggest(sampling, SAMPLINGS).strip())
     if sampling != "linear" and low <= 0:
         raise invalid(f"{key}.min", f"> 0 with sampling={sampling}", low,
                       "Log scales cannot reach 0: use a small positive minimum.")
@@ -261,7 +254,7 @@ def resolve_space(knobs, overrides, *, key="model.space", discrete=False):
         if name not in names:
             raise ConfigError(
                 f"Unknown knob `{name}`. Known knobs: {', '.join(names)}."
-                + _suggest(name, names),
+                + suggest(name, names),
                 key=f"{key}.{name}",
             )
     resolved = {}

@@ -16,7 +16,7 @@ from keras_tuner.errors import FailedTrialError, FatalError
 
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.callbacks.history import EpochLogger
-from kt_toolkit.analysis.trials import trial_rows, write_trials_table
+from kt_toolkit.analysis.trials import write_trials_table
 
 __all__ = ["RecordingMixin"]
 
@@ -90,8 +90,7 @@ class RecordingMixin:
             self.oracle.save()
             raise
         finally:
-            self.write_trials_table()
-            self._log_trial(trial.trial_id)
+            self._log_trial(trial.trial_id, self.write_trials_table())
 
     def best_trials(self, num_trials=1):
         """The best COMPLETED trials with a finite score, best first.
@@ -114,8 +113,7 @@ class RecordingMixin:
     def write_trials_table(self):
         return write_trials_table(self.run_dir, self.project_dir)
 
-    def _log_trial(self, trial_id):
-        rows = trial_rows(self.run_dir, self.project_dir)
+    def _log_trial(self, trial_id, rows):
         row = next((r for r in rows if r["trial_id"] == trial_id), None)
         if row is None:
             return
