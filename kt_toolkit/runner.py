@@ -5,14 +5,17 @@ The run directory holds:
 | path | what |
 |---|---|
 | `config.yaml` | the resolved config (every knob's range written out) |
+| `run.json` | objective, direction, task, builder and data sizes, for the analysis |
 | `tuner/` | KerasTuner's own project: `oracle.json`, `trial_<id>/trial.json`, checkpoints |
 | `trials/<id>/history.csv`, `meta.json` | every epoch of every trial; its seconds |
 | `trials.csv` | one row per trial (see `kt_toolkit.analysis.trials`) |
+| `tensorboard/` | per-epoch scalars and the HParams experiment (`tensorboard --logdir <run>`) |
 | `best/model.keras` | the best trial's model, re-loadable with `keras.saving.load_model` |
 | `best/hyperparameters.yaml`, `best/evaluation.yaml` | its settings; its validation scores |
 """
 
 import dataclasses
+import json
 import logging
 import os
 import shutil
@@ -168,17 +171,28 @@ def run_experiment(config, *, overwrite=False):
     objective, direction = resolve_objective(config.tuner, data.task)
     hypermodel = _build_hypermodel(config, data)
     run_dir = prepare_run_dir(config, overwrite=overwrite)
+    _write_run_record(run_dir, config, data, objective, direction)
 
     import keras
 
     keras.utils.set_random_seed(config.experiment.seed)
     tuner = build_tuner(config, hypermodel, run_dir, task=data.task)
+    tuner.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
     stopped_reason = _search(tuner, config, data, objective, direction)
     rows = tuner.write_trials_table()
     result = RunResult(run_dir=run_dir, objective=objective, direction=direction,
                        trials=rows, stopped_reason=stopped_reason)
     _export_best(tuner, data, result)
     return result
+
+
+def _write_run_record(run_dir, config, data, objective, direction):
+    """`run.json`: what the analysis needs and cannot read from `config.yaml` alone."""
+    record = {"objective": objective, "direction": direction, "task": data.task,
+              "builder": config.model.builder, "dataset": data.name,
+              "train_samples": int(len(data.y_train)), "validation_samples": int(len(data.y_val)),
+              "num_classes": data.num_classes, "data_summary": data.summary()}
+    atomic_write_text(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2))
 
 
 def _search(tuner, config, data, objective, direction):

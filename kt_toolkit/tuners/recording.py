@@ -1,22 +1,27 @@
 """A mixin that makes every KerasTuner tuner record what each trial did.
 
-For each trial it writes `<run>/trials/<trial_id>/history.csv` (every epoch) and
-`meta.json` (seconds, reason), turns any exception in build or fit into a
-`FailedTrialError` with a one-line reason, and refreshes `<run>/trials.csv`
-after every trial.
+For each trial it writes `<run>/trials/<trial_id>/history.csv` (every epoch),
+`meta.json` (seconds, start and end times) and TensorBoard scalars and HParams
+under `<run>/tensorboard/<trial_id>/` (on every backend), turns any exception in
+build or fit into a `FailedTrialError` with a one-line reason, and refreshes
+`<run>/trials.csv` after every trial.
 """
 
 import json
 import logging
 import math
 import os
+import shutil
 import time
 
 from keras_tuner.errors import FailedTrialError, FatalError
 
 from kt_toolkit._io import atomic_write_text
-from kt_toolkit.callbacks.history import EpochLogger
+from kt_toolkit.analysis.study import load_study
 from kt_toolkit.analysis.trials import write_trials_table
+from kt_toolkit.callbacks.history import EpochLogger
+from kt_toolkit.callbacks.scalars import EpochScalars
+from kt_toolkit.tensorboard_logs import sync_tensorboard, trial_logdir
 
 __all__ = ["RecordingMixin"]
 
@@ -58,15 +63,22 @@ class RecordingMixin:
                 self.oracle.update_space(hp)
 
     def run_trial(self, trial, *args, **kwargs):
+        # A trial runs here only when it has not finished: scalars left by an
+        # interrupted attempt (a killed run) would mix with this one's.
+        shutil.rmtree(trial_logdir(self.run_dir, trial.trial_id), ignore_errors=True)
         self._executions[trial.trial_id] = 0
-        self._started[trial.trial_id] = time.monotonic()
+        self._started[trial.trial_id] = (time.monotonic(), time.time())
         return super().run_trial(trial, *args, **kwargs)
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
         self._executions[trial.trial_id] = execution + 1
         path = os.path.join(self.trial_dir(trial.trial_id), "history.csv")
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), EpochLogger(path, execution)]
+        logdir = trial_logdir(self.run_dir, trial.trial_id)
+        if self.executions_per_trial > 1:
+            logdir = os.path.join(logdir, f"execution{execution}")
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), EpochLogger(path, execution),
+                               EpochScalars(logdir)]
         try:
             return super()._build_and_fit_model(trial, *args, **kwargs)
         except (FailedTrialError, FatalError):
@@ -75,9 +87,10 @@ class RecordingMixin:
             raise FailedTrialError(f"{type(error).__name__}: {error}") from error
 
     def on_trial_end(self, trial):
-        started = self._started.pop(trial.trial_id, None)
-        seconds = time.monotonic() - started if started is not None else math.nan
+        monotonic, started_at = self._started.pop(trial.trial_id, (None, None))
+        seconds = time.monotonic() - monotonic if monotonic is not None else math.nan
         meta = {"trial_id": trial.trial_id, "seconds": round(seconds, 3),
+                "started_at": started_at, "finished_at": time.time(),
                 "tuner_id": getattr(self, "tuner_id", None)}
         atomic_write_text(os.path.join(self.trial_dir(trial.trial_id), "meta.json"),
                           json.dumps(meta, indent=2))
@@ -91,6 +104,7 @@ class RecordingMixin:
             raise
         finally:
             self._log_trial(trial.trial_id, self.write_trials_table())
+            self.sync_tensorboard()
 
     def best_trials(self, num_trials=1):
         """The best COMPLETED trials with a finite score, best first.
@@ -109,6 +123,14 @@ class RecordingMixin:
 
     def get_best_hyperparameters(self, num_trials=1):
         return [trial.hyperparameters for trial in self.best_trials(num_trials)]
+
+    def sync_tensorboard(self):
+        """Writes the HParams records a finished trial (or a killed run) left out."""
+        try:
+            sync_tensorboard(load_study(self.run_dir))
+        except Exception as error:  # noqa: BLE001 - logging must never end a search
+            logger.warning("Could not write the TensorBoard HParams data: %s: %s",
+                           type(error).__name__, error)
 
     def write_trials_table(self):
         return write_trials_table(self.run_dir, self.project_dir)

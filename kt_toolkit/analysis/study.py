@@ -1,0 +1,193 @@
+"""`load_study`: a run directory read back as one object. No Keras, no TensorFlow.
+
+Everything the analysis needs comes from files: `config.yaml` (every knob's
+domain), `run.json` (objective, direction, task), the trials table and each
+trial's `history.csv` and `meta.json`. It works on a finished run, a running one
+and one that was killed.
+"""
+
+import dataclasses
+import json
+import math
+import os
+
+import yaml
+
+from kt_toolkit._io import read_csv
+from kt_toolkit.analysis.trials import trial_rows
+
+__all__ = ["Domain", "Study", "load_study"]
+
+_ACCURACY_LIKE = ("accuracy", "auc", "precision", "recall")
+
+
+@dataclasses.dataclass(frozen=True)
+class Domain:
+    """One knob's search domain, as `config.yaml` writes it.
+
+    Attributes:
+        name: String, the knob.
+        kind: String, `"float"`, `"int"`, `"choice"` or `"fixed"`.
+        min, max: Numbers for `float`/`int`, else `None`.
+        sampling: String, `"linear"` or `"log"` (ranges only).
+        step: Number or `None`.
+        values: Tuple of the choices (`choice`), or `(value,)` for `fixed`.
+    """
+
+    name: str
+    kind: str
+    min: float = None
+    max: float = None
+    sampling: str = "linear"
+    step: float = None
+    values: tuple = ()
+
+    @property
+    def is_tuned(self):
+        """Whether the search varies this knob."""
+        if self.kind == "choice":
+            return len(self.values) > 1
+        return self.kind in ("float", "int") and self.min != self.max
+
+    @property
+    def is_numeric(self):
+        return self.kind in ("float", "int")
+
+    @classmethod
+    def from_spec(cls, name, spec):
+        if "fixed" in spec:
+            return cls(name, "fixed", values=(spec["fixed"],))
+        if "values" in spec:
+            return cls(name, "choice", values=tuple(spec["values"]))
+        kind = "int" if all(isinstance(spec.get(k), int) and not isinstance(spec.get(k), bool)
+                            for k in ("min", "max")) else "float"
+        return cls(name, kind, min=spec["min"], max=spec["max"],
+                   sampling=spec.get("sampling") or "linear", step=spec.get("step"))
+
+
+@dataclasses.dataclass
+class Study:
+    """A run directory's trials, domains and objective.
+
+    Attributes:
+        run_dir: String.
+        objective: String, e.g. `"val_accuracy"`; `direction` is `"max"` or `"min"`.
+        task: String (`multiclass`, `binary`, `regression`) or `None` if unknown.
+        config: Dict, the run's `config.yaml`.
+        domains: Dict of knob name → `Domain` (every knob of the builder's space).
+        rows: List of trial dicts (see `kt_toolkit.analysis.trial_rows`), with
+            inactive knobs as `None` and `objective` a float or `None`.
+    """
+
+    run_dir: str
+    objective: str
+    direction: str
+    task: str
+    config: dict
+    domains: dict
+    rows: list
+
+    @property
+    def metric(self):
+        """The objective's training-side name: `val_accuracy` → `accuracy`."""
+        return self.objective[4:] if self.objective.startswith("val_") else self.objective
+
+    @property
+    def is_bounded_metric(self):
+        """Whether the objective lives in [0, 1] with 1 best (accuracy, AUC, …)."""
+        return any(self.metric.endswith(name) for name in _ACCURACY_LIKE)
+
+    @property
+    def tuned_knobs(self):
+        """Names of the knobs the search varies, in the space's order."""
+        return [name for name, domain in self.domains.items() if domain.is_tuned]
+
+    @property
+    def completed(self):
+        """COMPLETED trials with a finite objective, in trial order."""
+        return [row for row in self.rows if row["status"] == "COMPLETED"
+                and row["objective"] is not None and math.isfinite(row["objective"])]
+
+    def best(self, count=1):
+        """The `count` best completed trials, best first."""
+        return sorted(self.completed, key=lambda row: row["objective"],
+                      reverse=self.direction == "max")[:count]
+
+    def is_better(self, a, b):
+        """Whether score `a` beats score `b` in this study's direction."""
+        return a > b if self.direction == "max" else a < b
+
+    def trial(self, trial_id):
+        return next(row for row in self.rows if row["trial_id"] == str(trial_id))
+
+    def trial_dir(self, trial_id):
+        return os.path.join(self.run_dir, "trials", str(trial_id))
+
+    def history(self, trial_id, execution=None):
+        """A trial's epochs as dicts of floats (`execution`, `epoch`, every log).
+
+        Args:
+            trial_id: String.
+            execution: Optional integer; all executions when `None`.
+        """
+        rows = []
+        for raw in read_csv(os.path.join(self.trial_dir(trial_id), "history.csv")):
+            row = {name: _float(value) for name, value in raw.items()}
+            row["execution"], row["epoch"] = int(row["execution"]), int(row["epoch"])
+            if execution is None or row["execution"] == execution:
+                rows.append(row)
+        return rows
+
+    def meta(self, trial_id):
+        """A trial's `meta.json` (seconds, started_at, finished_at), `{}` if missing."""
+        path = os.path.join(self.trial_dir(trial_id), "meta.json")
+        try:
+            with open(path, encoding="utf-8") as handle:
+                return json.load(handle)
+        except (OSError, json.JSONDecodeError):
+            return {}
+
+
+def load_study(run_dir):
+    """Reads a run directory.
+
+    Args:
+        run_dir: String, a directory `kt-toolkit tune` made.
+
+    Returns:
+        A `Study`.
+
+    Raises:
+        FileNotFoundError: when `run_dir` holds no `config.yaml`.
+    """
+    run_dir = os.fspath(run_dir)
+    config_path = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_path):
+        raise FileNotFoundError(f"{run_dir!r} is not a kt_toolkit run directory: it has "
+                                "no config.yaml.")
+    with open(config_path, encoding="utf-8") as handle:
+        config = yaml.safe_load(handle)
+    record = {}
+    if os.path.exists(os.path.join(run_dir, "run.json")):
+        with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as handle:
+            record = json.load(handle)
+    objective = record.get("objective") or config["tuner"]["objective"]
+    direction = record.get("direction") or config["tuner"]["direction"]
+    if direction == "auto":
+        direction = "min" if objective.endswith("loss") or objective.endswith("error") else "max"
+    space = (config.get("model") or {}).get("space") or {}
+    domains = {name: Domain.from_spec(name, spec) for name, spec in space.items()}
+    rows = []
+    for row in trial_rows(run_dir):
+        row = {key: (None if value == "" else value) for key, value in row.items()}
+        row["objective"] = _float(row["objective"]) if row["objective"] is not None else None
+        rows.append(row)
+    return Study(run_dir=run_dir, objective=objective, direction=direction,
+                 task=record.get("task"), config=config, domains=domains, rows=rows)
+
+
+def _float(value):
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

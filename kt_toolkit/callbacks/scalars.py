@@ -1,0 +1,62 @@
+"""`EpochScalars`: per-epoch TensorBoard scalars on every backend (A2, B1)."""
+
+import math
+
+import keras
+
+from kt_toolkit.callbacks.history import _as_float, _learning_rate
+from kt_toolkit.tensorboard_logs import EventWriter
+
+__all__ = ["EpochScalars"]
+
+
+class EpochScalars(keras.callbacks.Callback):
+    """Writes each epoch's train and validation logs and the learning rate.
+
+    The layout is the one Keras's `TensorBoard` callback uses (`<logdir>/train`
+    and `<logdir>/validation`, tags `epoch_loss`, `epoch_accuracy`, …,
+    `epoch_learning_rate`), so train and validation share one chart per metric.
+    Unlike that callback it needs no TensorFlow: it runs on JAX and PyTorch too.
+    Steps are 1-based epochs, as in `history.csv`.
+
+    Example:
+
+    >>> model.fit(x, y, validation_split=0.2, callbacks=[EpochScalars("logs/run1")])
+
+    Args:
+        logdir: String, the directory; `train/` and `validation/` go under it.
+    """
+
+    def __init__(self, logdir):
+        super().__init__()
+        self.logdir = logdir
+        self._writers = {}
+
+    def _writer(self, split):
+        if split not in self._writers:
+            self._writers[split] = EventWriter(f"{self.logdir}/{split}")
+        return self._writers[split]
+
+    def on_epoch_end(self, epoch, logs=None):
+        values = {"train": {}, "validation": {}}
+        for name, value in (logs or {}).items():
+            if name == "learning_rate":
+                continue
+            split = "validation" if name.startswith("val_") else "train"
+            values[split]["epoch_" + name.removeprefix("val_")] = _as_float(value)
+        learning_rate = _learning_rate(self.model)
+        if not math.isnan(learning_rate):
+            values["train"]["epoch_learning_rate"] = learning_rate
+        for split, scalars in values.items():
+            if scalars:
+                writer = self._writer(split)
+                writer.scalars(epoch + 1, scalars)
+                writer.flush()
+
+    def on_train_end(self, logs=None):
+        for writer in self._writers.values():
+            writer.close()
+        self._writers = {}
+
+    def get_config(self):
+        return {"logdir": self.logdir}

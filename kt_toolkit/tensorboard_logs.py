@@ -1,0 +1,268 @@
+"""TensorBoard event files and HParams data, written without TensorFlow.
+
+KerasTuner writes HParams only on the TensorFlow backend, and even there no
+experiment summary (see STACK_NOTES). kt_toolkit writes them itself with the
+`tensorboard` package's record format and protos, so `tensorboard --logdir <run>`
+shows the same scalars and HParams dashboard on TensorFlow, JAX and PyTorch:
+
+```
+<run>/tensorboard/
+    events.out.tfevents.*.experiment     the HParams experiment: every knob, its domain
+    <trial_id>/train/, validation/       per-epoch scalars (epoch_loss, epoch_accuracy, …)
+    <trial_id>/events.out.tfevents.*.session
+                                         the trial's HParams session: values, status, scores
+```
+
+Files are written under a temporary name and renamed, so a killed run never leaves
+half an HParams record; `sync_tensorboard` (re)writes whatever a run lacks.
+"""
+
+import itertools
+import math
+import os
+import socket
+import struct
+import time
+
+from tensorboard.compat.proto import event_pb2, summary_pb2
+from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
+from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+
+__all__ = ["EventWriter", "TENSORBOARD_DIR", "experiment_summary", "metric_tag",
+           "session_summaries", "sync_tensorboard", "trial_logdir"]
+
+TENSORBOARD_DIR = "tensorboard"
+METRIC_PREFIX = "hparams/"
+_EXTRA_METRICS = ("epochs_run", "seconds")
+_counter = itertools.count()
+_STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE,
+           "STOPPED": api_pb2.STATUS_UNKNOWN}
+
+
+class EventWriter:
+    """Appends events to a new `events.out.tfevents.*` file in `logdir`.
+
+    The tensorboard package's own `EventFileWriter` reaches for TensorFlow's file
+    system when TensorFlow is installed; this writes the same records to a plain
+    file, so logging never imports TensorFlow.
+
+    Example:
+
+    >>> with EventWriter("/tmp/tb/run1") as writer:
+    ...     writer.scalars(1, {"epoch_loss": 0.5})
+
+    Args:
+        logdir: String, the directory (created if needed).
+        suffix: String appended to the file name. Defaults to `""`.
+        atomic: Boolean: write to a hidden temporary name and rename on `close`,
+            so readers see the whole file or none. Defaults to `False` (a live
+            file that TensorBoard can follow epoch by epoch).
+    """
+
+    def __init__(self, logdir, *, suffix="", atomic=False):
+        os.makedirs(logdir, exist_ok=True)
+        name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
+                f"{os.getpid()}.{next(_counter)}{suffix}")
+        self.path = os.path.join(logdir, name)
+        self._open_path = os.path.join(logdir, f".{name}.tmp") if atomic else self.path
+        self._file = open(self._open_path, "ab")
+        self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
+
+    def _write(self, event):
+        data = event.SerializeToString()
+        header = struct.pack("<Q", len(data))
+        self._file.write(header + struct.pack("<I", masked_crc32c(header)) + data
+                         + struct.pack("<I", masked_crc32c(data)))
+
+    def summary(self, summary, *, step=0, wall_time=None):
+        """Writes one `Summary` proto at `step`."""
+        self._write(event_pb2.Event(wall_time=wall_time or time.time(), step=int(step),
+                                    summary=summary))
+
+    def scalars(self, step, values, *, wall_time=None):
+        """Writes `{tag: number}` at `step`; non-finite values are kept (TensorBoard shows them)."""
+        summary = summary_pb2.Summary(value=[
+            summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
+            for tag, value in values.items() if value is not None])
+        self.summary(summary, step=step, wall_time=wall_time)
+
+    def flush(self):
+        self._file.flush()
+
+    def close(self):
+        if self._file.closed:
+            return
+        self._file.flush()
+        os.fsync(self._file.fileno())
+        self._file.close()
+        if self._open_path != self.path:
+            os.replace(self._open_path, self.path)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
+
+def metric_tag(name):
+    """The scalar tag under which a trial's HParams score `name` is stored."""
+    return METRIC_PREFIX + name
+
+
+def trial_logdir(run_dir, trial_id):
+    """`<run>/tensorboard/<trial_id>`: the trial's HParams session and scalars."""
+    return os.path.join(run_dir, TENSORBOARD_DIR, str(trial_id))
+
+
+def _plugin_summary(tag, plugin_data):
+    content = plugin_data_pb2.HParamsPluginData(**plugin_data)
+    return summary_pb2.Summary(value=[summary_pb2.Summary.Value(
+        tag=tag, metadata=metadata.create_summary_metadata(content),
+        tensor=metadata.NULL_TENSOR)])
+
+
+def _hparam_info(domain):
+    info = api_pb2.HParamInfo(name=domain.name, display_name=domain.name)
+    if domain.kind in ("float", "int"):
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+        info.domain_interval.min_value = float(domain.min)
+        info.domain_interval.max_value = float(domain.max)
+        return info
+    values = list(domain.values)
+    if all(isinstance(v, bool) for v in values):
+        info.type = api_pb2.DATA_TYPE_BOOL
+        info.domain_discrete.extend(values)
+    elif all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
+        info.type = api_pb2.DATA_TYPE_FLOAT64
+        info.domain_discrete.extend([float(v) for v in values])
+    else:
+        info.type = api_pb2.DATA_TYPE_STRING
+        info.domain_discrete.extend([str(v) for v in values])
+    return info
+
+
+def _hp_value(value):
+    if isinstance(value, bool):
+        return {"bool_value": value}
+    if isinstance(value, (int, float)):
+        return {"number_value": float(value)}
+    return {"string_value": str(value)}
+
+
+def _metric_names(study):
+    """The objective first, then the task's other train and validation scores."""
+    from kt_toolkit.hypermodels.tasks import TASKS, allowed_objectives
+
+    if study.task in TASKS:
+        names = list(allowed_objectives(study.task))
+    else:  # a run without run.json: the metrics its trials recorded
+        names = []
+        for row in study.rows:
+            names.extend(key[len("metric:"):] for key in row if key.startswith("metric:")
+                         and key != "metric:learning_rate"
+                         and key[len("metric:"):] not in names)
+    if study.objective not in names:
+        names.append(study.objective)
+    names.sort(key=lambda name: (name != study.objective, not name.startswith("val_"), name))
+    return names + list(_EXTRA_METRICS)
+
+
+def _logged_knobs(study):
+    knobs = list(study.tuned_knobs)
+    if (study.config.get("tuner") or {}).get("algorithm") == "hyperband":
+        knobs.append("tuner/epochs")  # a Hyperband trial's epoch budget
+    return knobs
+
+
+def experiment_summary(study):
+    """The HParams experiment: every tuned knob with its domain, and the scores."""
+    from kt_toolkit.analysis.study import Domain
+
+    max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
+    infos = [_hparam_info(study.domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
+             for name in _logged_knobs(study)]
+    metric_infos = []
+    for name in _metric_names(study):
+        label = name if name in _EXTRA_METRICS else f"{name} (best epoch)"
+        if name == study.objective:
+            label = f"{name} (objective, {study.direction})"
+        metric_infos.append(api_pb2.MetricInfo(
+            name=api_pb2.MetricName(tag=metric_tag(name)), display_name=label))
+    experiment = api_pb2.Experiment(
+        description=f"kt_toolkit run {os.path.basename(study.run_dir)}: objective "
+                    f"{study.objective} ({study.direction})",
+        hparam_infos=infos, metric_infos=metric_infos)
+    return _plugin_summary(metadata.EXPERIMENT_TAG, {"experiment": experiment})
+
+
+def session_summaries(study, row):
+    """`(start, end, scores)` for one finished trial: its HParams session."""
+    meta = study.meta(row["trial_id"])
+    end_time = meta.get("finished_at") or time.time()
+    start_time = meta.get("started_at") or end_time - float(row.get("seconds") or 0)
+    start = plugin_data_pb2.SessionStartInfo(start_time_secs=start_time,
+                                             group_name=str(row["trial_id"]))
+    for name in _logged_knobs(study):
+        if row.get(name) is not None:
+            start.hparams[name].CopyFrom(_struct_value(row[name]))
+    end = plugin_data_pb2.SessionEndInfo(status=_STATUS.get(row["status"],
+                                                            api_pb2.STATUS_UNKNOWN),
+                                         end_time_secs=end_time)
+    scores = {}
+    if row["status"] == "COMPLETED":
+        for name in _metric_names(study):
+            value = row.get(name) if name in _EXTRA_METRICS else row.get(f"metric:{name}")
+            if name == study.objective:
+                value = row["objective"]
+            if value is not None and math.isfinite(float(value)):
+                scores[metric_tag(name)] = float(value)
+    return (_plugin_summary(metadata.SESSION_START_INFO_TAG, {"session_start_info": start}),
+            _plugin_summary(metadata.SESSION_END_INFO_TAG, {"session_end_info": end}),
+            scores)
+
+
+def _struct_value(value):
+    from google.protobuf import struct_pb2
+
+    return struct_pb2.Value(**_hp_value(value))
+
+
+def _has_file(logdir, suffix):
+    try:
+        return any(name.endswith(suffix) and "tfevents" in name and not name.startswith(".")
+                   for name in os.listdir(logdir))
+    except FileNotFoundError:
+        return False
+
+
+def sync_tensorboard(study):
+    """Writes the HParams experiment and each finished trial's session, once each.
+
+    Safe to call after every trial, on resume and from `kt-toolkit report`: what
+    is already there is left alone; what a killed run missed is added.
+
+    Args:
+        study: A `kt_toolkit.analysis.Study`.
+
+    Returns:
+        The list of trial ids whose sessions were written now.
+    """
+    root = os.path.join(study.run_dir, TENSORBOARD_DIR)
+    if not _has_file(root, ".experiment"):
+        with EventWriter(root, suffix=".experiment", atomic=True) as writer:
+            writer.summary(experiment_summary(study))
+    written = []
+    for row in study.rows:
+        logdir = trial_logdir(study.run_dir, row["trial_id"])
+        if row["status"] not in _STATUS or _has_file(logdir, ".session"):
+            continue
+        start, end, scores = session_summaries(study, row)
+        step = int(row.get("best_epoch") or row.get("epochs_run") or 0)
+        with EventWriter(logdir, suffix=".session", atomic=True) as writer:
+            writer.summary(start, step=0)
+            if scores:
+                writer.scalars(step, scores)
+            writer.summary(end, step=step)
+        written.append(row["trial_id"])
+    return written
