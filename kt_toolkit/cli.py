@@ -2,6 +2,7 @@
 
     kt-toolkit tune experiments/digits_mlp.yaml --set tuner.max_trials=4
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
+    kt-toolkit report runs/digits_mlp-6379dab0          # report.md + report.html
 """
 
 import argparse
@@ -34,6 +35,11 @@ def _parser():
     tune.add_argument("--overwrite", action="store_true",
                       help="delete the run directory first and start afresh")
     tune.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    report = commands.add_parser(
+        "report", help="write report.md and report.html for a run directory",
+        description="Analyse a run directory (finished, running or killed) and write "
+                    "report.md and a self-contained report.html into it.")
+    report.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`")
     return parser
 
 
@@ -60,6 +66,8 @@ def _print_result(result):
         print(f"  best model on the validation split: {scores}")
     if result.stopped_reason:
         print(f"Search stopped early: {result.stopped_reason}")
+    if result.report is not None:
+        _print_report(result.report)
     run_dir = result.run_dir
     print(f"Run directory: {run_dir}")
     print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({len(result.trials)} trials: "
@@ -68,12 +76,34 @@ def _print_result(result):
         print(f"  best model: {result.best_model_path}")
         print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
     print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
+    print(f"  TensorBoard: tensorboard --logdir {run_dir}")
+
+
+def _print_report(report):
+    print("Next steps:")
+    for number, step in enumerate(report.next_steps, 1):
+        print(f"  {number}. {step.replace('**', '').replace('`', '')}")
+    print(f"Report: {report.html} (and report.md)")
+
+
+def _report(run_dir):
+    from kt_toolkit.analysis.report import write_report
+
+    if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
+        print(f"error: {run_dir!r} is not a run directory (no config.yaml). Give the folder "
+              "`kt-toolkit tune` printed as `Run directory:`.", file=sys.stderr)
+        return EXIT_CONFIG
+    report = write_report(run_dir)
+    _print_report(report)
+    return 0
 
 
 def main(argv=None):
     args = _parser().parse_args(argv)
     level = logging.WARNING if getattr(args, "quiet", False) else logging.INFO
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
+    if args.command == "report":
+        return _report(args.run_dir)
     from kt_toolkit.config import dump_config, load_config
 
     try:

@@ -12,6 +12,7 @@ The run directory holds:
 | `tensorboard/` | per-epoch scalars and the HParams experiment (`tensorboard --logdir <run>`) |
 | `best/model.keras` | the best trial's model, re-loadable with `keras.saving.load_model` |
 | `best/hyperparameters.yaml`, `best/evaluation.yaml` | its settings; its validation scores |
+| `report.md`, `report.html`, `report/`, `curves/` | the report, its figures, each trial's learning curves |
 """
 
 import dataclasses
@@ -47,6 +48,8 @@ class RunResult:
         evaluation: Dict of the best model's validation metrics.
         trials: List of trial rows (as in `trials.csv`).
         stopped_reason: String or `None`: why the search stopped before its budget.
+        report: A `kt_toolkit.analysis.Report`, or `None` when `output.report` is
+            off or the report could not be written (the search's results stand).
     """
 
     run_dir: str
@@ -59,6 +62,7 @@ class RunResult:
     evaluation: dict = dataclasses.field(default_factory=dict)
     trials: list = dataclasses.field(default_factory=list)
     stopped_reason: str = None
+    report: object = None
 
     def count(self, status):
         return sum(1 for row in self.trials if row["status"] == status)
@@ -183,7 +187,21 @@ def run_experiment(config, *, overwrite=False):
     result = RunResult(run_dir=run_dir, objective=objective, direction=direction,
                        trials=rows, stopped_reason=stopped_reason)
     _export_best(tuner, data, result)
+    if config.output.report:
+        result.report = _write_report(run_dir)
     return result
+
+
+def _write_report(run_dir):
+    from kt_toolkit.analysis.report import write_report
+
+    try:
+        return write_report(run_dir)
+    except Exception as error:  # noqa: BLE001 - a report must never cost a finished search
+        logger.warning("The report could not be written (%s: %s); the search's results "
+                       "are in %s. Retry with `kt-toolkit report %s`.",
+                       type(error).__name__, error, run_dir, run_dir, exc_info=True)
+        return None
 
 
 def _write_run_record(run_dir, config, data, objective, direction):

@@ -48,7 +48,7 @@ def tiny_config(tmp_path, **sections):
                             "batch_norm": False}},
         "tuner": {"algorithm": "random", "max_trials": 2},
         "training": {"epochs": 2, "batch_size": 64},
-        "output": {"directory": str(tmp_path / "runs")},
+        "output": {"directory": str(tmp_path / "runs"), "report": False},
     }
     _merge(raw, sections)
     return config_from_dict(raw)

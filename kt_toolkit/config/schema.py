@@ -207,11 +207,13 @@ class OutputConfig:
 
     The run directory is `<directory>/<run_name>`; without `run_name` it is
     `<experiment.name>-<8-hex fingerprint of the search settings>`, so the same
-    settings resume the same run and changed settings never touch it.
+    settings resume the same run and changed settings never touch it. `report`
+    writes `report.md` and `report.html` into it when the search ends.
     """
 
     directory: str = "runs"
     run_name: Optional[str] = None
+    report: bool = True
 
     def validate(self, key):
         if self.run_name is not None:

@@ -264,7 +264,12 @@ def resolve_space(knobs, overrides, *, key="model.space", discrete=False):
                 knob, overrides[knob.name], f"{key}.{knob.name}", discrete=discrete)
         else:
             resolved[knob.name] = knob.default_spec(discrete=discrete)
-    _warn_inactive(knobs, resolved, overrides, key)
+    # A resolved config (a run's config.yaml) spells out every knob; only a
+    # setting that differs from the default was the user's choice.
+    chosen = {name for name in overrides
+              if resolved[name] != next(k for k in knobs if k.name == name).default_spec(
+                  discrete=discrete)}
+    _warn_inactive(knobs, resolved, chosen, key)
     return resolved
 
 

@@ -332,3 +332,14 @@ def test_a_knob_its_parent_never_enables_is_reported(tmp_path, caplog):
     with caplog.at_level("WARNING"):
         load_config(path)
     assert "never used" not in caplog.text
+
+
+def test_a_resolved_config_reloads_without_never_used_warnings(tmp_path, caplog):
+    from kt_toolkit.config import config_from_dict, dump_config
+
+    path = tmp_path / "experiment.yaml"
+    path.write_text("model: {space: {optimizer: sgd, lr_schedule: constant}}\n")
+    resolved = yaml.safe_load(dump_config(load_config(path)))  # every knob spelled out
+    with caplog.at_level("WARNING"):
+        config_from_dict(resolved)
+    assert "never used" not in caplog.text

@@ -1,0 +1,117 @@
+"""`next_steps`: the few most useful things to try next, from the whole study.
+
+Drawn, in this order of priority, from:
+
+1. no trial completed → the failure reasons (C4: check the implementation and data);
+2. the best trial's own verdicts (B3–B5): what its curves say;
+3. boundary warnings (C3): the best trials sit at the edge of a range;
+4. study-wide patterns: many trials diverged (lower the learning-rate range) or
+   were still improving (train longer);
+5. coarse to fine (C3): narrow the search to the most important knobs.
+
+Each step is one sentence saying what to change and why, with the numbers.
+"""
+
+import collections
+
+__all__ = ["DIVERGED_SHARE", "STILL_IMPROVING_SHARE", "next_steps"]
+
+DIVERGED_SHARE = 0.25  # ≥ this share of finished trials diverged → a study-wide step
+STILL_IMPROVING_SHARE = 0.5  # ≥ this share of completed trials not converged → train longer
+_PRIORITY = ("diverged", "suspicious", "failed", "overfitting", "underfitting",
+             "not_converged")
+
+
+def next_steps(study, verdicts, warnings, importance=None, *, count=3):
+    """The `count` most useful next steps, most useful first.
+
+    Args:
+        study: A `Study`.
+        verdicts: Dict trial_id → list of verdicts (see `verdicts.study_verdicts`).
+        warnings: List of `BoundaryWarning` (see `search.boundary_warnings`).
+        importance: Optional `ImportanceResult`.
+        count: Integer. Defaults to `3`.
+
+    Returns:
+        List of strings (Markdown).
+    """
+    steps = []
+    finished = [row for row in study.rows if row["status"] in ("COMPLETED", "FAILED")]
+    if not study.completed:
+        reasons = collections.Counter(row.get("reason") or "no reason recorded"
+                                      for row in finished)
+        reason, times = reasons.most_common(1)[0] if reasons else ("no trial finished", 0)
+        steps.append(f"No trial completed ({len(finished)} failed). Most common reason "
+                     f"({times}×): {reason}. Check the data and the model on a tiny "
+                     "subset first (C4, C6).")
+    best = study.best(1)
+    covered = set()
+    if best:
+        for verdict in sorted(verdicts.get(best[0]["trial_id"], []),
+                              key=lambda v: _rank(v.kind)):
+            if verdict.kind in _PRIORITY:
+                covered.add(verdict.kind)
+                steps.append(f"The best trial ({best[0]['trial_id']}) is "
+                             f"**{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "
+                             f"{verdict.advice}")
+    steps += [f"Widen a range: {w.message} (C3)" for w in warnings]
+    steps += _study_patterns(study, verdicts, finished, covered)
+    steps.append(_coarse_to_fine(study, importance))
+    return _unique(steps)[:count]
+
+
+def _rank(kind):
+    return _PRIORITY.index(kind) if kind in _PRIORITY else len(_PRIORITY)
+
+
+def _kinds(verdicts, rows):
+    return collections.Counter(v.kind for row in rows
+                               for v in verdicts.get(row["trial_id"], []))
+
+
+def _study_patterns(study, verdicts, finished, covered):
+    """Study-wide steps; a kind the best trial's own step covers is not repeated."""
+    steps = []
+    kinds = _kinds(verdicts, finished)
+    if (finished and "diverged" not in covered
+            and kinds["diverged"] / len(finished) >= DIVERGED_SHARE):
+        domain = study.domains.get("learning_rate")
+        where = (f" (now {domain.min:g} to {domain.max:g})"
+                 if domain is not None and domain.is_numeric else "")
+        steps.append(f"{kinds['diverged']} of {len(finished)} trials diverged: lower the "
+                     f"upper end of the learning-rate range{where}, or clip gradients "
+                     "(`clipnorm`) (B5).")
+    completed = study.completed
+    improving = _kinds(verdicts, completed)["not_converged"]
+    if (completed and "not_converged" not in covered
+            and improving / len(completed) >= STILL_IMPROVING_SHARE):
+        epochs = (study.config.get("training") or {}).get("epochs")
+        steps.append(f"{improving} of {len(completed)} completed trials were still "
+                     f"improving at their last epoch: raise `training.epochs` (now {epochs})"
+                     " and, for Hyperband, `tuner.max_epochs` (B4).")
+    return steps
+
+
+def _coarse_to_fine(study, importance):
+    trusted = importance is not None and importance.r2 is not None and importance.r2 > 0
+    top = [name for name, _ in importance.importances][:3] if trusted else []
+    best = study.best(1)
+    if top and best:
+        share = sum(v for n, v in importance.importances if n in top)
+        settings = ", ".join(f"`{n}`={best[0].get(n)}" for n in top
+                             if best[0].get(n) is not None)
+        return (f"Coarse to fine: {', '.join(f'`{n}`' for n in top)} carry "
+                f"{share:.0%} of the estimated importance; search them over narrower ranges "
+                f"around the best trial ({settings}) and fix the other knobs at its values "
+                "(C3).")
+    return ("Coarse to fine: narrow each range around the best trials and run a second, "
+            "finer search (C3).")
+
+
+def _unique(steps):
+    seen, kept = set(), []
+    for step in steps:
+        if step not in seen:
+            seen.add(step)
+            kept.append(step)
+    return kept

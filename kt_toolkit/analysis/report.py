@@ -1,0 +1,251 @@
+"""`write_report`: a run directory → `report.md` and a self-contained `report.html`.
+
+The report opens with the best trial, its verdict and the three most useful next
+steps; then the best trials, every trial's verdict, the boundary check, the
+optimization history, hyperparameter importance, the objective against each
+knob, parallel coordinates and each trial's learning curves (A4 file names under
+`<run>/curves/`). It needs only the run directory's files: no Keras, no TensorFlow.
+"""
+
+import dataclasses
+import datetime
+import logging
+import os
+
+from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis.document import Document
+from kt_toolkit.analysis.importance import hyperparameter_importance
+from kt_toolkit.analysis.next_steps import next_steps
+from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
+from kt_toolkit.analysis.study import load_study
+from kt_toolkit.analysis.verdicts import study_verdicts
+
+__all__ = ["Report", "write_report"]
+
+logger = logging.getLogger(__name__)
+FIGURES_DIR = "report"
+CURVES_DIR = "curves"
+
+
+@dataclasses.dataclass
+class Report:
+    """What `write_report` wrote and found.
+
+    Attributes:
+        markdown: String, the path of `report.md`; `html` of `report.html`.
+        next_steps: List of strings, the report's first recommendations.
+        best_trial_id: String or `None`.
+        curves: Dict trial_id → PNG path of its learning curves.
+    """
+
+    markdown: str
+    html: str
+    next_steps: list
+    best_trial_id: str = None
+    curves: dict = dataclasses.field(default_factory=dict)
+
+
+def write_report(run_dir):
+    """Analyses a run directory and writes its report and figures.
+
+    Example:
+
+    >>> report = write_report("runs/digits_mlp-6379dab0")
+    >>> print(report.next_steps[0])
+
+    Args:
+        run_dir: String, a directory made by `kt-toolkit tune` (finished, running,
+            or killed).
+
+    Returns:
+        A `Report`.
+
+    Raises:
+        FileNotFoundError: when `run_dir` is not a run directory.
+    """
+    from kt_toolkit.analysis import plots
+
+    study = load_study(run_dir)
+    verdicts = study_verdicts(study)
+    warnings = boundary_warnings(study)
+    importance = hyperparameter_importance(study)
+    steps = next_steps(study, verdicts, warnings, importance)
+    figures = os.path.join(study.run_dir, FIGURES_DIR)
+    os.makedirs(figures, exist_ok=True)
+    curves = _write_curves(study, verdicts, plots)
+
+    doc = Document(study.run_dir)
+    _overview(doc, study, verdicts, steps, curves)
+    _best_trials(doc, study)
+    _verdict_table(doc, study, verdicts)
+    doc.heading(2, "Boundary check (C3)")
+    if warnings:
+        doc.items(w.message for w in warnings)
+    else:
+        doc.paragraph("No tuned range has its best trials crowded at an edge"
+                      + (" (fewer than 3 completed trials: not checked)."
+                         if len(study.completed) < 3 else "."))
+    doc.heading(2, "Optimization history")
+    history = optimization_history(study)
+    doc.image(plots.plot_optimization_history(
+        history, os.path.join(figures, "optimization_history.png"),
+        objective=study.objective, direction=study.direction), "optimization history")
+    _importance(doc, study, importance, figures, plots)
+    doc.heading(2, "Objective against each hyperparameter")
+    doc.image(plots.plot_objective_vs_knobs(study, os.path.join(figures, "objective_vs_knobs.png")),
+              "objective against each hyperparameter")
+    doc.heading(2, "Parallel coordinates")
+    doc.image(plots.plot_parallel_coordinates(
+        study, os.path.join(figures, "parallel_coordinates.png")), "parallel coordinates")
+    _curve_section(doc, study, curves)
+    _files(doc, study)
+
+    title = f"kt_toolkit report: {os.path.basename(study.run_dir)}"
+    md_path = os.path.join(study.run_dir, "report.md")
+    html_path = os.path.join(study.run_dir, "report.html")
+    atomic_write_text(md_path, doc.markdown())
+    atomic_write_text(html_path, doc.html(title))
+    best = study.best(1)
+    return Report(markdown=md_path, html=html_path, next_steps=steps,
+                  best_trial_id=best[0]["trial_id"] if best else None, curves=curves)
+
+
+def _write_curves(study, verdicts, plots):
+    """One PNG per finished trial, named after its settings and score (A4, B1)."""
+    folder = os.path.join(study.run_dir, CURVES_DIR)
+    os.makedirs(folder, exist_ok=True)
+    paths = {}
+    for row in study.rows:
+        if row["status"] not in ("COMPLETED", "FAILED"):
+            continue
+        path = os.path.join(folder, plots.curve_filename(study, row))
+        prefix = os.path.basename(path).split("_", 1)[0] + "_"
+        for old in os.listdir(folder):  # a rerun trial or renamed knobs: one file per trial
+            if old.startswith(prefix) and old != os.path.basename(path):
+                os.remove(os.path.join(folder, old))
+        if not os.path.exists(path):
+            plots.plot_trial_curves(study, row["trial_id"], path,
+                                    verdicts=verdicts.get(row["trial_id"]))
+        paths[row["trial_id"]] = path
+    return paths
+
+
+def _fmt(value):
+    """Compact numbers for tables: 0.9611, 256, 2.35e-6."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        if value != 0 and abs(value) < 1e-3:
+            mantissa, exponent = f"{value:.3g}".split("e") if "e" in f"{value:.3g}" else (
+                f"{value:.3g}", "")
+            return f"{mantissa}e{int(exponent)}" if exponent else mantissa
+        return f"{value:.4g}"
+    return str(value)
+
+
+def _overview(doc, study, verdicts, steps, curves):
+    name = os.path.basename(study.run_dir)
+    doc.heading(1, f"Report: {name}")
+    counts = {s: sum(1 for r in study.rows if r["status"] == s)
+              for s in ("COMPLETED", "FAILED", "RUNNING")}
+    tuner = study.config.get("tuner") or {}
+    data = study.config.get("data") or {}
+    seconds = sum(float(r["seconds"]) for r in study.rows if r.get("seconds") is not None)
+    doc.paragraph(
+        f"Objective `{study.objective}` ({'higher' if study.direction == 'max' else 'lower'}"
+        f" is better) · dataset `{data.get('dataset')}` · {tuner.get('algorithm')} search · "
+        f"{len(study.rows)} trials: {counts['COMPLETED']} completed, {counts['FAILED']} failed"
+        + (f", {counts['RUNNING']} running" if counts["RUNNING"] else "")
+        + f" · {seconds / 60:.1f} min of training · written "
+        + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    best = study.best(1)
+    doc.heading(2, "Best trial")
+    if not best:
+        doc.paragraph("No trial completed.", boxed=True)
+    else:
+        row = best[0]
+        settings = " · ".join(f"{k} {_fmt(row.get(k))}" for k in study.tuned_knobs
+                              if row.get(k) is not None)
+        doc.paragraph(f"**Trial {row['trial_id']}: {study.objective} = {row['objective']:.4f}**"
+                      f" at epoch {row.get('best_epoch')} of {row.get('epochs_run')}. "
+                      f"{settings}", boxed=True)
+        for verdict in verdicts.get(row["trial_id"], []):
+            doc.paragraph(f"Verdict: **{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "
+                          f"{verdict.advice}")
+    doc.heading(2, "Next steps")
+    doc.items(steps, ordered=True)
+    if best and best[0]["trial_id"] in curves:
+        doc.image(curves[best[0]["trial_id"]],
+                  f"learning curves of the best trial, {best[0]['trial_id']}")
+
+
+def _best_trials(doc, study):
+    doc.heading(2, "Best trials")
+    table = best_trials_table(study, count=5)
+    if not table:
+        doc.paragraph("No trial completed.")
+        return
+    # One column per trial: the knobs read down, the trials compare across.
+    headers = [""] + [f"#{row['rank']}: trial {row['trial_id']}" for row in table]
+    names = [k for k in table[0] if k not in ("rank", "trial_id")]
+    names.insert(0, names.pop(names.index("objective")))
+    doc.table(headers, [[study.objective if name == "objective" else name]
+                        + [_fmt(row.get(name)) for row in table] for name in names])
+
+
+def _verdict_table(doc, study, verdicts):
+    doc.heading(2, "Verdicts per trial (B3–B5)")
+    doc.paragraph("Read from each trial's train and validation curves; the thresholds are "
+                  "in `kt_toolkit/analysis/verdicts.py` (`Thresholds`).")
+    rows = []
+    for row in study.rows:
+        found = verdicts.get(row["trial_id"], [])
+        rows.append([row["trial_id"], row["status"], _fmt(row["objective"]),
+                     ", ".join(v.kind.replace("_", " ") for v in found),
+                     "; ".join(v.summary for v in found) or row.get("reason") or ""])
+    doc.table(["trial", "status", study.objective, "verdict", "evidence"], rows)
+
+
+def _importance(doc, study, importance, figures, plots):
+    doc.heading(2, "Hyperparameter importance")
+    if not importance.importances:
+        doc.paragraph(importance.note or "Not enough completed trials to estimate it.")
+        return
+    if importance.r2 is None or importance.r2 <= 0:
+        doc.paragraph(f"Not shown: the random forest predicts held-out trials no better than "
+                      f"their mean (cross-validated R² {importance.r2 or 0:.2f}), so any "
+                      f"ranking from {importance.trials_used} trials would be noise. Run more "
+                      "trials. Method: " + importance.method)
+        return
+    fit = (f" Cross-validated R² of the forest: {importance.r2:.2f} (how well the knobs "
+           "predict the score; near 0 or below, the ranking is noise)."
+           if importance.r2 is not None else "")
+    doc.paragraph(f"Method: {importance.method}{fit}"
+                  + (f" {importance.note}" if importance.note else ""))
+    doc.image(plots.plot_importance(importance.importances,
+                                    os.path.join(figures, "importance.png"),
+                                    method=importance.method), "hyperparameter importance")
+
+
+def _curve_section(doc, study, curves):
+    doc.heading(2, "Learning curves (B1)")
+    doc.paragraph(f"One PNG per trial under `{CURVES_DIR}/`, named after its settings and "
+                  "score (A4). The five best first; the rest are folded below.")
+    ranked = [row["trial_id"] for row in study.best(len(study.rows))]
+    ranked += [row["trial_id"] for row in study.rows if row["trial_id"] not in ranked]
+    ranked = [trial_id for trial_id in ranked if trial_id in curves]
+    for trial_id in ranked[:5]:
+        doc.image(curves[trial_id], f"trial {trial_id}")
+    if ranked[5:]:
+        fold = doc.fold(f"The other {len(ranked) - 5} trials")
+        for trial_id in ranked[5:]:
+            fold.image(curves[trial_id], f"trial {trial_id}")
+
+
+def _files(doc, study):
+    doc.heading(2, "Files")
+    run = study.run_dir
+    doc.items([f"`{os.path.join(run, 'trials.csv')}`: every trial, one row each",
+               f"`{os.path.join(run, 'best', 'model.keras')}`: the best model",
+               f"`tensorboard --logdir {run}`: per-epoch scalars and the HParams dashboard",
+               f"`{os.path.join(run, 'config.yaml')}`: the resolved config"])

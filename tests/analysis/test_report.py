@@ -1,0 +1,173 @@
+"""The report of a real run: report.md, a self-contained report.html, A4 curves."""
+
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from kt_toolkit.analysis.next_steps import next_steps
+from kt_toolkit.analysis.report import write_report
+from kt_toolkit.analysis.search import BoundaryWarning
+from kt_toolkit.analysis.study import load_study
+from kt_toolkit.analysis.verdicts import Verdict
+
+# lr=1e4 with SGD diverges on TensorFlow: one FAILED trial among three.
+SPACE = {"num_layers": 1, "units": [16, 32], "optimizer": "sgd", "momentum": 0.9,
+         "nesterov": False, "learning_rate": [3.0e-2, 1.0e4],
+         "batch_norm": False, "regularizer": "none", "dropout": 0.0, "activation": "relu",
+         "kernel_initializer": "glorot_uniform", "lr_schedule": "constant"}
+
+
+@pytest.fixture(scope="module")
+def reported_run(tmp_path_factory, config_in):
+    from kt_toolkit.runner import run_experiment
+
+    folder = tmp_path_factory.mktemp("report")
+    config = config_in(folder, model={"space": SPACE},
+                       tuner={"algorithm": "grid", "max_trials": 3},
+                       training={"epochs": 3}, output={"report": True})
+    return run_experiment(config)
+
+
+def test_tune_writes_the_report_at_the_end(reported_run):
+    report = reported_run.report
+    assert report is not None and report.best_trial_id == reported_run.best_trial_id
+    statuses = sorted(row["status"] for row in reported_run.trials)
+    assert statuses == ["COMPLETED", "COMPLETED", "FAILED"]
+    markdown = open(report.markdown, encoding="utf-8").read()
+    headings = re.findall(r"^## (.+)$", markdown, flags=re.M)
+    # It opens with the best trial, its verdict and the next steps.
+    assert headings[:2] == ["Best trial", "Next steps"]
+    best = markdown.split("## Best trial", 1)[1].split("## Next steps", 1)[0]
+    assert f"Trial {reported_run.best_trial_id}: val_accuracy = " in best
+    assert "Verdict: **" in best
+    steps = re.findall(r"^\d\. (.+)$", markdown.split("## Next steps", 1)[1], flags=re.M)
+    assert 1 <= len(steps) <= 3 and steps == [s.strip() for s in report.next_steps]
+    for section in ("Best trials", "Verdicts per trial (B3–B5)", "Boundary check (C3)",
+                    "Optimization history", "Hyperparameter importance",
+                    "Objective against each hyperparameter", "Parallel coordinates",
+                    "Learning curves (B1)"):
+        assert section in headings
+    for row in reported_run.trials:  # every trial in the verdict table
+        assert re.search(rf"^\| {row['trial_id']} \| {row['status']} \|", markdown, flags=re.M)
+
+
+def test_markdown_links_existing_images_and_html_embeds_them(reported_run):
+    run_dir = reported_run.run_dir
+    markdown = open(os.path.join(run_dir, "report.md"), encoding="utf-8").read()
+    links = re.findall(r"!\[[^\]]*\]\(([^)]+)\)", markdown)
+    assert len(links) >= 4 + 3  # four study figures, one curve per trial
+    for link in links:
+        assert os.path.isfile(os.path.join(run_dir, link.replace("%20", " ")))
+    html = open(os.path.join(run_dir, "report.html"), encoding="utf-8").read()
+    sources = re.findall(r'src="([^"]*)"', html)
+    assert sources and all(src.startswith("data:image/png;base64,") for src in sources)
+    assert "href=" not in html and "<link" not in html  # nothing outside the file
+    assert len(sources) == len(set(links)) + 1  # + the best trial's curves at the top
+
+
+def test_one_curve_png_per_trial_named_after_settings_and_score(reported_run):
+    names = sorted(os.listdir(os.path.join(reported_run.run_dir, "curves")))
+    assert len(names) == len(reported_run.trials)
+    for row in reported_run.trials:
+        (name,) = [n for n in names if n.split("_", 1)[0].lstrip("0") == row["trial_id"].lstrip("0")
+                   or n.split("_", 1)[0] == row["trial_id"].zfill(4)]
+        units = row["units"]
+        assert f"units={units}" in name
+        if row["status"] == "COMPLETED":
+            assert name.endswith(f"val_accuracy={float(row['objective']):.3f}.png")
+        else:
+            assert "FAILED" in name
+
+
+def test_report_command_works_without_tensorflow_and_on_a_killed_run(reported_run, tmp_path):
+    run_dir = str(tmp_path / "killed")
+    shutil.copytree(reported_run.run_dir, run_dir)
+    for name in ("report.md", "report.html"):
+        os.remove(os.path.join(run_dir, name))
+    shutil.rmtree(os.path.join(run_dir, "curves"))
+    # A run killed mid-trial: that trial is RUNNING on disk, with no meta.json.
+    best = reported_run.best_trial_id
+    trial_json = os.path.join(run_dir, "tuner", f"trial_{best}", "trial.json")
+    record = json.load(open(trial_json))
+    record.update(status="RUNNING", score=None)
+    json.dump(record, open(trial_json, "w"))
+    os.remove(os.path.join(run_dir, "trials", best, "meta.json"))
+    code = ("import sys; from kt_toolkit.cli import main; rc = main(['report', %r]); "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in "
+            "('tensorflow', 'keras', 'keras_tuner'))); sys.exit(rc)" % run_dir)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.strip().splitlines()[-1] == "[]"
+    assert "Next steps:" in done.stdout
+    markdown = open(os.path.join(run_dir, "report.md"), encoding="utf-8").read()
+    assert "1 running" in markdown
+    assert re.search(rf"^\| {best} \| RUNNING \|", markdown, flags=re.M)
+
+
+def test_report_command_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
+    from kt_toolkit.cli import main
+
+    assert main(["report", str(tmp_path)]) == 2
+    error = capsys.readouterr().err
+    assert "not a run directory" in error and str(tmp_path) in error
+
+
+# next_steps on hand-made inputs ------------------------------------------------------
+
+def _study(rows, **domains):
+    from kt_toolkit.analysis.study import Domain, Study
+
+    space = {"learning_rate": Domain("learning_rate", "float", min=1e-4, max=1e-1,
+                                     sampling="log"), **domains}
+    return Study(run_dir="/nowhere", objective="val_accuracy", direction="max",
+                 task="multiclass", config={"training": {"epochs": 20}}, domains=space,
+                 rows=rows)
+
+
+def _row(trial_id, objective, status="COMPLETED", reason=None):
+    return {"trial_id": trial_id, "status": status, "objective": objective,
+            "learning_rate": 0.01, "reason": reason}
+
+
+def _verdict(kind, summary="numbers", advice="Advice (B3)."):
+    return Verdict(kind=kind, summary=summary, advice=advice, practices=("B3",), evidence={})
+
+
+def test_next_steps_put_the_best_trials_verdict_then_the_boundary_first():
+    study = _study([_row("0", 0.9), _row("1", 0.5)])
+    warning = BoundaryWarning(knob="learning_rate", edge="upper", domain_min=1e-4,
+                              domain_max=0.1, sampling="log", best_values=(0.09,),
+                              suggested_min=1e-4, suggested_max=1.0,
+                              message="learning_rate: 3 of the top 3 trials are at the upper "
+                                      "edge of [0.0001, 0.1]: widen to [0.0001, 1].")
+    steps = next_steps(study, {"0": [_verdict("overfitting", "gap 0.2")],
+                               "1": [_verdict("underfitting")]}, [warning])
+    assert len(steps) == 3
+    assert steps[0].startswith("The best trial (0) is **overfitting**: gap 0.2")
+    assert "widen to [0.0001, 1]" in steps[1] and "(C3)" in steps[1]
+    assert steps[2].startswith("Coarse to fine")
+
+
+def test_next_steps_without_a_completed_trial_name_the_failure():
+    study = _study([_row(str(i), None, "FAILED", "loss became nan/inf at epoch 1")
+                    for i in range(3)])
+    steps = next_steps(study, {str(i): [_verdict("diverged")] for i in range(3)}, [])
+    assert steps[0].startswith("No trial completed (3 failed)")
+    assert "loss became nan/inf at epoch 1" in steps[0] and "(C4, C6)" in steps[0]
+    assert "3 of 3 trials diverged" in steps[1] and "0.0001 to 0.1" in steps[1]
+
+
+def test_next_steps_do_not_repeat_what_the_best_trial_already_says():
+    study = _study([_row(str(i), 0.9 - i / 10) for i in range(4)])
+    improving = {str(i): [_verdict("not_converged")] for i in range(4)}
+    steps = next_steps(study, improving, [])
+    assert sum("still improving" in s or "not converged" in s for s in steps) == 1
+    other = {**improving, "0": [_verdict("good_fit")]}
+    steps = next_steps(study, other, [])
+    assert "3 of 4 completed trials were still improving" in steps[0]
+    assert "`training.epochs` (now 20)" in steps[0]
