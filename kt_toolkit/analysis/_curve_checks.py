@@ -127,8 +127,11 @@ def divergence(c):
             return ("diverged", f"{label} became {values[bad]} at epoch {c.epoch(bad)}"
                     + _lr_note(c, evidence), _DIVERGED_ADVICE, evidence)
     loss = c.loss
-    if len(c) < 2 or not np.isfinite(loss).all() or loss.min() <= 0:
+    if not len(c) or not np.isfinite(loss).all() or loss.min() <= 0:
         return None
+    saturated = _saturated(c, loss)
+    if saturated or len(c) < 2:
+        return saturated
     low = int(np.argmin(loss))
     peak = low + int(np.argmax(loss[low:]))
     ratio = loss[peak] / loss[low]
@@ -139,6 +142,19 @@ def divergence(c):
     summary = (f"training loss rose from its minimum {fmt(loss[low])} at epoch {c.epoch(low)}"
                f" to {fmt(loss[peak])} at epoch {c.epoch(peak)} ({fmt(ratio)}x >= "
                f"{fmt(c.t.explode_ratio)}x, above the first epoch's {fmt(loss[0])})")
+    return ("diverged", summary + _lr_note(c, evidence), _DIVERGED_ADVICE, evidence)
+
+
+def _saturated(c, loss):
+    """A classification loss that stays far above a uniform guess's."""
+    chance = (c.reference or {}).get("chance_loss")
+    if not chance or loss.min() < c.t.saturated_loss_ratio * chance:
+        return None
+    ratio = float(loss.min() / chance)
+    evidence = {"min_loss": float(loss.min()), "chance_loss": float(chance), "ratio": ratio}
+    summary = (f"training loss never fell below {fmt(loss.min())}, {ratio:.1f}x the "
+               f"chance level ln {round(math.exp(chance))} = {chance:.2f} "
+               f"(>= {fmt(c.t.saturated_loss_ratio)}x): the outputs are confidently wrong")
     return ("diverged", summary + _lr_note(c, evidence), _DIVERGED_ADVICE, evidence)
 
 

@@ -77,6 +77,8 @@ class Study:
         domains: Dict of knob name → `Domain` (every knob of the builder's space).
         rows: List of trial dicts (see `kt_toolkit.analysis.trial_rows`), with
             inactive knobs as `None` and `objective` a float or `None`.
+        record: Dict, the run's `run.json` (task, num_classes, data sizes), `{}`
+            for runs made before it existed.
     """
 
     run_dir: str
@@ -86,6 +88,7 @@ class Study:
     config: dict
     domains: dict
     rows: list
+    record: dict = dataclasses.field(default_factory=dict)
 
     @property
     def metric(self):
@@ -183,7 +186,8 @@ def load_study(run_dir):
         row["objective"] = _float(row["objective"]) if row["objective"] is not None else None
         rows.append(row)
     return Study(run_dir=run_dir, objective=objective, direction=direction,
-                 task=record.get("task"), config=config, domains=domains, rows=rows)
+                 task=record.get("task"), config=config, domains=domains, rows=rows,
+                 record=record)
 
 
 def _float(value):

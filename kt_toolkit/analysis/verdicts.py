@@ -88,6 +88,12 @@ class Thresholds:
             Defaults to `0.01` (about 4 digits images).
         improving_loss_drop: Float, or the validation loss fell by at least this
             fraction over the same epochs. Defaults to `0.03` (1% per epoch).
+        saturated_loss_ratio: Float, a classification training loss that never
+            fell below this × the chance-level loss (ln of the number of classes)
+            is `diverged`: the outputs are confidently wrong, as when a learning
+            rate far too high saturates the softmax. Keras clips probabilities, so
+            on JAX and PyTorch such a run reaches ~15 instead of NaN. Defaults to
+            `3.0` (6.9 for 10 classes; a model that learns starts near 1×).
 
     Raises:
         ValueError: when a threshold is negative or an epoch count below 1.
@@ -110,6 +116,7 @@ class Thresholds:
     stalled_loss_drop: float = 0.1
     improving_score_gain: float = 0.01
     improving_loss_drop: float = 0.03
+    saturated_loss_ratio: float = 3.0
 
     def __post_init__(self):
         for field in dataclasses.fields(self):
@@ -187,9 +194,11 @@ def diagnose(history, *, objective, direction, status="COMPLETED", reason="", ta
         reference: Optional dict of study-wide numbers, the yardstick for
             `underfitting` (see `study_reference`): `best_objective` and
             `best_score` (bounded: best validation and training scores of any
-            trial), `best_loss` and `best_val_loss` (lowest losses of any trial).
-            Without it a bounded score is low only at or below `low_score`, and
-            an unbounded one is never called low.
+            trial), `best_loss` and `best_val_loss` (lowest losses of any trial),
+            and `chance_loss` (a uniform guess's cross-entropy, for the saturated-
+            softmax divergence). Without it a bounded score is low only at or
+            below `low_score`, an unbounded one is never called low, and a
+            saturated softmax is not detected.
         hyperparameters: Optional dict of the trial's values. With dropout or
             augmentation on, the leakage check is skipped (training metrics are
             measured with them on); `tuner/epochs` marks a Hyperband trial, whose
@@ -237,11 +246,15 @@ def study_reference(study, histories=None):
         Dict with `best_objective` (the best completed trial's objective),
         `best_score` (bounded objectives: the highest training-side metric of any
         completed trial at any epoch), `best_loss` and `best_val_loss` (the
-        lowest finite losses of any completed trial). Keys without data are left
-        out.
+        lowest finite losses of any completed trial), `chance_loss` (the
+        cross-entropy of a uniform guess, for classification with a known number
+        of classes). Keys without data are left out.
     """
     histories = histories or {}
     reference = {}
+    classes = study.record.get("num_classes")
+    if study.task in ("multiclass", "binary") and classes:
+        reference["chance_loss"] = math.log(max(int(classes), 2))
     best = study.best(1)
     if best:
         reference["best_objective"] = best[0]["objective"]

@@ -349,3 +349,33 @@ def test_study_verdicts_on_a_run_directory(run_dir):
     assert reference["best_score"] == pytest.approx(0.97, abs=1e-3)
     assert "study best: validation 0.9496" in verdicts["1"][0].summary
     assert diagnose_trial(study, "3") == verdicts["3"]
+
+
+def test_a_saturated_softmax_is_diverged_even_without_nan():
+    # JAX and PyTorch clip probabilities: lr=1e4 gives losses of 11-15, not NaN.
+    chance = float(np.log(10))
+    columns = {"loss": [11.25, 14.99], "val_loss": [15.0, 15.0],
+               "accuracy": [0.05, 0.07], "val_accuracy": [0.069, 0.069],
+               "learning_rate": [1e4, 1e4]}
+    (verdict,) = _diagnose(columns, reference={"chance_loss": chance})
+    assert verdict.kind == "diverged"
+    assert "never fell below 11.25, 4.9x the chance level ln 10 = 2.30" in verdict.summary
+    assert "learning rate 10000" in verdict.summary
+    assert "B5" in verdict.practices
+    # Without the chance level (regression, or an old run) no such verdict.
+    assert "diverged" not in _kinds(_diagnose(columns))
+
+
+@pytest.mark.parametrize("ratio, expected", [(3.0, "diverged"), (3.5, "too_short")])
+def test_saturated_loss_ratio_edge(ratio, expected):
+    chance = float(np.log(10))
+    columns = {"loss": [3.2 * chance, 3.2 * chance], "val_loss": [7.0, 7.0],
+               "accuracy": [0.1, 0.1], "val_accuracy": [0.1, 0.1]}
+    verdicts = _diagnose(columns, reference={"chance_loss": chance},
+                         thresholds=Thresholds(saturated_loss_ratio=ratio))
+    assert _kinds(verdicts)[0] == expected
+
+
+def test_a_model_that_learns_from_chance_level_is_not_saturated():
+    chance = float(np.log(10))
+    assert "diverged" not in _kinds(_diagnose(_healthy(), reference={"chance_loss": chance}))
