@@ -1,5 +1,29 @@
-"""Pure functions from a run directory to tables. Imports no Keras or TensorFlow."""
+"""From a run directory to tables, verdicts, figures and a report.
 
+Imports no Keras or TensorFlow: the analysis works on a copied run directory, a
+running search or one that was killed. Matplotlib and scikit-learn are imported
+only by the functions that draw or fit.
+
+Example:
+
+>>> from kt_toolkit.analysis import load_study, study_verdicts, write_report
+>>> study = load_study("runs/digits_mlp-6379dab0")
+>>> study.best(1)[0]["objective"]
+>>> write_report(study.run_dir).next_steps
+"""
+
+from kt_toolkit.analysis.importance import ImportanceResult, hyperparameter_importance
+from kt_toolkit.analysis.next_steps import next_steps
+from kt_toolkit.analysis.report import Report, write_report
+from kt_toolkit.analysis.search import (BoundaryWarning, best_trials_table, boundary_warnings,
+                                        optimization_history)
+from kt_toolkit.analysis.study import Domain, Study, load_study
 from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows, write_trials_table
+from kt_toolkit.analysis.verdicts import (Thresholds, Verdict, diagnose, diagnose_trial,
+                                          study_verdicts)
 
-__all__ = ["PROJECT_NAME", "trial_rows", "write_trials_table"]
+__all__ = ["BoundaryWarning", "Domain", "ImportanceResult", "PROJECT_NAME", "Report", "Study",
+           "Thresholds", "Verdict", "best_trials_table", "boundary_warnings", "diagnose",
+           "diagnose_trial", "hyperparameter_importance", "load_study", "next_steps",
+           "optimization_history", "study_verdicts", "trial_rows", "write_report",
+           "write_trials_table"]

@@ -6,8 +6,11 @@ Drawn, in this order of priority, from:
 2. the best trial's own verdicts (B3–B5): what its curves say;
 3. boundary warnings (C3): the best trials sit at the edge of a range;
 4. study-wide patterns: many trials diverged (lower the learning-rate range) or
-   were still improving (train longer);
-5. coarse to fine (C3): narrow the search to the most important knobs.
+   were still improving (train longer); a choice every trial of which failed to
+   learn (drop it, e.g. `kernel_initializer: zeros`, E10);
+5. coarse to fine (C3): narrow the search to the most important knobs;
+6. when the best trials are closer than the validation split can tell apart,
+   repeat them (`executions_per_trial`) or enlarge the split.
 
 Each step is one sentence saying what to change and why, with the numbers.
 """
@@ -18,6 +21,8 @@ __all__ = ["DIVERGED_SHARE", "STILL_IMPROVING_SHARE", "next_steps"]
 
 DIVERGED_SHARE = 0.25  # ≥ this share of finished trials diverged → a study-wide step
 STILL_IMPROVING_SHARE = 0.5  # ≥ this share of completed trials not converged → train longer
+BAD_CHOICE_TRIALS = 3  # a choice is dropped only after this many trials, all bad
+_BAD_KINDS = ("diverged", "failed", "underfitting")
 _PRIORITY = ("diverged", "suspicious", "failed", "overfitting", "underfitting",
              "not_converged")
 
@@ -56,7 +61,10 @@ def next_steps(study, verdicts, warnings, importance=None, *, count=3):
                              f"{verdict.advice}")
     steps += [f"Widen a range: {w.message} (C3)" for w in warnings]
     steps += _study_patterns(study, verdicts, finished, covered)
+    steps += _bad_choices(study, verdicts, finished)
     steps.append(_coarse_to_fine(study, importance))
+    steps += _too_close(study)
+    steps += _fallbacks(study, importance)
     return _unique(steps)[:count]
 
 
@@ -89,6 +97,68 @@ def _study_patterns(study, verdicts, finished, covered):
         steps.append(f"{improving} of {len(completed)} completed trials were still "
                      f"improving at their last epoch: raise `training.epochs` (now {epochs})"
                      " and, for Hyperband, `tuner.max_epochs` (B4).")
+    return steps
+
+
+def _bad_choices(study, verdicts, finished):
+    """Choices every trial of which diverged, failed or underfit: drop them.
+
+    Conditional knobs (inactive in some trials) are left to their parent.
+    """
+    best = study.best(1)
+    steps = []
+    for name in study.tuned_knobs:
+        domain = study.domains[name]
+        if domain.kind != "choice" or any(r.get(name) is None for r in finished):
+            continue
+        dropped = []
+        for value in domain.values:
+            rows = [r for r in finished if r.get(name) == value]
+            if len(rows) < BAD_CHOICE_TRIALS or (best and best[0].get(name) == value):
+                continue
+            if all({v.kind for v in verdicts.get(r["trial_id"], [])} & set(_BAD_KINDS)
+                   for r in rows):
+                dropped.append((value, len(rows)))
+        if dropped and len(dropped) < len(domain.values):
+            steps.append(f"`{name}`: " + ", ".join(f"{value} ({count} trials)"
+                                                   for value, count in dropped))
+    if not steps:
+        return []
+    return ["Drop the choices that never worked from `model.space`: " + "; ".join(steps)
+            + ". Every trial with them diverged, failed or underfit (B3, B5); spend the "
+            "budget on the other choices."]
+
+
+def _too_close(study):
+    """The top trials differ by less than one validation sample: noise, not signal."""
+    top = study.best(3)
+    samples = study.record.get("validation_samples")
+    if len(top) < 2 or not samples or not study.metric.endswith("accuracy"):
+        return []
+    spread = abs(top[0]["objective"] - top[-1]["objective"])
+    if spread > 2 / samples:
+        return []
+    return [f"The top {len(top)} trials are within {spread:.4f} {study.objective} "
+            f"(≤ 2 of {samples} validation samples): the ranking among them is noise. Set "
+            "`tuner.executions_per_trial: 2` or a larger `data.validation_split` before "
+            "choosing between them."]
+
+
+def _fallbacks(study, importance):
+    """Always useful, least specific: fewer knobs; how much of the lead is noise."""
+    steps = []
+    trusted = importance is not None and importance.r2 is not None and importance.r2 > 0
+    knobs = study.tuned_knobs
+    if trusted and len(knobs) > 3:
+        least = [name for name, _ in importance.importances][-3:]
+        steps.append(f"Fewer knobs: {len(knobs)} tuned knobs for {len(study.completed)} "
+                     f"completed trials; fix the least important ({', '.join(least)}) at the "
+                     "best trial's values so the next trials go to the knobs that matter "
+                     "(C2).")
+    if study.best(1):
+        steps.append("Measure the noise: rerun the best configuration with "
+                     "`tuner.executions_per_trial: 3` (or other `experiment.seed`s) to see "
+                     "how much of its lead over the next trials is chance.")
     return steps
 
 

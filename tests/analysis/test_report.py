@@ -174,3 +174,32 @@ def test_next_steps_do_not_repeat_what_the_best_trial_already_says():
     steps = next_steps(study, other, [])
     assert "3 of 4 completed trials were still improving" in steps[0]
     assert "`training.epochs` (now 20)" in steps[0]
+
+
+def test_next_steps_drop_a_choice_every_trial_of_which_failed_to_learn():
+    from kt_toolkit.analysis.study import Domain
+
+    init = Domain("kernel_initializer", "choice", values=("glorot_uniform", "zeros"))
+    rows = [dict(_row(str(i), 0.9 - i / 100), kernel_initializer="glorot_uniform")
+            for i in range(3)]
+    rows += [dict(_row(str(i), 0.1), kernel_initializer="zeros") for i in range(3, 6)]
+    verdicts = {str(i): [_verdict("good_fit")] for i in range(3)}
+    verdicts.update({str(i): [_verdict("underfitting")] for i in range(3, 6)})
+    steps = next_steps(_study(rows, kernel_initializer=init), verdicts, [], count=5)
+    assert any("`kernel_initializer`: zeros (3 trials)" in s for s in steps)
+    verdicts["5"] = [_verdict("good_fit")]  # one good trial with zeros: keep the choice
+    steps = next_steps(_study(rows, kernel_initializer=init), verdicts, [], count=5)
+    assert not any("zeros" in s for s in steps)
+
+
+def test_next_steps_say_when_the_top_trials_are_within_noise():
+    study = _study([_row("0", 0.9722), _row("1", 0.9694), _row("2", 0.9694)])
+    study.record = {"validation_samples": 360}
+    steps = next_steps(study, {}, [], count=5)
+    assert any("within 0.0028 val_accuracy (≤ 2 of 360 validation samples)" in s
+               for s in steps)
+    study.record = {"validation_samples": 100}
+    assert any("within" in s for s in next_steps(study, {}, [], count=5))
+    study.rows[0]["objective"] = 0.99
+    assert not any("ranking among them is noise" in s
+                   for s in next_steps(study, {}, [], count=5))
