@@ -8,8 +8,8 @@ import random
 import textwrap
 
 from kt_toolkit.analysis._plot_common import (
-    _BEST, _FAILED_COLOR, _TRAIN, _compact, _figure, _index, _is_finite, _maybe_log_y,
-    _message, _short)
+    _BEST, _FAILED_COLOR, _TRAIN, _figure, _index, _is_finite, _maybe_log_y, _message,
+    _short)
 
 
 def plot_objective_vs_knobs(study, path):

@@ -95,8 +95,12 @@ def write_report(run_dir):
     doc.image(plots.plot_objective_vs_knobs(study, os.path.join(figures, "objective_vs_knobs.png")),
               "objective against each hyperparameter")
     doc.heading(2, "Parallel coordinates")
+    trusted = importance.r2 is not None and importance.r2 > 0 and importance.importances
+    knobs = ([name for name, _ in importance.importances][:plots.MAX_PARALLEL_AXES]
+             if trusted else None)  # the most important knobs, else the influence order
     doc.image(plots.plot_parallel_coordinates(
-        study, os.path.join(figures, "parallel_coordinates.png")), "parallel coordinates")
+        study, os.path.join(figures, "parallel_coordinates.png"), knobs=knobs),
+        "parallel coordinates")
     _curve_section(doc, study, curves)
     _files(doc, study)
 

@@ -15,6 +15,7 @@ import pytest
 
 from kt_toolkit.analysis import plots
 from kt_toolkit.analysis.study import Domain, Study
+from kt_toolkit.errors import ConfigError
 
 DOMAINS = {
     "num_layers": Domain("num_layers", "int", min=1, max=3),
@@ -352,7 +353,9 @@ def test_importance_bars_most_important_on_top(tmp_path, drawn):
 def test_parallel_coordinates(study, tmp_path, drawn):
     _assert_png(plots.plot_parallel_coordinates(study, str(tmp_path / "p.png")))
     ax = drawn[-1].axes[0]
-    assert ax.xticklabels == study.tuned_knobs + ["val_accuracy"]
+    # Most influential first (C2); momentum, inactive without sgd, after the rest.
+    assert ax.xticklabels == ["learning_rate", "units", "num_layers", "dropout", "optimizer",
+                              "batch_norm", "kernel_initializer", "momentum", "val_accuracy"]
     trials = [line for line in ax.lines if len(line.x) == 9]
     assert len(trials) == 5
     grey = [line for line in trials if line.color == "0.6"]
@@ -360,14 +363,78 @@ def test_parallel_coordinates(study, tmp_path, drawn):
     thickest = max(trials, key=lambda line: line.width)
     assert thickest.y[-1] == pytest.approx(1.0)  # the best trial, its score on top
     assert ax.yticklabels == ["n/a"]
-    for label in ("glorot_uniform", "1e-4", "0.1", "n/a", "failed"):
+    for label in ("he_normal", "glorot_unif", "1e-4", "0.1", "n/a", "failed"):
         assert label in drawn[-1].texts
+    assert "tuned knobs" not in drawn[-1].texts  # all 8 drawn: nothing left out
+
+
+def test_parallel_coordinates_draws_the_most_influential_knobs(study, tmp_path, drawn):
+    extra = {f"knob_{i}": Domain(f"knob_{i}", "choice", values=("p", "q")) for i in range(4)}
+    run = _study(tmp_path / "many", [{**row, **{name: "p" for name in extra}}
+                                     for row in study.rows], domains={**DOMAINS, **extra})
+    assert len(run.tuned_knobs) == 12 > plots.MAX_PARALLEL_AXES == 8
+    _assert_png(plots.plot_parallel_coordinates(run, str(tmp_path / "p.png")))
+    ax = drawn[-1].axes[0]
+    assert ax.xticklabels == ["learning_rate", "units", "num_layers", "dropout", "optimizer",
+                              "batch_norm", "kernel_initializer", "knob_0", "val_accuracy"]
+    assert len([line for line in ax.lines if len(line.x) == 9]) == 5
+    assert "8 of 12 tuned knobs; the rest in objective_vs_knobs.png" in drawn[-1].texts
+
+
+def test_parallel_coordinates_draws_the_knobs_asked_for(study, tmp_path, drawn):
+    completed = [row for row in study.rows if row["status"] == "COMPLETED"]
+    run = _study(tmp_path / "ok", completed)
+    plots.plot_parallel_coordinates(run, str(tmp_path / "p.png"),
+                                    knobs=["dropout", "learning_rate", "dropout"])
+    ax = drawn[-1].axes[0]
+    assert ax.xticklabels == ["dropout", "learning_rate", "val_accuracy"]
+    assert len([line for line in ax.lines if len(line.x) == 3]) == 4
+    assert "2 of 8 tuned knobs" in drawn[-1].texts
+    # Nothing inactive, nothing failed: no n/a band.
+    assert ax.yticklabels == [] and "n/a" not in drawn[-1].texts.split("\n")
+    assert "failed" not in drawn[-1].texts.split("\n")
+    plots.plot_parallel_coordinates(run, str(tmp_path / "p.png"), knobs=run.tuned_knobs)
+    assert drawn[-1].axes[0].xticklabels == run.tuned_knobs + ["val_accuracy"]
+    assert "tuned knobs" not in drawn[-1].texts
+    with pytest.raises(ConfigError, match="Did you mean `learning_rate`"):
+        plots.plot_parallel_coordinates(run, str(tmp_path / "e.png"), knobs=["learning_rat"])
+    with pytest.raises(ConfigError, match="batch_size"):  # fixed, not tuned
+        plots.plot_parallel_coordinates(run, str(tmp_path / "e.png"), knobs=["batch_size"])
+    with pytest.raises(ConfigError, match=r"Pass a list: knobs=\['units'\]"):
+        plots.plot_parallel_coordinates(run, str(tmp_path / "e.png"), knobs="units")
+
+
+def test_parallel_coordinates_labels_are_legible(study, tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+    from matplotlib.text import Text
+
+    seen, savefig = [], Figure.savefig
+
+    def laid_out(figure, *args, **kwargs):
+        figure.draw_without_rendering()
+        renderer = figure.canvas.get_renderer()
+        texts = [t for t in figure.findobj(Text) if t.get_visible() and t.get_text()]
+        names = [t.get_window_extent(renderer) for t in figure.axes[0].get_xticklabels()]
+        seen.append(([t.get_fontsize() for t in texts], names))
+        return savefig(figure, *args, **kwargs)
+
+    monkeypatch.setattr(Figure, "savefig", laid_out)
+    knobs = ["kernel_initializer", "batch_norm", "learning_rate", "optimizer", "momentum",
+             "num_layers", "units", "dropout"]
+    plots.plot_parallel_coordinates(study, str(tmp_path / "p.png"), knobs=knobs)
+    sizes, names = seen[-1]
+    assert min(sizes) >= 8
+    for left, right in zip(names, names[1:]):  # long names: staggered, not overlapping
+        assert not left.overlaps(right)
 
 
 def test_parallel_coordinates_edge_cases(tmp_path, drawn):
     fixed = _study(tmp_path / "f", [_row("0")], domains={})
     plots.plot_parallel_coordinates(fixed, str(tmp_path / "f.png"))
     assert "No tuned knobs" in drawn[-1].texts
+    plots.plot_parallel_coordinates(_study(tmp_path / "k", [_row("0")]),
+                                    str(tmp_path / "k.png"), knobs=[])
+    assert "No knob to draw" in drawn[-1].texts
     single = _study(tmp_path / "s", [_row("0", 0.5)], objective="val_loss", direction="min")
     _assert_png(plots.plot_parallel_coordinates(single, str(tmp_path / "s.png")))
 
