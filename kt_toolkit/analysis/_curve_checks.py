@@ -17,6 +17,7 @@ BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bou
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
                     "augment_crop")  # act only while training, so they lower train metrics
 HYPERBAND_BUDGET = "tuner/epochs"
+_MAX_CROSSENTROPY = -math.log(1e-7) + 0.1  # Keras clips probabilities at epsilon = 1e-7
 _NAN_REASON = re.compile(r"\bnan\b|\binf\b|infinit|diverg", re.IGNORECASE)
 _DIVERGED_ADVICE = ("Lower the learning rate 10x (B5, E2), clip gradients by global norm "
                     "(`clipnorm` 5-15; E9) and check the inputs are standardized (F1).")
@@ -146,9 +147,18 @@ def divergence(c):
 
 
 def _saturated(c, loss):
-    """A classification loss that stays far above a uniform guess's."""
+    """A classification loss that stays far above a uniform guess's.
+
+    Keras clips probabilities at 1e-7, so cross-entropy alone never exceeds
+    -ln(1e-7) ≈ 16.1: a higher loss is an L1/L2 penalty (underfitting, not a
+    saturated softmax). A model whose training score rose above `low_score`
+    learned something, whatever its loss.
+    """
     chance = (c.reference or {}).get("chance_loss")
-    if not chance or loss.min() < c.t.saturated_loss_ratio * chance:
+    if not chance or not c.t.saturated_loss_ratio * chance <= loss.min() <= _MAX_CROSSENTROPY:
+        return None
+    score = c.get(c.metric)
+    if c.bounded and np.isfinite(score).any() and np.nanmax(score) > c.t.low_score:
         return None
     ratio = float(loss.min() / chance)
     evidence = {"min_loss": float(loss.min()), "chance_loss": float(chance), "ratio": ratio}
@@ -299,6 +309,14 @@ def underfitting(c, improving, stalled):
         return None
     summary, evidence = low
     evidence["loss_drop"] = loss_drop(c)
+    loss = c.loss[np.isfinite(c.loss)]
+    if c.reference.get("chance_loss") and len(loss) and loss.min() > _MAX_CROSSENTROPY:
+        # Cross-entropy alone cannot exceed ~16.1 in Keras: the rest is the penalty.
+        evidence["min_loss"] = float(loss.min())
+        return ("underfitting", f"{summary}; training loss {fmt(loss.min())} is mostly the "
+                f"L1/L2 penalty (cross-entropy alone stays below {_MAX_CROSSENTROPY:.1f})",
+                "Weaken the regularization: lower `l1`/`l2` 10-100x or try `regularizer: "
+                "none` (B3, E11).", evidence)
     if stalled:
         return ("underfitting", f"{summary}; {stalled}: the model is not learning",
                 "Change the learning rate first (10x up if it crawls, 10x down if it may have "

@@ -128,7 +128,8 @@ def _curve_header(study, row, verdicts, width):
     trial_id, status = row["trial_id"], row["status"]
     if status == "COMPLETED" and _is_finite(row.get("objective")):
         at = f" at epoch {row['best_epoch']}" if row.get("best_epoch") else ""
-        of = f" of {row['epochs_run']}" if at and row.get("epochs_run") else ""
+        last = study.last_epoch(row)
+        of = f" of {last}" if at and last else ""
         title = f"Trial {trial_id} — {study.objective} {_score(row['objective'])}{at}{of}"
     else:
         title = f"Trial {trial_id} — {status}"

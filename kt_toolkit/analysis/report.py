@@ -171,7 +171,7 @@ def _overview(doc, study, verdicts, steps, curves):
         settings = " · ".join(f"{k} {_fmt(row.get(k))}" for k in study.tuned_knobs
                               if row.get(k) is not None)
         doc.paragraph(f"**Trial {row['trial_id']}: {study.objective} = {row['objective']:.4f}**"
-                      f" at epoch {row.get('best_epoch')} of {row.get('epochs_run')}. "
+                      f" at epoch {row.get('best_epoch')} of {study.last_epoch(row)}. "
                       f"{settings}", boxed=True)
         for verdict in verdicts.get(row["trial_id"], []):
             doc.paragraph(f"Verdict: **{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "

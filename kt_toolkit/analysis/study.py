@@ -116,6 +116,13 @@ class Study:
         return sorted(self.completed, key=lambda row: row["objective"],
                       reverse=self.direction == "max")[:count]
 
+    @staticmethod
+    def last_epoch(row):
+        """The number of a trial's last epoch: a Hyperband round continues from
+        `tuner/initial_epoch`, so epochs 8–15 are 8 epochs run, the last being 15."""
+        runs = int(row.get("epochs_run") or 0)
+        return int(row.get("tuner/initial_epoch") or 0) + runs if runs else None
+
     def is_better(self, a, b):
         """Whether score `a` beats score `b` in this study's direction."""
         return a > b if self.direction == "max" else a < b

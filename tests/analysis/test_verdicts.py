@@ -379,3 +379,23 @@ def test_saturated_loss_ratio_edge(ratio, expected):
 def test_a_model_that_learns_from_chance_level_is_not_saturated():
     chance = float(np.log(10))
     assert "diverged" not in _kinds(_diagnose(_healthy(), reference={"chance_loss": chance}))
+
+
+def test_a_loss_swollen_by_an_l1_penalty_is_not_a_saturated_softmax():
+    # Cross-entropy stops at -ln(1e-7) = 16.1 in Keras: 245 is the L1 term (l1=0.56).
+    chance = float(np.log(10))
+    columns = {"loss": [300.0, 260.0, 245.0], "val_loss": [250.0, 246.0, 244.0],
+               "accuracy": [0.12, 0.13, 0.135], "val_accuracy": [0.11, 0.12, 0.119]}
+    kinds = _kinds(_diagnose(columns, reference={"chance_loss": chance}))
+    assert "diverged" not in kinds
+    # A model that learns (train accuracy 0.9) with a swollen loss is no saturated softmax.
+    columns = {"loss": [9.0, 8.5, 8.0], "val_loss": [9.0, 8.6, 8.2],
+               "accuracy": [0.6, 0.85, 0.9], "val_accuracy": [0.6, 0.8, 0.88]}
+    assert "diverged" not in _kinds(_diagnose(columns, reference={"chance_loss": chance}))
+    (verdict,) = _diagnose({"loss": [300.0, 260.0, 245.0], "val_loss": [250.0, 246.0, 244.0],
+                            "accuracy": [0.12, 0.13, 0.135],
+                            "val_accuracy": [0.11, 0.12, 0.119]},
+                           reference={"chance_loss": chance, "best_objective": 0.98,
+                                      "best_score": 0.99})
+    assert verdict.kind == "underfitting" and "mostly the L1/L2 penalty" in verdict.summary
+    assert "lower `l1`/`l2`" in verdict.advice and "E11" in verdict.practices
