@@ -127,9 +127,9 @@ def _write_curves(study, verdicts, plots):
         for old in os.listdir(folder):  # a rerun trial or renamed knobs: one file per trial
             if old.startswith(prefix) and old != os.path.basename(path):
                 os.remove(os.path.join(folder, old))
-        if not os.path.exists(path):
-            plots.plot_trial_curves(study, row["trial_id"], path,
-                                    verdicts=verdicts.get(row["trial_id"]))
+        # Always redrawn: a verdict is relative to the study's best, which moves.
+        plots.plot_trial_curves(study, row["trial_id"], path,
+                                verdicts=verdicts.get(row["trial_id"]))
         paths[row["trial_id"]] = path
     return paths
 
@@ -221,11 +221,9 @@ def _importance(doc, study, importance, figures, plots):
                       f"ranking from {importance.trials_used} trials would be noise. Run more "
                       "trials. Method: " + importance.method)
         return
-    fit = (f" Cross-validated R² of the forest: {importance.r2:.2f} (how well the knobs "
-           "predict the score; near 0 or below, the ranking is noise)."
-           if importance.r2 is not None else "")
-    doc.paragraph(f"Method: {importance.method}{fit}"
-                  + (f" {importance.note}" if importance.note else ""))
+    doc.paragraph(f"Cross-validated R² of the forest: {importance.r2:.2f} (how well the "
+                  "knobs predict the score; near 0, the ranking is noise). The method is "
+                  "under the chart." + (f" {importance.note}" if importance.note else ""))
     doc.image(plots.plot_importance(importance.importances,
                                     os.path.join(figures, "importance.png"),
                                     method=importance.method), "hyperparameter importance")
