@@ -141,6 +141,8 @@ def _curve_header(study, row, verdicts, width):
         blocks.append((textwrap.wrap(f"Failed: {row['reason']}", chars), 10, _FAILED_COLOR))
     for verdict in verdicts:
         kind, summary = (_attribute(verdict, name) for name in ("kind", "summary"))
+        if status == "FAILED" and str(summary)[:40] in (row.get("reason") or ""):
+            continue  # the verdict only repeats the failure reason above
         blocks.append((textwrap.wrap(f"• {kind}: {summary}", chars), 10, "#8c2d04"))
     return blocks
 

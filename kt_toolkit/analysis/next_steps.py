@@ -94,9 +94,12 @@ def _study_patterns(study, verdicts, finished, covered):
     if (completed and "not_converged" not in covered
             and improving / len(completed) >= STILL_IMPROVING_SHARE):
         epochs = (study.config.get("training") or {}).get("epochs")
+        tuner = study.config.get("tuner") or {}
+        also = (f" and `tuner.max_epochs` (now {tuner.get('max_epochs')})"
+                if tuner.get("algorithm") == "hyperband" else "")
         steps.append(f"{improving} of {len(completed)} completed trials were still "
                      f"improving at their last epoch: raise `training.epochs` (now {epochs})"
-                     " and, for Hyperband, `tuner.max_epochs` (B4).")
+                     f"{also} (B4).")
     return steps
 
 
