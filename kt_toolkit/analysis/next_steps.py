@@ -158,6 +158,11 @@ def _fallbacks(study, importance):
                      f"completed trials; fix the least important ({', '.join(least)}) at the "
                      "best trial's values so the next trials go to the knobs that matter "
                      "(C2).")
+    elif len(knobs) > 1:
+        steps.append(f"More trials or fewer knobs: {len(study.completed)} completed trials "
+                     f"for {len(knobs)} tuned knobs cannot tell which knobs matter. Raise "
+                     "`tuner.max_trials`, or fix the knobs the practices rank last (Adam's "
+                     "β/ε, the schedule) and tune the learning rate first (C2).")
     if study.best(1):
         steps.append("Measure the noise: rerun the best configuration with "
                      "`tuner.executions_per_trial: 3` (or other `experiment.seed`s) to see "
