@@ -93,7 +93,19 @@ def _report(run_dir):
         print(f"error: {run_dir!r} is not a run directory (no config.yaml). Give the folder "
               "`kt-toolkit tune` printed as `Run directory:`.", file=sys.stderr)
         return EXIT_CONFIG
-    report = write_report(run_dir)
+    import yaml
+
+    try:
+        report = write_report(run_dir)
+    except OSError as error:
+        print(f"error: cannot write the report into {run_dir!r}: {error.strerror or error}"
+              f" ({error.filename or run_dir}). Copy the run directory somewhere writable "
+              "and run `kt-toolkit report` on the copy.", file=sys.stderr)
+        return EXIT_CONFIG
+    except (yaml.YAMLError, KeyError, TypeError, ValueError) as error:
+        print(f"error: {os.path.join(run_dir, 'config.yaml')} cannot be read as a "
+              f"kt_toolkit run config ({type(error).__name__}: {error}).", file=sys.stderr)
+        return EXIT_CONFIG
     _print_report(report)
     return 0
 

@@ -21,12 +21,11 @@ import itertools
 import math
 import os
 import socket
-import struct
 import time
 
 from tensorboard.compat.proto import event_pb2, summary_pb2
-from tensorboard.compat.tensorflow_stub.pywrap_tensorflow import masked_crc32c
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
+from tensorboard.summary.writer.record_writer import RecordWriter
 
 __all__ = ["EventWriter", "TENSORBOARD_DIR", "experiment_summary", "metric_tag",
            "session_summaries", "sync_tensorboard", "trial_logdir"]
@@ -42,9 +41,9 @@ _STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE
 class EventWriter:
     """Appends events to a new `events.out.tfevents.*` file in `logdir`.
 
-    The tensorboard package's own `EventFileWriter` reaches for TensorFlow's file
-    system when TensorFlow is installed; this writes the same records to a plain
-    file, so logging never imports TensorFlow.
+    The tensorboard package's `EventFileWriter` reaches for TensorFlow's file
+    system when TensorFlow is installed; this hands the package's own
+    `RecordWriter` a plain file instead, so logging never imports TensorFlow.
 
     Example:
 
@@ -64,15 +63,16 @@ class EventWriter:
         name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
                 f"{os.getpid()}.{next(_counter)}{suffix}")
         self.path = os.path.join(logdir, name)
-        self._open_path = os.path.join(logdir, f".{name}.tmp") if atomic else self.path
+        # TensorBoard reads any file whose name holds "tfevents": the temporary
+        # name must not, or a half-written record would be read (and kept).
+        pending = f".pending-{os.getpid()}-{next(_counter)}{suffix}"
+        self._open_path = os.path.join(logdir, pending) if atomic else self.path
         self._file = open(self._open_path, "ab")
+        self._records = RecordWriter(self._file)
         self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
 
     def _write(self, event):
-        data = event.SerializeToString()
-        header = struct.pack("<Q", len(data))
-        self._file.write(header + struct.pack("<I", masked_crc32c(header)) + data
-                         + struct.pack("<I", masked_crc32c(data)))
+        self._records.write(event.SerializeToString())
 
     def summary(self, summary, *, step=0, wall_time=None):
         """Writes one `Summary` proto at `step`."""
@@ -129,7 +129,7 @@ def _hparam_info(domain):
         info.domain_interval.min_value = float(domain.min)
         info.domain_interval.max_value = float(domain.max)
         return info
-    values = list(domain.values)
+    values = list(domain.values)  # choices, or a fixed knob's one value
     if all(isinstance(v, bool) for v in values):
         info.type = api_pb2.DATA_TYPE_BOOL
         info.domain_discrete.extend(values)
@@ -169,7 +169,8 @@ def _metric_names(study):
 
 
 def _logged_knobs(study):
-    knobs = list(study.tuned_knobs)
+    """Every knob of the space (fixed ones with their one value), then Hyperband's budget."""
+    knobs = list(study.domains)
     if (study.config.get("tuner") or {}).get("algorithm") == "hyperband":
         knobs.append("tuner/epochs")  # a Hyperband trial's epoch budget
     return knobs
@@ -201,8 +202,9 @@ def session_summaries(study, row):
     meta = study.meta(row["trial_id"])
     end_time = meta.get("finished_at") or time.time()
     start_time = meta.get("started_at") or end_time - float(row.get("seconds") or 0)
-    start = plugin_data_pb2.SessionStartInfo(start_time_secs=start_time,
-                                             group_name=str(row["trial_id"]))
+    # No group name: TensorBoard then groups by the session's run path
+    # (`<run>/tensorboard/<trial>`), unique even when --logdir holds several runs.
+    start = plugin_data_pb2.SessionStartInfo(start_time_secs=start_time)
     for name in _logged_knobs(study):
         if row.get(name) is not None:
             start.hparams[name].CopyFrom(_struct_value(row[name]))

@@ -93,20 +93,26 @@ def _trials_csv(run_dir):
         return list(csv.DictReader(handle))
 
 
-def assert_tensorboard_shows_every_trial(run_dir):
+def assert_tensorboard_shows_every_trial(run_dir, logdir=None, runs=1):
     """The HParams plugin lists every trial with its values, status and scores."""
     rows = _trials_csv(run_dir)
     assert len(rows) == 4 and "COMPLETED" in {r["status"] for r in rows}
-    with tensorboard_server(run_dir) as request:
+    with tensorboard_server(logdir or run_dir) as request:
         experiment = request("/data/plugin/hparams/experiment", {"experimentName": ""})
         infos = {info["name"]: info for info in experiment["hparamInfos"]}
         assert infos["units"]["domainDiscrete"] == [16, 32]
         assert infos["learning_rate"]["domainDiscrete"] == [1.0e4, 1.0e-2]
+        assert infos["activation"]["domainDiscrete"] == ["relu"]  # fixed knobs too
+        assert infos["batch_norm"]["domainDiscrete"] == [False]
         metrics = [m["name"]["tag"] for m in experiment["metricInfos"]]
         assert metrics[0] == "hparams/val_accuracy"
         assert {"hparams/loss", "hparams/val_loss", "hparams/accuracy"} <= set(metrics)
 
-        groups = {g["name"]: g for g in _session_groups(request, len(rows))}
+        prefix = "" if logdir is None else os.path.relpath(run_dir, logdir) + "/"
+        groups = {g["name"]: g for g in _session_groups(request, runs * len(rows))}
+        assert len(groups) == runs * len(rows)  # one group per trial of every run
+        groups = {name[len(prefix):].split("/")[-1]: g for name, g in groups.items()
+                  if name.startswith(prefix)}
         assert sorted(groups) == sorted(r["trial_id"] for r in rows)
         for row in rows:
             group = groups[row["trial_id"]]
@@ -127,13 +133,13 @@ def assert_tensorboard_shows_every_trial(run_dir):
 
         tags = request("/data/plugin/scalars/tags")
         for row in rows:
-            train = tags[f"tensorboard/{row['trial_id']}/train"]
+            train = tags[f"{prefix}tensorboard/{row['trial_id']}/train"]
             assert {"epoch_loss", "epoch_accuracy", "epoch_learning_rate"} <= set(train)
             if row["status"] == "COMPLETED":
-                validation = tags[f"tensorboard/{row['trial_id']}/validation"]
+                validation = tags[f"{prefix}tensorboard/{row['trial_id']}/validation"]
                 assert {"epoch_loss", "epoch_accuracy"} <= set(validation)
         done = next(r for r in rows if r["status"] == "COMPLETED")
-        query = urllib.parse.urlencode({"run": f"tensorboard/{done['trial_id']}/validation",
+        query = urllib.parse.urlencode({"run": f"{prefix}tensorboard/{done['trial_id']}/validation",
                                         "tag": "epoch_accuracy"})
         points = request(f"/data/plugin/scalars/scalars?{query}")
         assert [p[1] for p in points] == [1, 2]  # 1-based epochs, as in history.csv
@@ -153,6 +159,16 @@ def test_tensorboard_server_lists_every_trial(tf_run):
     # (On JAX the loss saturates at ~15 instead, and the trial completes.)
     assert "FAILED" in {row["status"] for row in _trials_csv(tf_run)}
     assert_tensorboard_shows_every_trial(tf_run)
+
+
+def test_runs_side_by_side_under_one_logdir_keep_their_own_trials(tf_run, tmp_path):
+    import shutil
+
+    # `tensorboard --logdir runs/`: trial 0 of one run must not merge with another's.
+    for name in ("first", "second"):
+        shutil.copytree(tf_run, tmp_path / "runs" / name)
+    assert_tensorboard_shows_every_trial(str(tmp_path / "runs" / "second"),
+                                         logdir=str(tmp_path / "runs"), runs=2)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("jax") is None,
@@ -200,7 +216,8 @@ def test_event_writer_records_read_back_by_tensorboard(tmp_path):
 
     with EventWriter(str(tmp_path), suffix=".x", atomic=True) as writer:
         writer.scalars(3, {"epoch_loss": 0.25, "epoch_accuracy": float("nan")})
-        assert os.listdir(tmp_path) == [os.path.basename(writer._open_path)]
+        (pending,) = os.listdir(tmp_path)  # TensorBoard must not read it yet
+        assert "tfevents" not in pending
     (path,) = glob.glob(str(tmp_path / "events.out.tfevents.*.x"))
     events = list(EventFileLoader(path).Load())
     assert events[0].file_version == "brain.Event:2"

@@ -66,6 +66,7 @@ def write_report(run_dir):
     from kt_toolkit.analysis import plots
 
     study = load_study(run_dir)
+    _sync_tensorboard(study)
     verdicts = study_verdicts(study)
     warnings = boundary_warnings(study)
     importance = hyperparameter_importance(study)
@@ -112,6 +113,16 @@ def write_report(run_dir):
     best = study.best(1)
     return Report(markdown=md_path, html=html_path, next_steps=steps,
                   best_trial_id=best[0]["trial_id"] if best else None, curves=curves)
+
+
+def _sync_tensorboard(study):
+    """Adds the HParams records a killed run (or an older kt_toolkit) left out."""
+    from kt_toolkit.tensorboard_logs import sync_tensorboard
+
+    try:
+        sync_tensorboard(study)
+    except (OSError, ValueError) as error:
+        logger.warning("Could not write the TensorBoard HParams data: %s", error)
 
 
 def _write_curves(study, verdicts, plots):

@@ -203,3 +203,36 @@ def test_next_steps_say_when_the_top_trials_are_within_noise():
     study.rows[0]["objective"] = 0.99
     assert not any("ranking among them is noise" in s
                    for s in next_steps(study, {}, [], count=5))
+
+
+def test_report_command_explains_an_unreadable_config_and_a_read_only_run(reported_run,
+                                                                         tmp_path, capsys):
+    from kt_toolkit.cli import main
+
+    broken = tmp_path / "broken"
+    shutil.copytree(reported_run.run_dir, broken)
+    (broken / "config.yaml").write_text("tuner: [unclosed\n")
+    assert main(["report", str(broken)]) == 2
+    error = capsys.readouterr().err
+    assert "cannot be read as a kt_toolkit run config" in error and "Traceback" not in error
+
+    # A folder the report cannot write into (a file where `curves/` should be;
+    # chmod would not stop root).
+    blocked = tmp_path / "blocked"
+    shutil.copytree(reported_run.run_dir, blocked)
+    shutil.rmtree(blocked / "curves")
+    (blocked / "curves").write_text("not a folder")
+    assert main(["report", str(blocked)]) == 2
+    error = capsys.readouterr().err
+    assert "cannot write the report" in error and "Traceback" not in error
+
+
+def test_report_adds_the_hparams_records_a_killed_run_missed(reported_run, tmp_path):
+    import glob
+
+    run_dir = tmp_path / "killed"
+    shutil.copytree(reported_run.run_dir, run_dir)
+    sessions = glob.glob(str(run_dir / "tensorboard" / "*" / "*.session"))
+    os.remove(sessions[0])
+    write_report(str(run_dir))
+    assert len(glob.glob(str(run_dir / "tensorboard" / "*" / "*.session"))) == len(sessions)
