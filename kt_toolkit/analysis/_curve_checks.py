@@ -157,6 +157,8 @@ def _saturated(c, loss):
     chance = (c.reference or {}).get("chance_loss")
     if not chance or not c.t.saturated_loss_ratio * chance <= loss.min() <= _MAX_CROSSENTROPY:
         return None
+    if (c.hyperparameters or {}).get("regularizer") not in (None, "none"):
+        return None  # an L1/L2 penalty can explain the excess: `underfitting` says so
     score = c.get(c.metric)
     if c.bounded and np.isfinite(score).any() and np.nanmax(score) > c.t.low_score:
         return None

@@ -40,15 +40,10 @@ def next_steps(study, verdicts, warnings, importance=None, *, count=3):
     Returns:
         List of strings (Markdown).
     """
-    steps = []
     finished = [row for row in study.rows if row["status"] in ("COMPLETED", "FAILED")]
     if not study.completed:
-        reasons = collections.Counter(row.get("reason") or "no reason recorded"
-                                      for row in finished)
-        reason, times = reasons.most_common(1)[0] if reasons else ("no trial finished", 0)
-        steps.append(f"No trial completed ({len(finished)} failed). Most common reason "
-                     f"({times}×): {reason}. Check the data and the model on a tiny "
-                     "subset first (C4, C6).")
+        return _nothing_completed(study, verdicts, finished)[:count]
+    steps = []
     best = study.best(1)
     covered = set()
     if best:
@@ -66,6 +61,23 @@ def next_steps(study, verdicts, warnings, importance=None, *, count=3):
     steps += _too_close(study)
     steps += _fallbacks(study, importance)
     return _unique(steps)[:count]
+
+
+def _nothing_completed(study, verdicts, finished):
+    """Steps about the failures only: there is no best trial to refine."""
+    if not finished:
+        running = sum(1 for row in study.rows if row["status"] == "RUNNING")
+        return [f"No trial has finished yet ({running} running): rerun `kt-toolkit report` "
+                "when some have, or resume the search with the same `kt-toolkit tune` "
+                "command."]
+    reasons = collections.Counter(row.get("reason") or "no reason recorded" for row in finished)
+    reason, times = reasons.most_common(1)[0]
+    steps = [f"No trial completed ({len(finished)} failed). Most common reason ({times}×): "
+             f"{reason}. Check the data and the model on a tiny subset first (C4, C6)."]
+    steps += _study_patterns(study, verdicts, finished, set())
+    steps.append("Start from the builder's defaults (the PRACTICES priors, C1): remove the "
+                 "`model.space` overrides and run a few trials to get one that completes.")
+    return steps
 
 
 def _rank(kind):
@@ -104,32 +116,50 @@ def _study_patterns(study, verdicts, finished, covered):
 
 
 def _bad_choices(study, verdicts, finished):
-    """Choices every trial of which diverged, failed or underfit: drop them.
+    """Choices every configuration of which diverged, failed or underfit: drop them.
 
+    Each configuration counts once (Hyperband trains one in several trials).
+    Trials whose verdict already names their cause (an L1/L2 penalty) are left
+    out, and the worst choice is taken first: its trials are then set aside, so
+    a choice that only shared trials with it (relu beside `zeros` init) is kept.
     Conditional knobs (inactive in some trials) are left to their parent.
     """
+    from kt_toolkit.analysis.search import distinct_configurations
+
     best = study.best(1)
-    steps = []
+    pool = [row for row in distinct_configurations(study, finished)
+            if not any("penalty" in v.summary for v in verdicts.get(row["trial_id"], []))]
+    bad = {row["trial_id"] for row in pool
+           if {v.kind for v in verdicts.get(row["trial_id"], [])} & set(_BAD_KINDS)}
+    dropped = []
+    while True:
+        culprit = _worst_choice(study, pool, bad, best[0] if best else {})
+        if culprit is None:
+            break
+        name, value, rows = culprit
+        dropped.append(f"`{name}: {value}` ({len(rows)} configurations)")
+        pool = [row for row in pool if row not in rows]
+    if not dropped:
+        return []
+    return ["Drop the choices that never worked from `model.space`: " + ", ".join(dropped)
+            + ". Every configuration with them diverged, failed or underfit (B3, B5); "
+            "spend the budget on the other choices."]
+
+
+def _worst_choice(study, pool, bad, best):
+    """`(knob, value, rows)` of the choice with the most configurations, all bad."""
+    found = None
     for name in study.tuned_knobs:
         domain = study.domains[name]
-        if domain.kind != "choice" or any(r.get(name) is None for r in finished):
+        if domain.kind != "choice" or any(row.get(name) is None for row in pool):
             continue
-        dropped = []
         for value in domain.values:
-            rows = [r for r in finished if r.get(name) == value]
-            if len(rows) < BAD_CHOICE_TRIALS or (best and best[0].get(name) == value):
-                continue
-            if all({v.kind for v in verdicts.get(r["trial_id"], [])} & set(_BAD_KINDS)
-                   for r in rows):
-                dropped.append((value, len(rows)))
-        if dropped and len(dropped) < len(domain.values):
-            steps.append(f"`{name}`: " + ", ".join(f"{value} ({count} trials)"
-                                                   for value, count in dropped))
-    if not steps:
-        return []
-    return ["Drop the choices that never worked from `model.space`: " + "; ".join(steps)
-            + ". Every trial with them diverged, failed or underfit (B3, B5); spend the "
-            "budget on the other choices."]
+            rows = [row for row in pool if row.get(name) == value]
+            if (len(rows) >= BAD_CHOICE_TRIALS and best.get(name) != value
+                    and all(row["trial_id"] in bad for row in rows)
+                    and (found is None or len(rows) > len(found[2]))):
+                found = (name, value, rows)
+    return found
 
 
 def _too_close(study):

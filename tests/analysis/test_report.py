@@ -163,6 +163,11 @@ def test_next_steps_without_a_completed_trial_name_the_failure():
     assert steps[0].startswith("No trial completed (3 failed)")
     assert "loss became nan/inf at epoch 1" in steps[0] and "(C4, C6)" in steps[0]
     assert "3 of 3 trials diverged" in steps[1] and "0.0001 to 0.1" in steps[1]
+    assert not any("best trial" in step for step in steps)  # there is none
+    running = _study([_row("0", None, "RUNNING")])
+    assert next_steps(running, {}, []) == [
+        "No trial has finished yet (1 running): rerun `kt-toolkit report` when some have, "
+        "or resume the search with the same `kt-toolkit tune` command."]
 
 
 def test_next_steps_do_not_repeat_what_the_best_trial_already_says():
@@ -180,13 +185,18 @@ def test_next_steps_drop_a_choice_every_trial_of_which_failed_to_learn():
     from kt_toolkit.analysis.study import Domain
 
     init = Domain("kernel_initializer", "choice", values=("glorot_uniform", "zeros"))
-    rows = [dict(_row(str(i), 0.9 - i / 100), kernel_initializer="glorot_uniform")
-            for i in range(3)]
-    rows += [dict(_row(str(i), 0.1), kernel_initializer="zeros") for i in range(3, 6)]
+    rows = [dict(_row(str(i), 0.9 - i / 100), kernel_initializer="glorot_uniform",
+                 learning_rate=10.0 ** -i) for i in range(3)]
+    rows += [dict(_row(str(i), 0.1), kernel_initializer="zeros", learning_rate=10.0 ** -i)
+             for i in range(3, 6)]
     verdicts = {str(i): [_verdict("good_fit")] for i in range(3)}
     verdicts.update({str(i): [_verdict("underfitting")] for i in range(3, 6)})
     steps = next_steps(_study(rows, kernel_initializer=init), verdicts, [], count=5)
-    assert any("`kernel_initializer`: zeros (3 trials)" in s for s in steps)
+    assert any("`kernel_initializer: zeros` (3 configurations)" in s for s in steps)
+    # A Hyperband continuation of the same configuration is not a second witness.
+    repeated = rows[:5] + [dict(rows[4], trial_id="5")]
+    steps = next_steps(_study(repeated, kernel_initializer=init), verdicts, [], count=5)
+    assert not any("zeros" in s for s in steps)
     verdicts["5"] = [_verdict("good_fit")]  # one good trial with zeros: keep the choice
     steps = next_steps(_study(rows, kernel_initializer=init), verdicts, [], count=5)
     assert not any("zeros" in s for s in steps)

@@ -399,3 +399,15 @@ def test_a_loss_swollen_by_an_l1_penalty_is_not_a_saturated_softmax():
                                       "best_score": 0.99})
     assert verdict.kind == "underfitting" and "mostly the L1/L2 penalty" in verdict.summary
     assert "lower `l1`/`l2`" in verdict.advice and "E11" in verdict.practices
+
+
+def test_a_high_loss_under_an_active_penalty_is_not_a_saturated_softmax():
+    # Breast cancer, SGD at lr 1.2e-5 with l2=0.035: flat loss 4.5 = ln 2 + the L2 term.
+    columns = {"loss": [4.52, 4.51, 4.50, 4.50, 4.495], "val_loss": [4.5] * 5,
+               "auc": [0.5] * 5, "val_auc": [0.5] * 5, "learning_rate": [1.15e-5] * 5}
+    reference = {"chance_loss": float(np.log(2)), "best_objective": 0.999, "best_score": 0.999}
+    penalised = _diagnose(columns, objective="val_auc", reference=reference,
+                          hyperparameters={"regularizer": "l2", "l2": 0.0346})
+    assert "diverged" not in _kinds(penalised) and "underfitting" in _kinds(penalised)
+    assert "diverged" in _kinds(_diagnose(columns, objective="val_auc", reference=reference,
+                                          hyperparameters={"regularizer": "none"}))
