@@ -85,7 +85,7 @@ def plot_trial_curves(study, trial_id, path, *, verdicts=None):
         `path`.
     """
     row = study.trial(trial_id)
-    history = study.history(row["trial_id"])
+    history = study.history(row["trial_id"], with_parents=True)
     metric = _second_metric(study, history)
     widths = [1, 1, 0.6] if metric else [1, 0.6]
     width = 5.2 * len(widths) - 0.5
@@ -102,14 +102,32 @@ def plot_trial_curves(study, trial_id, path, *, verdicts=None):
             return path
         best_epoch = row.get("best_epoch") if row["status"] == "COMPLETED" else None
         keys = ["loss"] + ([metric] if metric else [])
+        panels = []
         for column, key in enumerate(keys):
-            _curve_panel(figure.add_subplot(grid[1, column]), history, key,
-                         best_epoch=best_epoch, objective=study.objective)
-        _lr_panel(figure.add_subplot(grid[1, len(keys)]), history, best_epoch)
+            panels.append(figure.add_subplot(grid[1, column]))
+            _curve_panel(panels[-1], history, key, best_epoch=best_epoch,
+                         objective=study.objective)
+        panels.append(figure.add_subplot(grid[1, len(keys)]))
+        _lr_panel(panels[-1], history, best_epoch)
+        _shade_inherited(panels, history, row)
         handles = _curve_legend(history, best_epoch)
         figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
                       frameon=False)
     return path
+
+
+def _shade_inherited(panels, history, row):
+    """Greys the epochs a Hyperband round inherited from an earlier trial."""
+    inherited = [r["epoch"] for r in history if r.get("inherited")]
+    if not inherited:
+        return
+    start, end = min(inherited) - 0.5, max(inherited) + 0.5
+    for ax in panels:
+        ax.axvspan(start, end, color="0.9", zorder=0, lw=0)
+    panels[0].annotate(f"epochs {min(inherited)}-{max(inherited)}: earlier Hyperband rounds "
+                       f"(continued from trial {row.get('tuner/trial_id')})",
+                       (start, 1), xycoords=("data", "axes fraction"), xytext=(3, -3),
+                       textcoords="offset points", va="top", fontsize=8, color="0.35")
 
 
 def _settings(study, row):

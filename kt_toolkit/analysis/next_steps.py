@@ -105,13 +105,13 @@ def _study_patterns(study, verdicts, finished, covered):
     improving = _kinds(verdicts, completed)["not_converged"]
     if (completed and "not_converged" not in covered
             and improving / len(completed) >= STILL_IMPROVING_SHARE):
-        epochs = (study.config.get("training") or {}).get("epochs")
         tuner = study.config.get("tuner") or {}
-        also = (f" and `tuner.max_epochs` (now {tuner.get('max_epochs')})"
-                if tuner.get("algorithm") == "hyperband" else "")
+        if tuner.get("algorithm") == "hyperband":  # Hyperband sets each round's epochs
+            knob = f"`tuner.max_epochs` (now {tuner.get('max_epochs')})"
+        else:
+            knob = f"`training.epochs` (now {(study.config.get('training') or {}).get('epochs')})"
         steps.append(f"{improving} of {len(completed)} completed trials were still "
-                     f"improving at their last epoch: raise `training.epochs` (now {epochs})"
-                     f"{also} (B4).")
+                     f"improving at their last epoch: raise {knob} (B4).")
     return steps
 
 

@@ -133,13 +133,30 @@ class Study:
     def trial_dir(self, trial_id):
         return os.path.join(self.run_dir, "trials", str(trial_id))
 
-    def history(self, trial_id, execution=None):
+    def history(self, trial_id, execution=None, *, with_parents=False):
         """A trial's epochs as dicts of floats (`execution`, `epoch`, every log).
 
         Args:
             trial_id: String.
             execution: Optional integer; all executions when `None`.
+            with_parents: Boolean. A Hyperband round continues the weights of an
+                earlier trial (`tuner/trial_id`) from `tuner/initial_epoch`; with
+                `True` the epochs before it are taken from that trial (and its
+                own parent), marked `inherited` = 1.0, so the curve is whole.
+                Defaults to `False`.
         """
+        rows = self._own_history(trial_id, execution)
+        seen = {str(trial_id)}
+        parent = self._parent(trial_id)
+        while with_parents and parent is not None and parent not in seen:
+            seen.add(parent)
+            first = min((row["epoch"] for row in rows), default=math.inf)
+            rows = [dict(row, inherited=1.0) for row in self._own_history(parent, execution)
+                    if row["epoch"] < first] + rows
+            parent = self._parent(parent)
+        return rows
+
+    def _own_history(self, trial_id, execution):
         rows = []
         for raw in read_csv(os.path.join(self.trial_dir(trial_id), "history.csv")):
             row = {name: _float(value) for name, value in raw.items()}
@@ -147,6 +164,12 @@ class Study:
             if execution is None or row["execution"] == execution:
                 rows.append(row)
         return rows
+
+    def _parent(self, trial_id):
+        """The trial a Hyperband round continued, or `None`."""
+        row = next((r for r in self.rows if r["trial_id"] == str(trial_id)), None)
+        parent = row.get("tuner/trial_id") if row else None
+        return str(parent) if parent not in (None, "") else None
 
     def meta(self, trial_id):
         """A trial's `meta.json` (seconds, started_at, finished_at), `{}` if missing."""

@@ -313,7 +313,8 @@ def study_verdicts(study, thresholds=None):
 
 def _rows(study, trial_id, histories):
     if trial_id not in histories:
-        histories[trial_id] = study.history(trial_id)
+        # A Hyperband round is judged on its whole curve, earlier rounds included.
+        histories[trial_id] = study.history(trial_id, with_parents=True)
     return histories[trial_id]
 
 

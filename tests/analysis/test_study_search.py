@@ -260,3 +260,21 @@ def test_fewer_than_three_completed_trials_give_no_warning():
 def test_edge_fraction_is_a_knob(edge_fraction, expected):
     study = _one_knob(LR, [0.02, 0.03, 0.025], [0.001, 0.0003, 0.0002])
     assert len(boundary_warnings(study, edge_fraction=edge_fraction)) == expected
+
+
+def test_history_with_parents_follows_hyperband_rounds(tmp_path):
+    from kt_toolkit._io import write_csv
+    from kt_toolkit.analysis.study import Study
+
+    for trial_id, epochs in (("0", [1, 2]), ("1", [3, 4, 5]), ("2", [6, 7])):
+        write_csv(tmp_path / "trials" / trial_id / "history.csv",
+                  [{"execution": 0, "epoch": e, "loss": 1.0 / e} for e in epochs])
+    rows = [{"trial_id": "0", "status": "COMPLETED"},
+            {"trial_id": "1", "status": "COMPLETED", "tuner/trial_id": "0"},
+            {"trial_id": "2", "status": "COMPLETED", "tuner/trial_id": "1"}]
+    study = Study(run_dir=str(tmp_path), objective="val_accuracy", direction="max",
+                  task=None, config={}, domains={}, rows=rows)
+    assert [r["epoch"] for r in study.history("2")] == [6, 7]
+    whole = study.history("2", with_parents=True)
+    assert [r["epoch"] for r in whole] == [1, 2, 3, 4, 5, 6, 7]
+    assert [bool(r.get("inherited")) for r in whole] == [True] * 5 + [False] * 2
