@@ -91,8 +91,8 @@ def _by_influence(names):
     return sorted(names, key=lambda name: rank.get(name, len(rank)))
 
 
-def _compact(value):
-    """`3e-3`, `0.5`, `128`, `on`/`off`; strings as they are."""
+def _compact(value, digits=3):
+    """`3e-3`, `0.5`, `128`, `on`/`off`; strings as they are; `digits` significant."""
     if isinstance(value, bool) or value in ("True", "False"):
         return "on" if value in (True, "True") else "off"
     if isinstance(value, int):
@@ -101,9 +101,9 @@ def _compact(value):
         if value == int(value) and abs(value) < 1e5:
             return str(int(value))
         if abs(value) < 0.01 or abs(value) >= 1e5:
-            mantissa, exponent = f"{value:.2e}".split("e")
+            mantissa, exponent = f"{value:.{digits - 1}e}".split("e")
             return f"{float(mantissa):g}e{int(exponent)}"
-        return f"{value:.3g}"
+        return f"{value:.{digits}g}"
     return str(value)
 
 

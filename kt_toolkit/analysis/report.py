@@ -13,6 +13,7 @@ import logging
 import os
 
 from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis._plot_common import _compact
 from kt_toolkit.analysis.document import Document
 from kt_toolkit.analysis.importance import hyperparameter_importance
 from kt_toolkit.analysis.next_steps import next_steps
@@ -146,16 +147,8 @@ def _write_curves(study, verdicts, plots):
 
 
 def _fmt(value):
-    """Compact numbers for tables: 0.9611, 256, 2.35e-6."""
-    if value is None:
-        return ""
-    if isinstance(value, float):
-        if value != 0 and abs(value) < 1e-3:
-            mantissa, exponent = f"{value:.3g}".split("e") if "e" in f"{value:.3g}" else (
-                f"{value:.3g}", "")
-            return f"{mantissa}e{int(exponent)}" if exponent else mantissa
-        return f"{value:.4g}"
-    return str(value)
+    """Table cells: 0.9806, 256, 2.3e-5, on/off; empty for an inactive knob."""
+    return "" if value is None else _compact(value, digits=4)
 
 
 def _overview(doc, study, verdicts, steps, curves):

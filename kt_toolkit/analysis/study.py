@@ -181,11 +181,13 @@ class Study:
             return {}
 
 
-def load_study(run_dir):
+def load_study(run_dir, rows=None):
     """Reads a run directory.
 
     Args:
         run_dir: String, a directory `kt-toolkit tune` made.
+        rows: Optional list, the trial rows just read with `trial_rows` (or
+            written with `write_trials_table`), so they are not read twice.
 
     Returns:
         A `Study`.
@@ -210,13 +212,13 @@ def load_study(run_dir):
         direction = "min" if objective.endswith("loss") or objective.endswith("error") else "max"
     space = (config.get("model") or {}).get("space") or {}
     domains = {name: Domain.from_spec(name, spec) for name, spec in space.items()}
-    rows = []
-    for row in trial_rows(run_dir):
+    tidy = []
+    for row in trial_rows(run_dir) if rows is None else rows:
         row = {key: (None if value == "" else value) for key, value in row.items()}
         row["objective"] = _float(row["objective"]) if row["objective"] is not None else None
-        rows.append(row)
+        tidy.append(row)
     return Study(run_dir=run_dir, objective=objective, direction=direction,
-                 task=record.get("task"), config=config, domains=domains, rows=rows,
+                 task=record.get("task"), config=config, domains=domains, rows=tidy,
                  record=record)
 
 

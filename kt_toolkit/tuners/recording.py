@@ -103,8 +103,9 @@ class RecordingMixin:
             self.oracle.save()
             raise
         finally:
-            self._log_trial(trial.trial_id, self.write_trials_table())
-            self.sync_tensorboard()
+            rows = self.write_trials_table()
+            self._log_trial(trial.trial_id, rows)
+            self.sync_tensorboard(rows)
 
     def best_trials(self, num_trials=1):
         """The best COMPLETED trials with a finite score, best first.
@@ -124,10 +125,10 @@ class RecordingMixin:
     def get_best_hyperparameters(self, num_trials=1):
         return [trial.hyperparameters for trial in self.best_trials(num_trials)]
 
-    def sync_tensorboard(self):
+    def sync_tensorboard(self, rows=None):
         """Writes the HParams records a finished trial (or a killed run) left out."""
         try:
-            sync_tensorboard(load_study(self.run_dir))
+            sync_tensorboard(load_study(self.run_dir, rows))
         except Exception as error:  # noqa: BLE001 - logging must never end a search
             logger.warning("Could not write the TensorBoard HParams data: %s: %s",
                            type(error).__name__, error)
