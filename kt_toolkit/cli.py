@@ -35,6 +35,11 @@ def _parser():
     tune.add_argument("--overwrite", action="store_true",
                       help="delete the run directory first and start afresh")
     tune.add_argument("-q", "--quiet", action="store_true", help="print only the result")
+    tune.add_argument("--proxy-check", action="store_true",
+                      help="after a search on data.subsample / data.classes, retrain its best "
+                           "trials on the full data and report the rank correlation (D1, D2)")
+    tune.add_argument("--proxy-top-k", type=int, default=5, metavar="K",
+                      help="how many best trials --proxy-check retrains (default 5)")
     report = commands.add_parser(
         "report", help="write report.md and report.html for a run directory",
         description="Analyse a run directory (finished, running or killed) and write "
@@ -126,6 +131,10 @@ def main(argv=None):
         _quiet_backends()
         from kt_toolkit.runner import run_experiment
 
+        if args.proxy_check:  # no proxy to check, a bad K: say so before the search
+            from kt_toolkit.proxy import check_proxy_arguments
+
+            check_proxy_arguments(config, args.proxy_top_k)
         result = run_experiment(config, overwrite=args.overwrite)
     except ConfigError as error:
         if error.file is None:
@@ -136,7 +145,20 @@ def main(argv=None):
         print("Interrupted: rerun the same command to resume.", file=sys.stderr)
         return 130
     _print_result(result)
+    if args.proxy_check and result.best_trial_id is not None:
+        _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
+
+
+def _proxy_check(config, result, args):
+    from kt_toolkit.proxy import proxy_check
+
+    checked = proxy_check(config, result.run_dir, top_k=args.proxy_top_k)
+    print(f"\nProxy check: the {len(checked.rows)} best trials retrained on the full data")
+    for row in checked.rows:
+        full = "failed" if row["full"] is None else f"{row['full']:.4f}"
+        print(f"  trial {row['trial_id']}: proxy {row['proxy']:.4f} -> full {full}")
+    print(f"  {checked.verdict}\n  ({checked.path})")
 
 
 if __name__ == "__main__":
