@@ -1,0 +1,261 @@
+"""Coarse to fine (C3): a `stages:` list runs one search after another.
+
+```yaml
+stages:
+  - name: coarse                      # wide ranges, cheap trials
+    tuner: {algorithm: quasi_random, max_trials: 20}
+    training: {epochs: 5}
+  - name: fine                        # ranges narrowed around the coarse top 5
+    tuner: {algorithm: bayesian, max_trials: 12}
+    narrow: {top_k: 5}
+```
+
+Each stage is the experiment with its own `tuner:`, `training:` and `data:`
+settings laid over the file's, run as a sub-run `<run>/stages/<n>-<name>/` with
+its own trials, report and best model. From the second stage on, `model.space`
+is narrowed around the previous stage's `top_k` best trials: numeric ranges to
+the span of their values plus a margin (in log space for log-sampled knobs),
+choices to those that appeared; knobs the top trials never used keep their
+range. `<run>/stages.md` compares the stages. Imports no Keras until it runs.
+"""
+
+import copy
+import dataclasses
+import math
+import os
+
+from kt_toolkit.errors import ConfigError, invalid, suggest
+
+__all__ = ["STAGE_KEYS", "narrow_space", "run_stages", "stage_config", "validate_stages"]
+
+STAGE_KEYS = ("name", "tuner", "training", "data", "narrow")
+NARROW_KEYS = ("top_k", "margin")
+DEFAULT_TOP_K = 5
+DEFAULT_MARGIN = 0.25  # of the top trials' span (log span for log knobs), each side
+
+
+def _stage_raw(config, index):
+    stage = config.stages[index]
+    raw = config.to_dict()
+    raw.pop("stages", None)
+    for section in ("tuner", "training", "data"):
+        _merge(raw[section], stage.get(section) or {})
+    raw["output"]["directory"] = os.path.join(_parent_dir(config), "stages")
+    raw["output"]["run_name"] = f"{index + 1}-{stage['name']}"
+    return raw
+
+
+def _parent_dir(config):
+    from kt_toolkit.runner import run_directory
+
+    return run_directory(config)
+
+
+def _merge(base, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+def stage_config(config, index, space=None):
+    """The `ExperimentConfig` of stage `index` (0-based), with `space` if given.
+
+    Raises:
+        ConfigError: naming `stages.<index>.<key>` for a bad stage setting.
+    """
+    from kt_toolkit.config import config_from_dict
+
+    raw = _stage_raw(config, index)
+    if space is not None:
+        raw["model"]["space"] = space
+    try:
+        return config_from_dict(raw)
+    except ConfigError as error:
+        key = error.key or ""
+        section = key.split(".", 1)[0]
+        if section in ("tuner", "training", "data") and section in config.stages[index]:
+            key = f"stages.{index}.{key}"
+        raise ConfigError(error.message, key=key, file=error.file) from None
+
+
+def validate_stages(config):
+    """Checks every stage's keys and settings; a `ConfigError` names the first bad one."""
+    stages = config.stages
+    if not stages:
+        return
+    if not isinstance(stages, list):
+        raise invalid("stages", "a list of stages (each a mapping with a `name`)", stages)
+    names = []
+    for index, stage in enumerate(stages):
+        key = f"stages.{index}"
+        if not isinstance(stage, dict):
+            raise invalid(key, "a mapping with `name` and optional tuner/training/data/narrow",
+                          stage)
+        for name in stage:
+            if name not in STAGE_KEYS:
+                raise ConfigError(f"Unknown key `{name}`. Allowed here: "
+                                  f"{', '.join(STAGE_KEYS)}." + suggest(name, STAGE_KEYS),
+                                  key=f"{key}.{name}")
+        name = stage.get("name")
+        if not isinstance(name, str) or not name or not name.replace("_", "").replace(
+                "-", "").isalnum():
+            raise invalid(f"{key}.name", "a short name of letters, digits, - and _", name)
+        if name in names:
+            raise ConfigError(f"Stage names must differ. Received: name={name!r} twice.",
+                              key=f"{key}.name")
+        names.append(name)
+        _validate_narrow(stage.get("narrow"), f"{key}.narrow", first=index == 0)
+        stage_config(config, index)
+
+
+def _validate_narrow(narrow, key, *, first):
+    if narrow is None:
+        return
+    if first:
+        raise ConfigError("The first stage has no earlier stage to narrow around. Remove "
+                          "`narrow` from it.", key=key)
+    if not isinstance(narrow, dict):
+        raise invalid(key, "a mapping with top_k and margin", narrow)
+    for name, value in narrow.items():
+        if name not in NARROW_KEYS:
+            raise ConfigError(f"Unknown key `{name}`. Allowed here: {', '.join(NARROW_KEYS)}."
+                              + suggest(name, NARROW_KEYS), key=f"{key}.{name}")
+    top_k = narrow.get("top_k", DEFAULT_TOP_K)
+    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
+        raise invalid(f"{key}.top_k", "an integer >= 1", top_k)
+    margin = narrow.get("margin", DEFAULT_MARGIN)
+    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0:
+        raise invalid(f"{key}.margin", "a number >= 0", margin)
+
+
+def narrow_space(study, space, *, top_k=DEFAULT_TOP_K, margin=DEFAULT_MARGIN):
+    """A new `model.space` narrowed around `study`'s `top_k` best trials.
+
+    Args:
+        study: A `kt_toolkit.analysis.Study` (the previous stage).
+        space: Dict, that stage's resolved space (knob → spec).
+        top_k: Integer, how many best trials define the new ranges.
+        margin: Float, added on each side, as a share of the top trials' span
+            (of its log for log-sampled knobs); when they all share one value,
+            as a share of the old range instead.
+
+    Returns:
+        Dict knob → spec. Ranges stay inside the old ones; choices keep the
+        old order; the best trial's value becomes each knob's default.
+    """
+    best = study.best(top_k)
+    if not best:
+        return copy.deepcopy(space)
+    narrowed = {}
+    for name, spec in space.items():
+        values = [row.get(name) for row in best if row.get(name) is not None]
+        if "fixed" in spec or not values:
+            narrowed[name] = copy.deepcopy(spec)
+        elif "values" in spec:
+            kept = [v for v in spec["values"] if v in values]
+            narrowed[name] = {"values": kept, "default": best[0].get(name, kept[0])}
+            if best[0].get(name) is None:
+                narrowed[name]["default"] = kept[0]
+        else:
+            narrowed[name] = _narrow_range(spec, values, best[0].get(name), margin)
+    return narrowed
+
+
+def _narrow_range(spec, values, best, margin):
+    log = spec.get("sampling") == "log"
+    integer = isinstance(spec["min"], int) and isinstance(spec["max"], int)
+    to = (lambda v: math.log10(v)) if log else float
+    back = (lambda v: 10 ** v) if log else float
+    low, high = to(min(values)), to(max(values))
+    pad = (high - low) * margin or (to(spec["max"]) - to(spec["min"])) * margin / 2
+    low, high = max(back(low - pad), spec["min"]), min(back(high + pad), spec["max"])
+    step = spec.get("step")
+    if step:
+        low = spec["min"] + math.floor((low - spec["min"]) / step + 1e-9) * step
+        high = spec["min"] + math.ceil((high - spec["min"]) / step - 1e-9) * step
+        high = min(high, spec["max"])
+    if integer:
+        low, high = int(math.floor(low)), int(math.ceil(high))
+    else:
+        low, high = float(f"{low:.4g}"), float(f"{high:.4g}")
+        low, high = max(low, spec["min"]), min(high, spec["max"])
+    result = dict(spec, min=low, max=high)
+    default = best if best is not None else spec.get("default")
+    if default is not None:
+        result["default"] = min(max(default, low), high)
+    if low == high:
+        return {"fixed": low}
+    return result
+
+
+@dataclasses.dataclass
+class StageResult:
+    """One stage's name, config and `RunResult`."""
+
+    name: str
+    config: object
+    result: object
+
+
+def run_stages(config, *, overwrite=False):
+    """Runs the stages in order; returns the list of `StageResult`s.
+
+    The parent run directory holds `config.yaml`, `stages/<n>-<name>/` (each a
+    full run) and `stages.md`, which compares them.
+    """
+    from kt_toolkit.analysis.study import load_study
+    from kt_toolkit.runner import prepare_run_dir, run_experiment
+
+    parent = prepare_run_dir(config, overwrite=overwrite)
+    done, space = [], None
+    for index, stage in enumerate(config.stages):
+        stage_cfg = stage_config(config, index, space)
+        result = run_experiment(stage_cfg)
+        done.append(StageResult(stage["name"], stage_cfg, result))
+        if index + 1 < len(config.stages):
+            narrow = config.stages[index + 1].get("narrow")
+            if narrow is not None:
+                space = narrow_space(load_study(result.run_dir), stage_cfg.model.space,
+                                     top_k=narrow.get("top_k", DEFAULT_TOP_K),
+                                     margin=narrow.get("margin", DEFAULT_MARGIN))
+            else:
+                space = None
+    _write_comparison(parent, done)
+    return done
+
+
+def _range_text(spec):
+    if "fixed" in spec:
+        return f"{spec['fixed']}"
+    if "values" in spec:
+        return "{" + ", ".join(map(str, spec["values"])) + "}"
+    log = " log" if spec.get("sampling") == "log" else ""
+    return f"[{spec['min']:g}, {spec['max']:g}]{log}"
+
+
+def _write_comparison(parent, done):
+    from kt_toolkit._io import atomic_write_text
+
+    lines = ["# Stages (C3: coarse to fine)", "",
+             "| stage | algorithm | trials | epochs | best | score |", "|---|---|---|---|---|---|"]
+    for index, stage in enumerate(done):
+        result, cfg = stage.result, stage.config
+        score = "" if result.best_score is None else f"{result.best_score:.4f}"
+        lines.append(f"| {index + 1}-{stage.name} | {cfg.tuner.algorithm} | "
+                     f"{len(result.trials)} | {cfg.training.epochs} | "
+                     f"{result.best_trial_id or ''} | {score} |")
+    names = [n for n in done[0].config.model.space
+             if any(_range_text(s.config.model.space[n]) != _range_text(
+                 done[0].config.model.space[n]) for s in done)]
+    if names:
+        lines += ["", "Ranges that changed:", "",
+                  "| knob | " + " | ".join(s.name for s in done) + " |",
+                  "|---|" + "---|" * len(done)]
+        lines += [f"| {n} | " + " | ".join(_range_text(s.config.model.space[n]) for s in done)
+                  + " |" for n in names]
+    lines += ["", "Each stage's report: "
+              + ", ".join(f"`stages/{i + 1}-{s.name}/report.html`" for i, s in enumerate(done)),
+              ""]
+    atomic_write_text(os.path.join(parent, "stages.md"), "\n".join(lines))
