@@ -14,7 +14,8 @@ print(result.best_score, result.run_dir)
 __version__ = "0.1.0"
 
 __all__ = ["ConfigError", "HyperCNN", "HyperMLP", "HyperSequence", "RunResult",
-           "__version__", "load_config", "load_dataset", "run_experiment"]
+           "__version__", "check_experiment", "load_config", "load_dataset",
+           "run_experiment"]
 
 _LAZY = {
     "ConfigError": "kt_toolkit.errors",
@@ -25,6 +26,7 @@ _LAZY = {
     "load_dataset": "kt_toolkit.data",
     "run_experiment": "kt_toolkit.runner",
     "RunResult": "kt_toolkit.runner",
+    "check_experiment": "kt_toolkit.checks",
 }
 
 

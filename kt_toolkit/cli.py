@@ -2,6 +2,7 @@
 
     kt-toolkit tune experiments/digits_mlp.yaml --set tuner.max_trials=4
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
+    kt-toolkit check experiments/digits_mlp.yaml         # data + default-model sanity checks
     kt-toolkit report runs/digits_mlp-6379dab0          # report.md + report.html
 """
 
@@ -25,7 +26,9 @@ def _parser():
     parser.add_argument("--version", action="version", version=f"kt-toolkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("tune", "run or resume the search an experiment file describes"),
-                       ("validate", "check an experiment file and print it resolved")):
+                       ("validate", "check an experiment file and print it resolved"),
+                       ("check", "sanity-check the data and the default model before a "
+                                 "search; exit 1 when a check fails (C4, C6)")):
         command = commands.add_parser(name, help=text, description=text)
         command.add_argument("config", help="experiment YAML file")
         command.add_argument("--set", dest="overrides", action="append", default=[],
@@ -40,6 +43,11 @@ def _parser():
                            "trials on the full data and report the rank correlation (D1, D2)")
     tune.add_argument("--proxy-top-k", type=int, default=5, metavar="K",
                       help="how many best trials --proxy-check retrains (default 5)")
+    check = commands.choices["check"]
+    check.add_argument("--subset", type=int, default=64, metavar="N",
+                       help="training samples the default model must memorize (default 64)")
+    check.add_argument("--max-epochs", type=int, default=200, metavar="N",
+                       help="most passes over that subset (default 200)")
     report = commands.add_parser(
         "report", help="write report.md and report.html for a run directory",
         description="Analyse a run directory (finished, running or killed) and write "
@@ -76,7 +84,8 @@ def _print_result(result):
     run_dir = result.run_dir
     print(f"Run directory: {run_dir}")
     print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({len(result.trials)} trials: "
-          f"{result.count('COMPLETED')} completed, {result.count('FAILED')} failed)")
+          f"{result.count('COMPLETED')} completed, {result.count('FAILED')} failed"
+          + (f", {result.count('PRUNED')} pruned" if result.count("PRUNED") else "") + ")")
     if result.best_model_path:
         print(f"  best model: {result.best_model_path}")
         print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
@@ -129,13 +138,22 @@ def main(argv=None):
             print(dump_config(config), end="")
             return 0
         _quiet_backends()
+        if args.command == "check":
+            return _check(config, args)
         from kt_toolkit.runner import run_experiment
 
         if args.proxy_check:  # no proxy to check, a bad K: say so before the search
             from kt_toolkit.proxy import check_proxy_arguments
 
             check_proxy_arguments(config, args.proxy_top_k)
-        result = run_experiment(config, overwrite=args.overwrite)
+        if config.stages:
+            from kt_toolkit.stages import run_stages
+
+            stages = run_stages(config, overwrite=args.overwrite)
+            result = stages[-1].result
+        else:
+            stages = None
+            result = run_experiment(config, overwrite=args.overwrite)
     except ConfigError as error:
         if error.file is None:
             error.file = args.config
@@ -144,10 +162,31 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("Interrupted: rerun the same command to resume.", file=sys.stderr)
         return 130
+    if stages:
+        return _print_stages(stages)
     _print_result(result)
     if args.proxy_check and result.best_trial_id is not None:
         _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
+
+
+def _print_stages(stages):
+    """Each stage's outcome, then where the comparison is."""
+    for index, stage in enumerate(stages, 1):
+        print(f"\n=== stage {index}: {stage.name} ({stage.config.tuner.algorithm}) ===")
+        _print_result(stage.result)
+    parent = os.path.dirname(os.path.dirname(stages[0].result.run_dir))
+    print(f"\nStages compared: {os.path.join(parent, 'stages.md')}")
+    return 0 if stages[-1].result.best_trial_id is not None else 1
+
+
+def _check(config, args):
+    """Prints the sanity checks' report; 1 when one failed (ConfigError: the caller's 2)."""
+    from kt_toolkit.checks import check_experiment
+
+    report = check_experiment(config, subset=args.subset, max_epochs=args.max_epochs)
+    print(report.format())
+    return 0 if report.passed else 1
 
 
 def _proxy_check(config, result, args):

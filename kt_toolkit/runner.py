@@ -155,7 +155,9 @@ def run_experiment(config, *, overwrite=False):
     """Runs (or resumes) the search an experiment describes.
 
     Args:
-        config: A validated `kt_toolkit.config.ExperimentConfig`.
+        config: A validated `kt_toolkit.config.ExperimentConfig`. With `stages`,
+            each stage runs in turn (`kt_toolkit.stages.run_stages`) and the
+            last stage's result is returned.
         overwrite: Boolean, delete the run directory first and start afresh.
             Without it, a run directory of the same settings resumes: finished
             trials are kept and only the rest of the budget runs.
@@ -170,6 +172,10 @@ def run_experiment(config, *, overwrite=False):
     from kt_toolkit.data import load_dataset
     from kt_toolkit.tuners import build_tuner, resolve_objective
 
+    if config.stages:  # coarse to fine (C3): the last stage's result
+        from kt_toolkit.stages import run_stages
+
+        return run_stages(config, overwrite=overwrite)[-1].result
     data = load_dataset(config.data, seed=config.experiment.seed)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
@@ -215,9 +221,12 @@ def _write_run_record(run_dir, config, data, objective, direction):
 
 def _search(tuner, config, data, objective, direction):
     from kt_toolkit.callbacks import default_callbacks
+    from kt_toolkit.callbacks.pruning import chance_level
 
+    targets = data.y_val if objective.startswith("val_") else data.y_train
     callbacks = default_callbacks(config.training.callbacks, objective=objective,
-                                  direction=direction)
+                                  direction=direction,
+                                  chance=chance_level(objective, data.task, targets))
     try:
         tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                      epochs=config.training.epochs, batch_size=config.training.batch_size,

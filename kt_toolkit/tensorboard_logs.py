@@ -35,7 +35,8 @@ METRIC_PREFIX = "hparams/"
 _EXTRA_METRICS = ("epochs_run", "seconds")
 _counter = itertools.count()
 _STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE,
-           "STOPPED": api_pb2.STATUS_UNKNOWN}
+           "STOPPED": api_pb2.STATUS_UNKNOWN,
+           "PRUNED": api_pb2.STATUS_UNKNOWN}  # stopped early (B2): HParams has no such status
 
 
 class EventWriter:
@@ -212,7 +213,7 @@ def session_summaries(study, row):
                                                             api_pb2.STATUS_UNKNOWN),
                                          end_time_secs=end_time)
     scores = {}
-    if row["status"] == "COMPLETED":
+    if row["status"] in ("COMPLETED", "PRUNED"):  # a pruned trial's: the best it reached
         for name in _metric_names(study):
             value = row.get(name) if name in _EXTRA_METRICS else row.get(f"metric:{name}")
             if name == study.objective:

@@ -23,6 +23,9 @@ def test_experiment_runs_with_a_tiny_budget(path, tmp_path):
     config = load_config(path, ["tuner.max_trials=1", "training.epochs=1",
                                 "tuner.max_epochs=1", "data.subsample=120",
                                 f"output.directory={tmp_path}"])
+    for stage in config.stages:  # stage settings override the file's: shrink them too
+        stage.setdefault("tuner", {})["max_trials"] = 1
+        stage.setdefault("training", {})["epochs"] = 1
     result = run_experiment(config)
     assert len(result.trials) == 1
     assert result.trials[0]["status"] == "COMPLETED", result.trials[0]["reason"]

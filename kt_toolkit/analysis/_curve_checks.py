@@ -74,7 +74,7 @@ def run_checks(c, *, status, reason, task):
     if found:
         return found
     if len(c) < c.t.min_epochs:
-        return [too_short(c)]
+        return [pruned(c, reason) if status == "PRUNED" else too_short(c)]
     leak = leakage(c)
     if leak:
         return [leak]
@@ -83,12 +83,27 @@ def run_checks(c, *, status, reason, task):
     # A gap between two noisy scores of a model that does not learn is no overfitting.
     over = None if under and stalled else overfitting(c, improving)
     found = [over or under]
+    if status == "PRUNED":  # cut short on purpose: never "train longer", never a good fit
+        return [f for f in found if f] + [pruned(c, reason)]
     if improving and status != "RUNNING":
         found.append(not_converged(c, improving))
     found = [f for f in found if f]
     if not found:
         found = [too_short(c) if len(c) < c.t.min_epochs_shape else good_fit(c)]
     return found
+
+
+def pruned(c, reason):
+    summary = reason.rstrip(".") if reason else f"pruned after {len(c)} epochs"
+    if "chance" in summary:
+        advice = ("Pruning stopped it at chance level to spend the time on other settings "
+                  "(B2). If many trials end like this, check the learning-rate range, the "
+                  "data and the model on a tiny subset (C4, C6).")
+    else:
+        advice = ("Pruning stopped it, behind the completed trials at the same epoch, to "
+                  "spend the time on other settings (B2). If good settings are cut early, "
+                  "raise `training.callbacks.median_pruning.warmup_epochs`.")
+    return ("pruned", summary, advice, {"epochs": float(len(c))})
 
 
 def failed(reason):

@@ -149,6 +149,9 @@ def _curve_header(study, row, verdicts, width):
         last = study.last_epoch(row)
         of = f" of {last}" if at and last else ""
         title = f"Trial {trial_id} — {study.objective} {_score(row['objective'])}{at}{of}"
+    elif status == "PRUNED" and _is_finite(row.get("objective")):
+        title = (f"Trial {trial_id} — PRUNED at epoch {study.last_epoch(row)}: best "
+                 f"{study.objective} {_score(row['objective'])}")
     else:
         title = f"Trial {trial_id} — {status}"
     chars = int(width * 12)

@@ -18,8 +18,9 @@ def plot_parallel_coordinates(study, path, *, knobs=None):
     """One vertical axis per knob plus the objective; one line per trial.
 
     Completed trials are coloured by objective (the better, the brighter), the
-    best (up to 3) are drawn on top and thicker, failed trials are thin grey
-    lines. Numeric axes run from the knob's minimum to its maximum (log-aware),
+    best (up to 3) are drawn on top and thicker, pruned trials (B2) thin grey
+    dashed lines to the best they reached, failed trials thin grey lines.
+    Numeric axes run from the knob's minimum to its maximum (log-aware),
     categorical axes list the choices, inactive values sit in the "n/a" band.
 
     Past a handful of axes the lines cross too often to follow, so by default
@@ -51,16 +52,17 @@ def plot_parallel_coordinates(study, path, *, knobs=None):
     Raises:
         ConfigError: when `knobs` names a knob the search does not tune.
     """
-    completed = study.completed
+    completed, pruned = study.completed, study.pruned
     failed = [row for row in study.rows if row["status"] == "FAILED"]
-    knobs = _axis_knobs(study, knobs, completed + failed)
+    knobs = _axis_knobs(study, knobs, completed + failed + pruned)
     best = study.best(min(3, max(1, len(completed) // 4)))
     width = min(max(7.0, 0.9 * (len(knobs) + 1) + 2.0), 24.0)
     with _figure(path, width, 6.8) as figure:
         figure.suptitle(f"Parallel coordinates — {len(completed)} completed (thick: best "
-                        f"{len(best)}), {len(failed)} failed (grey)", fontsize=12)
+                        f"{len(best)}), {len(failed)} failed (grey)"
+                        + (f", {len(pruned)} pruned (dashed)" if pruned else ""), fontsize=12)
         ax = figure.subplots()
-        if not knobs or not (completed or failed):
+        if not knobs or not (completed or failed or pruned):
             _message(ax, "No tuned knobs: the space fixes every value."
                      if not study.tuned_knobs else "No knob to draw: `knobs` is empty."
                      if not knobs else "No finished trial yet.")
@@ -106,11 +108,12 @@ def _draw_trials(ax, study, knobs, scales, objective, *, failed, best):
 
     to_y, norm, cmap = objective
     colour = matplotlib.colormaps[cmap]
-    completed = study.completed
+    completed, pruned = study.completed, study.pruned
+    pruned_ids = {row["trial_id"] for row in pruned}
     best_ids = {row["trial_id"] for row in best}
-    scores = {row["trial_id"]: row["objective"] for row in completed}
+    scores = {row["trial_id"]: row["objective"] for row in completed + pruned}
     ordered = sorted(completed, key=lambda row: to_y(row["objective"], None))
-    lines = failed + [row for row in ordered if row["trial_id"] not in best_ids]
+    lines = failed + pruned + [row for row in ordered if row["trial_id"] not in best_ids]
     jitter, lowest = random.Random(0), 0.0
     for row in lines + best[::-1]:
         ys = [to(row.get(name), jitter) for (to, _), name in zip(scales, knobs)]
@@ -119,7 +122,8 @@ def _draw_trials(ax, study, knobs, scales, objective, *, failed, best):
         lowest = min(lowest, *ys)
         ax.plot(range(len(ys)), ys, **_trial_style(
             None if score is None else colour(norm(score)),
-            best=row["trial_id"] in best_ids, crowded=len(completed) > 60))
+            best=row["trial_id"] in best_ids, crowded=len(completed) > 60,
+            pruned=row["trial_id"] in pruned_ids))
     return lowest < _NA / 2
 
 
@@ -134,10 +138,14 @@ def _colour_bar(figure, ax, study, norm, cmap):
         bar.ax.invert_yaxis()
 
 
-def _trial_style(colour, *, best, crowded):
-    """A parallel-coordinates line: grey for a failed trial, thick for the best."""
+def _trial_style(colour, *, best, crowded, pruned=False):
+    """A parallel-coordinates line: grey for a failed trial, grey dashed for a pruned
+    one, thick for the best."""
     from matplotlib import patheffects
 
+    if pruned:
+        return {"color": "0.55", "linewidth": 0.9, "linestyle": "--", "alpha": 0.7,
+                "zorder": 1}
     if colour is None:
         return {"color": "0.6", "linewidth": 0.8, "alpha": 0.7, "zorder": 1}
     if best:

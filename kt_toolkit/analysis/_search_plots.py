@@ -16,8 +16,10 @@ def plot_objective_vs_knobs(study, path):
     """The objective against each tuned knob, one small panel per knob.
 
     Completed trials are dots (log x for log-sampled knobs; categories with a
-    little jitter), failed trials red crosses along the bottom edge, the best
-    trial a star; inactive values are left out. Panels share the y axis.
+    little jitter), pruned trials hollow grey circles at the best they reached
+    before they were stopped (B2), failed trials red crosses along the bottom
+    edge, the best trial a star; inactive values are left out. Panels share the
+    y axis.
 
     Example:
 
@@ -32,28 +34,30 @@ def plot_objective_vs_knobs(study, path):
     Returns:
         `path`.
     """
-    knobs, completed = study.tuned_knobs, study.completed
+    knobs, completed, pruned = study.tuned_knobs, study.completed, study.pruned
     failed = [row for row in study.rows if row["status"] == "FAILED"]
     columns = min(4, max(1, len(knobs)))
     rows = max(1, math.ceil(len(knobs) / columns))
     better = "higher" if study.direction == "max" else "lower"
     with _figure(path, max(8.0, 3.3 * columns + 0.5), 2.6 * rows + 0.8) as figure:
         figure.suptitle(f"{study.objective} against each tuned knob ({better} is better) — "
-                        f"{len(completed)} completed, {len(failed)} failed "
-                        "(★ best, × failed)", fontsize=12)
-        if not knobs or not (completed or failed):
+                        f"{len(completed)} completed, {len(failed)} failed"
+                        + (f", {len(pruned)} pruned" if pruned else "")
+                        + " (★ best, × failed" + (", ○ pruned)" if pruned else ")"),
+                        fontsize=12)
+        if not knobs or not (completed or failed or pruned):
             _message(figure.subplots(), "No tuned knobs: the space fixes every value."
                      if not knobs else "No finished trial yet.")
             return path
         axes = figure.subplots(rows, columns, squeeze=False, sharey=True)
         best = study.best(1)
         for index, (ax, name) in enumerate(zip(axes.flat, knobs)):
-            _knob_panel(ax, study.domains[name], completed, failed, best)
+            _knob_panel(ax, study.domains[name], completed, failed, best, pruned=pruned)
             if index % columns == 0:
                 ax.set_ylabel(study.objective)
         for ax in axes.flat[len(knobs):]:
             ax.set_visible(False)
-        _maybe_log_y(axes.flat[0], [row["objective"] for row in completed])
+        _maybe_log_y(axes.flat[0], [row["objective"] for row in completed + pruned])
         if failed:  # the crosses' strip along the bottom, below every dot
             _failure_strip(axes.flat[:len(knobs)])
     return path
@@ -62,7 +66,8 @@ def plot_objective_vs_knobs(study, path):
 def plot_optimization_history(history_rows, path, *, objective, direction):
     """The objective of each trial and the best so far, by trial and by wall time.
 
-    Left: one dot per trial in finish order (failed trials as red crosses in a
+    Left: one dot per trial in finish order (pruned trials as hollow grey
+    circles, which never set the best so far; failed trials as red crosses in a
     strip along the bottom) under the best-so-far step line. Right: the best so
     far against elapsed time, in seconds, minutes or hours as fits.
 
@@ -87,7 +92,9 @@ def plot_optimization_history(history_rows, path, *, objective, direction):
     """
     rows = list(history_rows)
     scored = [(i + 1, r["objective"]) for i, r in enumerate(rows)
-              if _is_finite(r.get("objective"))]
+              if _is_finite(r.get("objective")) and r.get("status") != "PRUNED"]
+    pruned = [(i + 1, r["objective"]) for i, r in enumerate(rows)
+              if _is_finite(r.get("objective")) and r.get("status") == "PRUNED"]
     failed = [i + 1 for i, r in enumerate(rows) if not _is_finite(r.get("objective"))]
     steps = [(i + 1, {**r, "elapsed_seconds": r.get("elapsed_seconds") or 0.0})
              for i, r in enumerate(rows) if _is_finite(r.get("best_so_far"))]
@@ -95,7 +102,8 @@ def plot_optimization_history(history_rows, path, *, objective, direction):
     better = "higher" if direction == "max" else "lower"
     with _figure(path, 12, 4.4) as figure:
         figure.suptitle(f"Search history: {objective} ({better} is better) — "
-                        f"{len(scored)} scored, {len(failed)} failed", fontsize=12)
+                        f"{len(scored)} scored, {len(failed)} failed"
+                        + (f", {len(pruned)} pruned" if pruned else ""), fontsize=12)
         if not rows:
             _message(figure.subplots(), "No finished trial yet.")
             return path
@@ -103,10 +111,12 @@ def plot_optimization_history(history_rows, path, *, objective, direction):
         if scored:
             left.scatter(*zip(*scored), s=26, color=_TRAIN["color"], alpha=0.75,
                          label="trial", zorder=3)
+        if pruned:
+            _pruned_marks(left, pruned, s=26, label="pruned (B2)")
         _crosses(left, failed, label="failed")
         for ax, xs in ((left, [i for i, _ in steps]),
                        (right, [r["elapsed_seconds"] / scale for _, r in steps])):
-            _best_so_far(ax, xs, [r for _, r in steps], [y for _, y in scored])
+            _best_so_far(ax, xs, [r for _, r in steps], [y for _, y in scored + pruned])
         left.set(title="Objective per trial", xlabel="trial (finish order)", ylabel=objective)
         left.xaxis.get_major_locator().set_params(integer=True)
         left.legend(loc="best", fontsize=9)
@@ -165,19 +175,23 @@ def plot_importance(importances, path, *, method=""):
     return path
 
 
-def _knob_panel(ax, domain, completed, failed, best):
+def _knob_panel(ax, domain, completed, failed, best, *, pruned=()):
     jitter = random.Random(domain.name)
     x_of = {row["trial_id"]: _knob_x(domain, row.get(domain.name), jitter)
-            for row in completed + failed}
+            for row in [*completed, *failed, *pruned]}
     points = [(x_of[r["trial_id"]], r["objective"]) for r in completed
               if x_of[r["trial_id"]] is not None]
     crosses = [x_of[r["trial_id"]] for r in failed if x_of[r["trial_id"]] is not None]
+    stopped = [(x_of[r["trial_id"]], r["objective"]) for r in pruned
+               if x_of[r["trial_id"]] is not None]
+    if stopped:
+        _pruned_marks(ax, stopped, s=22)
     if points:
         ax.scatter(*zip(*points), s=22, alpha=0.7, color=_TRAIN["color"], edgecolors="none")
     if best and x_of.get(best[0]["trial_id"]) is not None:
         ax.scatter([x_of[best[0]["trial_id"]]], [best[0]["objective"]], **_BEST)
     _crosses(ax, crosses)
-    if not points and not crosses:
+    if not points and not crosses and not stopped:
         ax.text(0.5, 0.5, "inactive in every\nfinished trial", ha="center", va="center",
                 color="0.4", transform=ax.transAxes)
     _knob_x_axis(ax, domain)
@@ -218,6 +232,12 @@ def _knob_x_axis(ax, domain):
         ax.set_xlim(domain.min - pad, domain.max + pad)
         if domain.kind == "int":
             ax.xaxis.get_major_locator().set_params(integer=True)
+
+
+def _pruned_marks(ax, points, **kwargs):
+    """Pruned trials (B2): hollow grey circles at the best they reached."""
+    ax.scatter(*zip(*points), facecolors="none", edgecolors="0.45", linewidths=1.1,
+               zorder=2, **kwargs)
 
 
 def _crosses(ax, xs, **kwargs):

@@ -40,7 +40,8 @@ def next_steps(study, verdicts, warnings, importance=None, *, count=3):
     Returns:
         List of strings (Markdown).
     """
-    finished = [row for row in study.rows if row["status"] in ("COMPLETED", "FAILED")]
+    finished = [row for row in study.rows
+                if row["status"] in ("COMPLETED", "PRUNED", "FAILED")]
     if not study.completed:
         return _nothing_completed(study, verdicts, finished)[:count]
     steps = []
@@ -70,9 +71,18 @@ def _nothing_completed(study, verdicts, finished):
         return [f"No trial has finished yet ({running} running): rerun `kt-toolkit report` "
                 "when some have, or resume the search with the same `kt-toolkit tune` "
                 "command."]
-    reasons = collections.Counter(row.get("reason") or "no reason recorded" for row in finished)
+    failed = [row for row in finished if row["status"] == "FAILED"]
+    pruned = len(finished) - len(failed)
+    if not failed:  # all pruned (B2), most likely at chance level; name one reason
+        steps = [f"No trial completed: all {pruned} were pruned (B2), e.g. "
+                 f"{finished[-1].get('reason') or 'no reason recorded'}. Check the data and the "
+                 "model on a tiny subset (C4, C6), or switch pruning off "
+                 "(`training.callbacks.chance_pruning`, `median_pruning`)."]
+        return steps + _study_patterns(study, verdicts, finished, set())
+    reasons = collections.Counter(row.get("reason") or "no reason recorded" for row in failed)
     reason, times = reasons.most_common(1)[0]
-    steps = [f"No trial completed ({len(finished)} failed). Most common reason ({times}×): "
+    counted = f"{len(failed)} failed" + (f", {pruned} pruned" if pruned else "")
+    steps = [f"No trial completed ({counted}). Most common reason ({times}×): "
              f"{reason}. Check the data and the model on a tiny subset first (C4, C6)."]
     steps += _study_patterns(study, verdicts, finished, set())
     steps.append("Start from the builder's defaults (the PRACTICES priors, C1): remove the "

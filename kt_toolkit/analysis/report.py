@@ -132,7 +132,7 @@ def _write_curves(study, verdicts, plots):
     os.makedirs(folder, exist_ok=True)
     paths = {}
     for row in study.rows:
-        if row["status"] not in ("COMPLETED", "FAILED"):
+        if row["status"] not in ("COMPLETED", "FAILED", "PRUNED"):
             continue
         path = os.path.join(folder, plots.curve_filename(study, row))
         prefix = os.path.basename(path).split("_", 1)[0] + "_"
@@ -155,7 +155,7 @@ def _overview(doc, study, verdicts, steps, curves):
     name = os.path.basename(study.run_dir)
     doc.heading(1, f"Report: {name}")
     counts = {s: sum(1 for r in study.rows if r["status"] == s)
-              for s in ("COMPLETED", "FAILED", "RUNNING")}
+              for s in ("COMPLETED", "PRUNED", "FAILED", "RUNNING")}
     tuner = study.config.get("tuner") or {}
     data = study.config.get("data") or {}
     seconds = sum(float(r["seconds"]) for r in study.rows if r.get("seconds") is not None)
@@ -163,6 +163,7 @@ def _overview(doc, study, verdicts, steps, curves):
         f"Objective `{study.objective}` ({'higher' if study.direction == 'max' else 'lower'}"
         f" is better) · dataset `{data.get('dataset')}` · {tuner.get('algorithm')} search · "
         f"{len(study.rows)} trials: {counts['COMPLETED']} completed, {counts['FAILED']} failed"
+        + (f", {counts['PRUNED']} pruned (B2)" if counts["PRUNED"] else "")
         + (f", {counts['RUNNING']} running" if counts["RUNNING"] else "")
         + f" · {seconds / 60:.1f} min of training · written "
         + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))

@@ -132,12 +132,15 @@ def optimization_history(study):
         study: A `Study`.
 
     Returns:
-        List of dicts, one per COMPLETED or FAILED trial: `trial_id`, `status`,
-        `objective` (`None` unless completed with a finite score), `best_so_far`
-        (the best such objective up to and including this trial, `None` before the
-        first), `is_best` (whether this trial set a new best) and `elapsed_seconds`.
+        List of dicts, one per COMPLETED, PRUNED or FAILED trial: `trial_id`,
+        `status`, `objective` (`None` unless completed or pruned with a finite
+        score; a pruned trial's is the best it reached before it was stopped),
+        `best_so_far` (the best COMPLETED objective up to and including this
+        trial, `None` before the first: a pruned trial never sets it), `is_best`
+        (whether this trial set a new best) and `elapsed_seconds`.
     """
-    finished = [row for row in study.rows if row["status"] in ("COMPLETED", "FAILED")]
+    finished = [row for row in study.rows
+                if row["status"] in ("COMPLETED", "PRUNED", "FAILED")]
     metas = {row["trial_id"]: study.meta(row["trial_id"]) for row in finished}
     clock = all(_number(metas[row["trial_id"]].get(key)) is not None
                 for row in finished for key in ("started_at", "finished_at"))
@@ -153,8 +156,10 @@ def optimization_history(study):
             elapsed.append(total)
     history, best = [], None
     for row, seconds in zip(finished, elapsed):
-        objective = _number(row["objective"]) if row["status"] == "COMPLETED" else None
-        is_best = objective is not None and (best is None or study.is_better(objective, best))
+        objective = (_number(row["objective"]) if row["status"] in ("COMPLETED", "PRUNED")
+                     else None)
+        is_best = (row["status"] == "COMPLETED" and objective is not None
+                   and (best is None or study.is_better(objective, best)))
         best = objective if is_best else best
         history.append({"trial_id": row["trial_id"], "status": row["status"],
                         "objective": objective, "best_so_far": best, "is_best": is_best,

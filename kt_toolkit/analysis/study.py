@@ -107,8 +107,19 @@ class Study:
 
     @property
     def completed(self):
-        """COMPLETED trials with a finite objective, in trial order."""
+        """COMPLETED trials with a finite objective, in trial order.
+
+        PRUNED trials (stopped early by a pruning callback, B2) are not among
+        them: their objective is that of a cut-short run, so they are never the
+        best, nor count in importance or boundary checks (see `pruned`).
+        """
         return [row for row in self.rows if row["status"] == "COMPLETED"
+                and row["objective"] is not None and math.isfinite(row["objective"])]
+
+    @property
+    def pruned(self):
+        """PRUNED trials with a finite objective (the best they reached), in trial order."""
+        return [row for row in self.rows if row["status"] == "PRUNED"
                 and row["objective"] is not None and math.isfinite(row["objective"])]
 
     def best(self, count=1):

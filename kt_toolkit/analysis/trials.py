@@ -85,17 +85,24 @@ def _row(trial, run_dir, hp_names):
     if os.path.exists(os.path.join(trial_dir, "meta.json")):
         with open(os.path.join(trial_dir, "meta.json"), encoding="utf-8") as handle:
             meta = json.load(handle)
+    pruned = meta.get("pruned") if status == "COMPLETED" else None
+    if isinstance(pruned, dict):
+        # KerasTuner saw a COMPLETED trial (its score is the best it reached);
+        # a pruning callback had stopped it (B2).
+        status = row["status"] = "PRUNED"
     best_step = trial.get("best_step")
     if best_step is not None:
         # Hyperband continues a trial from `tuner/initial_epoch`; KerasTuner counts
         # the best step within the epochs this round ran.
         best_step += int(values.get("tuner/initial_epoch") or 0)
     row.update({
-        "objective": tidy_value(score) if status == "COMPLETED" else "",
-        "best_epoch": best_step + 1 if status == "COMPLETED" and best_step is not None else "",
+        "objective": tidy_value(score) if status in ("COMPLETED", "PRUNED") else "",
+        "best_epoch": (best_step + 1 if status in ("COMPLETED", "PRUNED")
+                       and best_step is not None else ""),
         "epochs_run": sum(1 for r in history if r.get("execution") == "0"),
         "seconds": meta.get("seconds", ""),
-        "reason": _reason(trial.get("message")) if status == "FAILED" else "",
+        "reason": (_reason(trial.get("message")) if status == "FAILED"
+                   else pruned.get("reason", "pruned") if status == "PRUNED" else ""),
     })
     if status == "FAILED" and not row["reason"]:
         row["reason"] = "objective is NaN" if score is not None else "no result"
@@ -113,9 +120,11 @@ def trial_rows(run_dir, project_dir=None):
 
     Returns:
         List of dicts with `trial_id`, `status` (COMPLETED, FAILED, RUNNING,
-        STOPPED), every hyperparameter (empty when inactive), `objective`,
-        `best_epoch`, `epochs_run`, `seconds`, `reason`, and `metric:<name>`
-        for each metric at the best epoch.
+        STOPPED, or PRUNED: stopped early by a pruning callback, B2), every
+        hyperparameter (empty when inactive), `objective` (a pruned trial's is
+        the best it reached before it was stopped), `best_epoch`, `epochs_run`,
+        `seconds`, `reason` (why it failed, or when and why it was pruned), and
+        `metric:<name>` for each metric at the best epoch.
     """
     project_dir = project_dir or os.path.join(run_dir, PROJECT_NAME)
     trials = _load_trials(project_dir)

@@ -3,7 +3,7 @@
 `diagnose` reads one execution's per-epoch history (the rows of
 `trials/<id>/history.csv`) and names what a person would see in its train and
 validation curves: a failure, a divergence, a suspicious curve, over- or
-underfitting, a run stopped while still improving, or a good fit. Each `Verdict`
+underfitting, a run stopped by pruning (B2) or while still improving, or a good fit. Each `Verdict`
 carries the numbers behind it and advice citing PRACTICES ids.
 
 Bounded objectives (accuracy, AUC, precision, recall: in [0, 1], higher is
@@ -24,7 +24,7 @@ __all__ = ["DEFAULT_THRESHOLDS", "Thresholds", "VERDICT_KINDS", "Verdict", "diag
            "diagnose_trial", "study_reference", "study_verdicts"]
 
 VERDICT_KINDS = ("failed", "diverged", "suspicious", "overfitting", "underfitting",
-                 "not_converged", "too_short", "good_fit")
+                 "pruned", "not_converged", "too_short", "good_fit")
 """Every `Verdict.kind`, most severe first (the order `diagnose` returns them in)."""
 
 
@@ -183,11 +183,14 @@ def diagnose(history, *, objective, direction, status="COMPLETED", reason="", ta
             Accuracy, AUC, precision and recall are bounded (absolute gaps);
             anything else is judged on the losses (ratios).
         direction: String, `"max"` or `"min"`.
-        status: String, `"COMPLETED"`, `"FAILED"`, `"RUNNING"` or `"STOPPED"`.
-            Defaults to `"COMPLETED"`. A running trial is never `not_converged`
-            and its summaries end with "(still running)".
+        status: String, `"COMPLETED"`, `"FAILED"`, `"RUNNING"`, `"STOPPED"` or
+            `"PRUNED"`. Defaults to `"COMPLETED"`. A running trial is never
+            `not_converged` and its summaries end with "(still running)". A
+            pruned one gets `pruned` (its `reason`) after any divergence, over-
+            or underfitting, and never `not_converged`, `too_short` or `good_fit`.
         reason: String, a failed trial's one-line reason: one naming NaN, inf or
-            divergence gives `diverged`, any other `failed`. Defaults to `""`.
+            divergence gives `diverged`, any other `failed`; a pruned trial's is
+            the `pruned` verdict's summary. Defaults to `""`.
         task: Optional string, `"multiclass"`, `"binary"` or `"regression"`. The
             negative-loss check runs for classification (when `None`: for a
             bounded objective).

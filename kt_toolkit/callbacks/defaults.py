@@ -4,17 +4,20 @@ import keras
 
 from kt_toolkit.callbacks.guards import NanGuard
 from kt_toolkit.callbacks.plateau import ReduceLROnPlateau
+from kt_toolkit.callbacks.pruning import pruning_callbacks
 
 __all__ = ["default_callbacks"]
 
 
-def default_callbacks(config, *, objective, direction):
-    """EarlyStopping (restore best), NaN guard and ReduceLROnPlateau, as configured.
+def default_callbacks(config, *, objective, direction, chance=None):
+    """EarlyStopping (restore best), NaN guard, ReduceLROnPlateau and pruning, as configured.
 
     Args:
         config: `kt_toolkit.config.CallbacksConfig`.
-        objective: String, the metric both EarlyStopping and ReduceLROnPlateau watch.
+        objective: String, the metric every one of them watches.
         direction: String, `"max"` or `"min"`.
+        chance: Optional float, the objective's chance level for `ChancePruning`
+            (see `kt_toolkit.callbacks.pruning.chance_level`). Defaults to `None`.
 
     Returns:
         List of `keras.callbacks.Callback`.
@@ -32,4 +35,5 @@ def default_callbacks(config, *, objective, direction):
         callbacks.append(ReduceLROnPlateau(
             monitor=objective, mode=direction, factor=plateau.factor,
             patience=plateau.patience, min_lr=plateau.min_lr))
-    return callbacks
+    return callbacks + pruning_callbacks(config, objective=objective, direction=direction,
+                                         chance=chance)

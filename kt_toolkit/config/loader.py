@@ -176,6 +176,10 @@ def config_from_dict(raw):
     config.model.space = resolve_space(knobs, space,
                                        discrete=config.tuner.algorithm == "grid")
     _check_data_and_objective(config)
+    if config.stages:
+        from kt_toolkit.stages import validate_stages
+
+        validate_stages(config)
     return config
 
 

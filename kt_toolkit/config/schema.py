@@ -12,12 +12,12 @@ from typing import Optional, Union
 from kt_toolkit.errors import invalid, suggest
 
 __all__ = [
-    "ALGORITHMS", "CallbacksConfig", "DataConfig", "EarlyStoppingConfig",
-    "ExperimentConfig", "ExperimentSection", "ModelConfig", "OutputConfig",
+    "ALGORITHMS", "CallbacksConfig", "ChancePruningConfig", "DataConfig", "EarlyStoppingConfig",
+    "ExperimentConfig", "ExperimentSection", "MedianPruningConfig", "ModelConfig", "OutputConfig",
     "ReduceLROnPlateauConfig", "TerminateOnNaNConfig", "TrainingConfig", "TunerConfig",
 ]
 
-ALGORITHMS = ("hyperband", "bayesian", "random", "grid")
+ALGORITHMS = ("hyperband", "bayesian", "random", "grid", "quasi_random")
 TASK_NAMES = ("auto", "multiclass", "binary", "regression")
 
 
@@ -171,14 +171,50 @@ class ReduceLROnPlateauConfig:
 
 
 @dataclasses.dataclass
+class MedianPruningConfig:
+    """Stops a trial behind the median of the completed trials at its epoch (B2).
+
+    Off by default; `kt_toolkit.callbacks.MedianPruning` says how it judges.
+    """
+
+    enabled: bool = False
+    warmup_epochs: int = 3
+    min_trials: int = 4
+
+    def validate(self, key):
+        _positive(f"{key}.warmup_epochs", self.warmup_epochs, strict=False)
+        _positive(f"{key}.min_trials", self.min_trials)
+
+
+@dataclasses.dataclass
+class ChancePruningConfig:
+    """Stops a trial whose objective has not left chance level after `epochs` (B2, C4).
+
+    Off by default; `kt_toolkit.callbacks.ChancePruning` says how it judges.
+    """
+
+    enabled: bool = False
+    epochs: int = 3
+    margin: float = 0.05
+
+    def validate(self, key):
+        _positive(f"{key}.epochs", self.epochs)
+        if not 0.0 <= self.margin < 1.0:
+            raise invalid(f"{key}.margin", "a number in [0, 1)", self.margin,
+                          "0.05: accuracy 0.05 above chance, or a loss 5% lower.")
+
+
+@dataclasses.dataclass
 class CallbacksConfig:
-    """`training.callbacks:` each one takes `false` to switch it off."""
+    """`training.callbacks:` each one takes `false` to switch it off (`true` on)."""
 
     early_stopping: EarlyStoppingConfig = dataclasses.field(default_factory=EarlyStoppingConfig)
     terminate_on_nan: TerminateOnNaNConfig = dataclasses.field(
         default_factory=TerminateOnNaNConfig)
     reduce_lr_on_plateau: ReduceLROnPlateauConfig = dataclasses.field(
         default_factory=ReduceLROnPlateauConfig)
+    median_pruning: MedianPruningConfig = dataclasses.field(default_factory=MedianPruningConfig)
+    chance_pruning: ChancePruningConfig = dataclasses.field(default_factory=ChancePruningConfig)
 
     def validate(self, key):
         for field in dataclasses.fields(self):
@@ -230,6 +266,8 @@ class ExperimentConfig:
     tuner: TunerConfig = dataclasses.field(default_factory=TunerConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    # C3 coarse to fine: searches run one after another (see `kt_toolkit.stages`).
+    stages: list = dataclasses.field(default_factory=list)
 
     def validate(self):
         for field in dataclasses.fields(self):

@@ -8,13 +8,14 @@ import keras_tuner
 
 from kt_toolkit.hypermodels import tasks
 from kt_toolkit.analysis.trials import PROJECT_NAME
+from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
 
 __all__ = ["DEFAULT_MAX_TRIALS", "Hyperband", "BayesianOptimization", "GridSearch",
-           "RandomSearch", "build_tuner", "resolve_objective"]
+           "QuasiRandomSearch", "RandomSearch", "build_tuner", "resolve_objective"]
 
 logger = logging.getLogger(__name__)
-DEFAULT_MAX_TRIALS = 10  # random and bayesian, when tuner.max_trials is null
+DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
 
 
 class Hyperband(RecordingMixin, keras_tuner.Hyperband):
@@ -84,6 +85,8 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
             "num_initial_points": tuner_config.num_initial_points}
     elif algorithm == "random":
         cls, extra = RandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
+    elif algorithm == "quasi_random":
+        cls, extra = QuasiRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
     else:
         cls, extra = GridSearch, {"max_trials": max_trials}
     # KerasTuner prints "Reloading Tuner from ..." itself; say it through logging.

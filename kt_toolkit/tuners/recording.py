@@ -1,7 +1,8 @@
 """A mixin that makes every KerasTuner tuner record what each trial did.
 
 For each trial it writes `<run>/trials/<trial_id>/history.csv` (every epoch),
-`meta.json` (seconds, start and end times) and TensorBoard scalars and HParams
+`meta.json` (seconds, start and end times; epoch and reason of a pruned trial,
+B2) and TensorBoard scalars and HParams
 under `<run>/tensorboard/<trial_id>/` (on every backend), turns any exception in
 build or fit into a `FailedTrialError` with a one-line reason, and refreshes
 `<run>/trials.csv` after every trial.
@@ -18,8 +19,9 @@ from keras_tuner.errors import FailedTrialError, FatalError
 
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis.study import load_study
-from kt_toolkit.analysis.trials import write_trials_table
+from kt_toolkit.analysis.trials import trial_rows, write_trials_table
 from kt_toolkit.callbacks.history import EpochLogger
+from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
 from kt_toolkit.tensorboard_logs import sync_tensorboard, trial_logdir
 
@@ -40,6 +42,8 @@ class RecordingMixin:
         self.run_dir = os.fspath(run_dir)
         self._executions = {}
         self._started = {}
+        self._pruned = {}  # trial_id -> {"epoch", "reason"} of a pruning callback (B2)
+        self.curves = TrialCurves(self.run_dir)  # what MedianPruning compares with
         super().__init__(*args, **kwargs)
 
     def trial_dir(self, trial_id):
@@ -68,6 +72,7 @@ class RecordingMixin:
         shutil.rmtree(trial_logdir(self.run_dir, trial.trial_id), ignore_errors=True)
         self._executions[trial.trial_id] = 0
         self._started[trial.trial_id] = (time.monotonic(), time.time())
+        self._pruned.pop(trial.trial_id, None)
         return super().run_trial(trial, *args, **kwargs)
 
     def _build_and_fit_model(self, trial, *args, **kwargs):
@@ -77,14 +82,20 @@ class RecordingMixin:
         logdir = trial_logdir(self.run_dir, trial.trial_id)
         if self.executions_per_trial > 1:
             logdir = os.path.join(logdir, f"execution{execution}")
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), EpochLogger(path, execution),
-                               EpochScalars(logdir)]
+        callbacks = kwargs.get("callbacks", [])  # KerasTuner's copies for this execution
+        self.curves.bind(callbacks, trial.trial_id,
+                         rows=lambda: trial_rows(self.run_dir, self.project_dir))
+        kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir)]
         try:
-            return super()._build_and_fit_model(trial, *args, **kwargs)
+            results = super()._build_and_fit_model(trial, *args, **kwargs)
         except (FailedTrialError, FatalError):
             raise
         except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
             raise FailedTrialError(f"{type(error).__name__}: {error}") from error
+        pruned = pruning_record(callbacks)  # the trial ends COMPLETED, marked in meta.json
+        if pruned is not None:
+            self._pruned.setdefault(trial.trial_id, pruned)
+        return results
 
     def on_trial_end(self, trial):
         monotonic, started_at = self._started.pop(trial.trial_id, (None, None))
@@ -92,6 +103,8 @@ class RecordingMixin:
         meta = {"trial_id": trial.trial_id, "seconds": round(seconds, 3),
                 "started_at": started_at, "finished_at": time.time(),
                 "tuner_id": getattr(self, "tuner_id", None)}
+        if trial.trial_id in self._pruned:
+            meta["pruned"] = self._pruned.pop(trial.trial_id)
         atomic_write_text(os.path.join(self.trial_dir(trial.trial_id), "meta.json"),
                           json.dumps(meta, indent=2))
         try:
@@ -104,6 +117,7 @@ class RecordingMixin:
             raise
         finally:
             rows = self.write_trials_table()
+            self.curves.update(rows)
             self._log_trial(trial.trial_id, rows)
             self.sync_tensorboard(rows)
 
@@ -111,13 +125,22 @@ class RecordingMixin:
         """The best COMPLETED trials with a finite score, best first.
 
         KerasTuner's `oracle.get_best_trials` pads its answer with failed trials
-        when fewer have completed; this never returns a failed trial.
+        when fewer have completed; this never returns a failed trial, nor a pruned
+        one (COMPLETED for KerasTuner, PRUNED in `trials.csv`).
         """
         trials = [t for t in self.oracle.trials.values()
                   if t.status == "COMPLETED" and t.score is not None
-                  and math.isfinite(t.score)]
+                  and math.isfinite(t.score) and not self._is_pruned(t.trial_id)]
         trials.sort(key=lambda t: t.score, reverse=self.oracle.objective.direction == "max")
         return trials[:num_trials]
+
+    def _is_pruned(self, trial_id):
+        try:
+            with open(os.path.join(self.trial_dir(trial_id), "meta.json"),
+                      encoding="utf-8") as handle:
+                return bool(json.load(handle).get("pruned"))
+        except (OSError, ValueError):
+            return False
 
     def get_best_models(self, num_models=1):
         return [self.load_model(trial) for trial in self.best_trials(num_models)]
