@@ -154,7 +154,7 @@ def _crash(name, what, error):
     text = " ".join(re.sub(r"\x1b\[[0-9;]*m", "", str(error)).split())
     text = text if len(text) <= 400 else text[:400] + " …"
     return Finding(name, "fail", f"{what} raised {type(error).__name__}: {text}",
-                   "Fix the model code: the check builds and fits it exactly as a "
+                   "Fix the model code: the check builds and fits it as a "
                    "trial does (C4).", section="model")
 
 
