@@ -139,7 +139,7 @@ def proxy_check(config, run_dir, *, top_k=5):
     """
     from kt_toolkit.analysis.study import load_study
     from kt_toolkit.data import load_dataset
-    from kt_toolkit.runner import _build_hypermodel
+    from kt_toolkit.runner import build_hypermodel
     from kt_toolkit.tuners import resolve_objective
 
     check_proxy_arguments(config, top_k)
@@ -148,7 +148,7 @@ def proxy_check(config, run_dir, *, top_k=5):
     best = study.best(top_k)
     data = load_dataset(full.data, seed=full.experiment.seed)
     objective, direction = resolve_objective(full.tuner, data.task)
-    hypermodel = _build_hypermodel(full, data)
+    hypermodel = build_hypermodel(full, data)
     rows = []
     for row in best:
         hp = _hyperparameters(run_dir, row["trial_id"])

@@ -29,7 +29,8 @@ from kt_toolkit.analysis.trials import tidy_value
 from kt_toolkit.config import config_from_dict, dump_config, fingerprint, search_settings
 from kt_toolkit.errors import ConfigError
 
-__all__ = ["RunResult", "prepare_run_dir", "run_directory", "run_experiment"]
+__all__ = ["RunResult", "build_hypermodel", "prepare_run_dir", "run_directory",
+           "run_experiment"]
 
 logger = logging.getLogger(__name__)
 
@@ -134,7 +135,8 @@ def _stored_config(path):
             file=path) from None
 
 
-def _build_hypermodel(config, data):
+def build_hypermodel(config, data):
+    """The experiment's builder for `data` (a `ConfigError` if they do not fit)."""
     from kt_toolkit.hypermodels import get_builder
 
     name = config.model.builder
@@ -179,7 +181,7 @@ def run_experiment(config, *, overwrite=False):
     data = load_dataset(config.data, seed=config.experiment.seed)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
-    hypermodel = _build_hypermodel(config, data)
+    hypermodel = build_hypermodel(config, data)
     run_dir = prepare_run_dir(config, overwrite=overwrite)
     _write_run_record(run_dir, config, data, objective, direction)
 

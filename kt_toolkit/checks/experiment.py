@@ -99,9 +99,9 @@ def _pick(data, size, seed):
 
 def _hypermodel(config, data, hypermodel):
     if hypermodel is None:
-        from kt_toolkit.runner import _build_hypermodel
+        from kt_toolkit.runner import build_hypermodel
 
-        return _build_hypermodel(config, data)
+        return build_hypermodel(config, data)
     if isinstance(hypermodel, type):
         return hypermodel.from_data(data, space=config.model.space,
                                     seed=config.experiment.seed)
