@@ -47,6 +47,10 @@ class ProxyCheck:
 
 def check_proxy_arguments(config, top_k):
     """Raises `ConfigError` unless `config` searches a proxy and `top_k` >= 2."""
+    if config.stages:
+        raise ConfigError("--proxy-check checks one search; this file has `stages`. Run a "
+                          "stage's settings as a plain experiment to check its proxy.",
+                          key="stages")
     if config.data.subsample is None and config.data.classes is None:
         raise ConfigError("--proxy-check needs a proxy to check: set `data.subsample` (D1) "
                           "or `data.classes` (D2). Received: subsample=None, classes=None.",
@@ -60,6 +64,9 @@ def _full_config(config):
     full = copy.deepcopy(config)
     full.data.subsample = None
     full.data.classes = None
+    # The retrain measures the full score: nothing may cut it short but early stopping.
+    full.training.callbacks.median_pruning.enabled = False
+    full.training.callbacks.chance_pruning.enabled = False
     return full
 
 
@@ -84,11 +91,15 @@ def _retrain(hypermodel, hp, data, config, objective, direction):
         epochs = config.tuner.max_epochs or epochs
     callbacks = default_callbacks(config.training.callbacks, objective=objective,
                                   direction=direction)
-    model = hypermodel.build(hp)
-    history = hypermodel.fit(hp, model, data.x_train, data.y_train,
-                             validation_data=(data.x_val, data.y_val), epochs=epochs,
-                             batch_size=config.training.batch_size, callbacks=callbacks,
-                             verbose=0)
+    try:
+        model = hypermodel.build(hp)
+        history = hypermodel.fit(hp, model, data.x_train, data.y_train,
+                                 validation_data=(data.x_val, data.y_val), epochs=epochs,
+                                 batch_size=config.training.batch_size, callbacks=callbacks,
+                                 verbose=0)
+    except Exception as error:  # noqa: BLE001 - one failed retrain is a row, not a crash
+        logger.warning("proxy check: retraining failed (%s: %s)", type(error).__name__, error)
+        return None, 0
     values = [v for v in history.history.get(objective, []) if math.isfinite(v)]
     if not values:
         return None, len(history.history.get("loss", []))
@@ -144,8 +155,12 @@ def proxy_check(config, run_dir, *, top_k=5):
 
     check_proxy_arguments(config, top_k)
     full = _full_config(config)
+    from kt_toolkit.analysis.search import distinct_configurations
+
     study = load_study(run_dir)
-    best = study.best(top_k)
+    # Hyperband trains one configuration in several rounds (trials): each
+    # configuration once, with its best round's score.
+    best = distinct_configurations(study, study.best(len(study.rows)))[:top_k]
     data = load_dataset(full.data, seed=full.experiment.seed)
     objective, direction = resolve_objective(full.tuner, data.task)
     hypermodel = build_hypermodel(full, data)

@@ -21,6 +21,7 @@ range. `<run>/stages.md` compares the stages. Imports no Keras until it runs.
 
 import copy
 import dataclasses
+import logging
 import math
 import os
 
@@ -32,6 +33,7 @@ STAGE_KEYS = ("name", "tuner", "training", "data", "narrow")
 NARROW_KEYS = ("top_k", "margin")
 DEFAULT_TOP_K = 5
 DEFAULT_MARGIN = 0.25  # of the top trials' span (log span for log knobs), each side
+logger = logging.getLogger(__name__)
 
 
 def _stage_raw(config, index):
@@ -164,7 +166,7 @@ def narrow_space(study, space, *, top_k=DEFAULT_TOP_K, margin=DEFAULT_MARGIN):
 
 
 def _narrow_range(spec, values, best, margin):
-    log = spec.get("sampling") == "log"
+    log = spec.get("sampling") in ("log", "reverse_log")
     integer = isinstance(spec["min"], int) and isinstance(spec["max"], int)
     to = (lambda v: math.log10(v)) if log else float
     back = (lambda v: 10 ** v) if log else float
@@ -172,7 +174,11 @@ def _narrow_range(spec, values, best, margin):
     pad = (high - low) * margin or (to(spec["max"]) - to(spec["min"])) * margin / 2
     low, high = max(back(low - pad), spec["min"]), min(back(high + pad), spec["max"])
     step = spec.get("step")
-    if step:
+    if step and log:  # a multiplier: the grid is min·step^k
+        low = spec["min"] * step ** math.floor(math.log(low / spec["min"], step) + 1e-9)
+        high = min(spec["min"] * step ** math.ceil(math.log(high / spec["min"], step) - 1e-9),
+                   spec["max"])
+    elif step:
         low = spec["min"] + math.floor((low - spec["min"]) / step + 1e-9) * step
         high = spec["min"] + math.ceil((high - spec["min"]) / step - 1e-9) * step
         high = min(high, spec["max"])
@@ -220,10 +226,32 @@ def run_stages(config, *, overwrite=False):
                 space = narrow_space(load_study(result.run_dir), stage_cfg.model.space,
                                      top_k=narrow.get("top_k", DEFAULT_TOP_K),
                                      margin=narrow.get("margin", DEFAULT_MARGIN))
+                space = _started_space(parent, index + 1, config.stages[index + 1], space)
             else:
                 space = None
     _write_comparison(parent, done)
     return done
+
+
+def _started_space(parent, index, stage, space):
+    """A stage that already started keeps the ranges it started with.
+
+    Its earlier stage may have grown since (more trials, other top trials); mixing
+    two spaces in one search would make its trials incomparable.
+    """
+    import yaml
+
+    path = os.path.join(parent, "stages", f"{index + 1}-{stage['name']}", "config.yaml")
+    if not os.path.exists(path):
+        return space
+    with open(path, encoding="utf-8") as handle:
+        stored = (yaml.safe_load(handle).get("model") or {}).get("space")
+    if stored and stored != space:
+        logger.warning("Stage %s keeps the ranges it started with; the earlier stage's top "
+                       "trials now suggest others. Delete %s to narrow it again.",
+                       stage["name"], os.path.dirname(path))
+        return stored
+    return space
 
 
 def _range_text(spec):

@@ -46,3 +46,28 @@ def test_spearman_and_its_verdicts():
     assert "keep tuning on it" in _verdict(TRUST_RHO, 5)
     assert "only partly agrees" in _verdict(DOUBT_RHO, 5)
     assert "do not tune on it" in _verdict(DOUBT_RHO - 0.01, 5)
+
+
+def test_proxy_check_refuses_stages(tmp_path):
+    from kt_toolkit.config import config_from_dict
+    from kt_toolkit.errors import ConfigError
+    from kt_toolkit.proxy import check_proxy_arguments
+
+    raw = {"data": {"subsample": 100}, "output": {"directory": str(tmp_path)},
+           "stages": [{"name": "a"}]}
+    with pytest.raises(ConfigError, match="this file has `stages`"):
+        check_proxy_arguments(config_from_dict(raw), 3)
+
+
+def test_a_hyperband_configuration_is_retrained_once(make_config):
+    from kt_toolkit.runner import run_experiment
+
+    config = make_config(data={"subsample": 150},
+                         tuner={"algorithm": "hyperband", "max_epochs": 3, "max_trials": 6},
+                         training={"epochs": 3})
+    result = run_experiment(config)
+    checked = proxy_check(config, result.run_dir, top_k=5)
+    rows = {row["trial_id"]: row for row in result.trials}
+    settings = [tuple(rows[r["trial_id"]][k] for k in ("units", "learning_rate"))
+                for r in checked.rows]
+    assert len(settings) == len(set(settings))  # each configuration once

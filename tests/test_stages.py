@@ -122,3 +122,24 @@ def test_two_stages_run_and_the_second_searches_narrower_ranges(tmp_path):
     table = open(os.path.join(parent, "stages.md")).read()
     assert "| 1-coarse | random | 4 | 1 |" in table and "| 2-fine | random | 2 | 2 |" in table
     assert "| learning_rate |" in table
+
+
+def test_a_log_knob_with_a_multiplier_step_stays_on_its_grid():
+    spec = {"min": 16, "max": 512, "step": 2, "sampling": "log", "default": 64}
+    study = _study([{"objective": 0.9 - i / 100, "units_log": v} for i, v in
+                    enumerate((32, 64, 64))])
+    narrowed = narrow_space(study, {"units_log": spec}, top_k=3)["units_log"]
+    grid = [16 * 2 ** k for k in range(6)]
+    assert narrowed["min"] in grid and narrowed["max"] in grid
+    assert narrowed["min"] <= 32 and narrowed["max"] >= 64
+
+
+def test_a_stage_budget_is_budget_not_a_new_search(tmp_path):
+    from kt_toolkit.config import config_from_dict, fingerprint
+
+    stages = [{"name": "a", "tuner": {"max_trials": 2}}, {"name": "b", "narrow": {"top_k": 2}}]
+    first = config_from_dict(_raw(tmp_path, stages))
+    stages[0]["tuner"]["max_trials"] = 5
+    assert fingerprint(config_from_dict(_raw(tmp_path, stages))) == fingerprint(first)
+    stages[0]["tuner"]["algorithm"] = "bayesian"
+    assert fingerprint(config_from_dict(_raw(tmp_path, stages))) != fingerprint(first)

@@ -6,6 +6,7 @@ search space is resolved (every knob written out with its range and default).
 Every error is a `ConfigError` naming the file, the dotted key and the value.
 """
 
+import copy
 import dataclasses
 import hashlib
 import json
@@ -282,8 +283,19 @@ def _drop_keys(data, keys):
 
 
 def search_settings(config):
-    """The parts of the config that define a search (everything but budget/output)."""
-    return _drop_keys(config.to_dict(), RESUMABLE_KEYS)
+    """The parts of the config that define a search (everything but budget/output).
+
+    A stage's own budget (`stages.<n>.tuner.max_trials`, …) is budget too.
+    """
+    settings = _drop_keys(config.to_dict(), RESUMABLE_KEYS)
+    stages = []
+    for stage in settings.get("stages") or []:
+        stage = copy.deepcopy(stage)
+        for key in ("max_trials", "max_consecutive_failed_trials"):
+            (stage.get("tuner") or {}).pop(key, None)
+        stages.append(stage)
+    settings["stages"] = stages
+    return settings
 
 
 def fingerprint(config):
