@@ -138,8 +138,10 @@ def test_a_stage_budget_is_budget_not_a_new_search(tmp_path):
     from kt_toolkit.config import config_from_dict, fingerprint
 
     stages = [{"name": "a", "tuner": {"max_trials": 2}}, {"name": "b", "narrow": {"top_k": 2}}]
-    first = config_from_dict(_raw(tmp_path, stages))
+    import copy
+
+    first = fingerprint(config_from_dict(_raw(tmp_path, copy.deepcopy(stages))))
     stages[0]["tuner"]["max_trials"] = 5
-    assert fingerprint(config_from_dict(_raw(tmp_path, stages))) == fingerprint(first)
+    assert fingerprint(config_from_dict(_raw(tmp_path, copy.deepcopy(stages)))) == first
     stages[0]["tuner"]["algorithm"] = "bayesian"
-    assert fingerprint(config_from_dict(_raw(tmp_path, stages))) != fingerprint(first)
+    assert fingerprint(config_from_dict(_raw(tmp_path, copy.deepcopy(stages)))) != first
