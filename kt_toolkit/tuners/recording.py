@@ -30,6 +30,18 @@ __all__ = ["RecordingMixin"]
 logger = logging.getLogger(__name__)
 
 
+_OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError")
+
+
+def _reason(error):
+    """A trial's one-line failure reason; out-of-memory errors of every backend say so."""
+    name, text = type(error).__name__, " ".join(str(error).split())[:300]
+    if name in _OOM_TYPES or "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower():
+        return (f"out of memory ({name}: {text}). Lower batch_size, units or layers, or the "
+                "input size; the search goes on with the other settings.")
+    return f"{name}: {text}"
+
+
 class RecordingMixin:
     """Mixed in before a KerasTuner tuner class (see `build.py`).
 
@@ -91,7 +103,7 @@ class RecordingMixin:
         except (FailedTrialError, FatalError):
             raise
         except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
-            raise FailedTrialError(f"{type(error).__name__}: {error}") from error
+            raise FailedTrialError(_reason(error)) from error
         pruned = pruning_record(callbacks)  # the trial ends COMPLETED, marked in meta.json
         if pruned is not None:
             self._pruned.setdefault(trial.trial_id, pruned)

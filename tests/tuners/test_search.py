@@ -201,3 +201,45 @@ def test_a_configuration_that_cannot_build_is_a_failed_trial(tmp_path, make_conf
     # KerasTuner's own get_best_trials pads with failed trials; ours never does.
     assert [t.trial_id for t in tuner.best_trials(2)] == [rows[32]["trial_id"]]
     assert len(tuner.get_best_hyperparameters(2)) == 1
+
+
+@pytest.mark.parametrize("error, words", [
+    ("oom", "out of memory (ResourceExhaustedError"),
+    ("fit", "RuntimeError: the data loader broke at batch 3"),
+])
+def test_an_exception_in_fit_or_out_of_memory_is_a_failed_trial(tmp_path, make_config,
+                                                                error, words):
+    import keras
+
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.hypermodels import HyperMLP
+    from kt_toolkit.tuners import build_tuner
+
+    def failure():
+        if error == "oom" and keras.backend.backend() == "tensorflow":
+            import tensorflow as tf
+
+            return tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
+        if error == "oom":  # JAX/torch raise their own types; the name is what counts
+            return type("ResourceExhaustedError", (RuntimeError,), {})("OOM when allocating")
+        return RuntimeError("the data loader broke at batch 3")
+
+    class Greedy(HyperMLP):
+        """Fails while training whenever it has 32 units."""
+
+        def fit(self, hp, model, *args, **kwargs):
+            if hp.get("units") == 32:
+                raise failure()
+            return super().fit(hp, model, *args, **kwargs)
+
+    config = make_config(model={"space": _grid_space()},
+                         tuner={"algorithm": "grid", "max_trials": None})
+    data = load_dataset(config.data, seed=1)
+    hypermodel = Greedy(data.input_shape, num_classes=10, space=config.model.space)
+    tuner = build_tuner(config, hypermodel, str(tmp_path / "run"), task="multiclass")
+    tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                 epochs=1, verbose=0)
+    rows = {int(row["units"]): row for row in tuner.write_trials_table()}
+    assert rows[32]["status"] == "FAILED" and words in rows[32]["reason"]
+    assert rows[16]["status"] == "COMPLETED"
+    assert tuner.best_trials(1)[0].trial_id == rows[16]["trial_id"]
