@@ -28,6 +28,9 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--trials", type=int, default=100)
     parser.add_argument("--epochs", type=int, default=2)
+    parser.add_argument("--vanilla", action="store_true",
+                        help="plain keras_tuner.RandomSearch (no kt_toolkit recording), "
+                             "to tell KerasTuner/Keras growth from ours")
     args = parser.parse_args()
 
     import keras
@@ -50,7 +53,14 @@ def main():
     data = load_dataset(config.data, seed=1)
     objective, direction = resolve_objective(config.tuner, data.task)
     run_dir = prepare_run_dir(config)
-    tuner = build_tuner(config, build_hypermodel(config, data), run_dir, task=data.task)
+    if args.vanilla:
+        import keras_tuner
+
+        tuner = keras_tuner.RandomSearch(build_hypermodel(config, data), objective=objective,
+                                         max_trials=args.trials, seed=1,
+                                         directory=run_dir, project_name="vanilla")
+    else:
+        tuner = build_tuner(config, build_hypermodel(config, data), run_dir, task=data.task)
     samples = []
 
     class Probe(keras.callbacks.Callback):
@@ -63,7 +73,7 @@ def main():
                  callbacks=default_callbacks(config.training.callbacks, objective=objective,
                                              direction=direction) + [Probe()])
     print(f"{len(samples)} trials in {time.monotonic() - started:.0f} s "
-          f"(backend {keras.backend.backend()})")
+          f"(backend {keras.backend.backend()}, {'vanilla KerasTuner' if args.vanilla else 'kt_toolkit'})")
     print("trials  RSS MB")
     for index in range(9, len(samples), 10):
         print(f"{index + 1:6d}  {samples[index]:7.1f}")
