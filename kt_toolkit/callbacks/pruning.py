@@ -24,6 +24,7 @@ import keras
 import numpy as np
 
 from kt_toolkit._io import read_csv
+from kt_toolkit.callbacks.history import _as_float
 from kt_toolkit.errors import invalid
 
 __all__ = ["ChancePruning", "MedianPruning", "TrialCurves", "chance_level",
@@ -365,13 +366,6 @@ def pruning_record(callbacks):
 def _count(key, value, *, minimum):
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         raise invalid(key, f"an integer >= {minimum}", value)
-
-
-def _as_float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _fmt(value):
