@@ -2,9 +2,10 @@
 
 import csv
 import io
+import math
 import os
 
-__all__ = ["atomic_write_text", "read_csv", "write_csv"]
+__all__ = ["as_float", "atomic_write_text", "read_csv", "write_csv"]
 
 
 def atomic_write_text(path, text):
@@ -42,3 +43,11 @@ def read_csv(path):
         return []
     with open(path, newline="", encoding="utf-8") as handle:
         return list(csv.DictReader(handle))
+
+
+def as_float(value):
+    """`float(value)`, or NaN for what is not a number (a CSV cell, a log value, `None`)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return math.nan

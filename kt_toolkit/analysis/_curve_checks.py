@@ -13,6 +13,8 @@ import re
 
 import numpy as np
 
+from kt_toolkit._io import as_float
+
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
                     "augment_crop")  # act only while training, so they lower train metrics
@@ -41,9 +43,9 @@ class Curves:
     def from_history(cls, history, objective, direction, **kwargs):
         metric = objective[4:] if objective.startswith("val_") else objective
         names = {key for row in history for key in row}
-        return cls(epochs=np.array([_float(row.get("epoch", i + 1))
+        return cls(epochs=np.array([as_float(row.get("epoch", i + 1))
                                     for i, row in enumerate(history)]),
-                   columns={name: np.array([_float(row.get(name)) for row in history])
+                   columns={name: np.array([as_float(row.get(name)) for row in history])
                             for name in names},
                    objective=objective, metric=metric, maximize=direction == "max",
                    bounded=any(metric.endswith(name) for name in BOUNDED_METRICS), **kwargs)
@@ -449,9 +451,3 @@ def _best(values, pick):
     values = values[np.isfinite(values)]
     return float(pick(values)) if len(values) else math.nan
 
-
-def _float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan

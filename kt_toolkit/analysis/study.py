@@ -13,7 +13,7 @@ import os
 
 import yaml
 
-from kt_toolkit._io import read_csv
+from kt_toolkit._io import as_float, read_csv
 from kt_toolkit.analysis.trials import trial_rows
 
 __all__ = ["Domain", "Study", "load_study"]
@@ -170,7 +170,7 @@ class Study:
     def _own_history(self, trial_id, execution):
         rows = []
         for raw in read_csv(os.path.join(self.trial_dir(trial_id), "history.csv")):
-            row = {name: _float(value) for name, value in raw.items()}
+            row = {name: as_float(value) for name, value in raw.items()}
             row["execution"], row["epoch"] = int(row["execution"]), int(row["epoch"])
             if execution is None or row["execution"] == execution:
                 rows.append(row)
@@ -226,15 +226,9 @@ def load_study(run_dir, rows=None):
     tidy = []
     for row in trial_rows(run_dir) if rows is None else rows:
         row = {key: (None if value == "" else value) for key, value in row.items()}
-        row["objective"] = _float(row["objective"]) if row["objective"] is not None else None
+        row["objective"] = as_float(row["objective"]) if row["objective"] is not None else None
         tidy.append(row)
     return Study(run_dir=run_dir, objective=objective, direction=direction,
                  task=record.get("task"), config=config, domains=domains, rows=tidy,
                  record=record)
 
-
-def _float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan

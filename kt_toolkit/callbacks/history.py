@@ -5,7 +5,7 @@ import os
 
 import keras
 
-from kt_toolkit._io import read_csv, write_csv
+from kt_toolkit._io import as_float, read_csv, write_csv
 
 __all__ = ["EpochLogger"]
 
@@ -35,7 +35,7 @@ class EpochLogger(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         row = {"execution": self.execution, "epoch": epoch + 1}
         for name, value in (logs or {}).items():
-            row[name] = _as_float(value)
+            row[name] = as_float(value)
         row["learning_rate"] = _learning_rate(self.model)
         self._rows.append(row)
         write_csv(self.path, self._rows)
@@ -43,12 +43,6 @@ class EpochLogger(keras.callbacks.Callback):
     def get_config(self):
         return {"path": self.path, "execution": self.execution}
 
-
-def _as_float(value):
-    try:
-        return float(value)
-    except (TypeError, ValueError):
-        return math.nan
 
 
 def _learning_rate(model):

@@ -23,8 +23,7 @@ import statistics
 import keras
 import numpy as np
 
-from kt_toolkit._io import read_csv
-from kt_toolkit.callbacks.history import _as_float
+from kt_toolkit._io import as_float, read_csv
 from kt_toolkit.errors import invalid
 
 __all__ = ["ChancePruning", "MedianPruning", "TrialCurves", "chance_level",
@@ -55,7 +54,7 @@ class TrialCurves:
         """Adds one completed trial's epochs (dicts with `epoch` and metrics)."""
         trial_id = str(trial_id)
         self._histories[trial_id] = [
-            {name: _as_float(value) for name, value in row.items()} for row in history]
+            {name: as_float(value) for name, value in row.items()} for row in history]
         for objective, by_epoch in self._values.items():
             self._index(by_epoch, trial_id, objective)
 
@@ -119,7 +118,7 @@ class _Pruning(keras.callbacks.Callback):
         self.pruned, self._best = None, None
 
     def _track(self, logs):
-        value = _as_float((logs or {}).get(self.objective))
+        value = as_float((logs or {}).get(self.objective))
         if math.isfinite(value) and (self._best is None or self._is_better(value, self._best)):
             self._best = value
         return value

@@ -4,7 +4,8 @@ import math
 
 import keras
 
-from kt_toolkit.callbacks.history import _as_float, _learning_rate
+from kt_toolkit._io import as_float
+from kt_toolkit.callbacks.history import _learning_rate
 from kt_toolkit.tensorboard_logs import EventWriter
 
 __all__ = ["EpochScalars"]
@@ -43,7 +44,7 @@ class EpochScalars(keras.callbacks.Callback):
             if name == "learning_rate":
                 continue
             split = "validation" if name.startswith("val_") else "train"
-            values[split]["epoch_" + name.removeprefix("val_")] = _as_float(value)
+            values[split]["epoch_" + name.removeprefix("val_")] = as_float(value)
         learning_rate = _learning_rate(self.model)
         if not math.isnan(learning_rate):
             values["train"]["epoch_learning_rate"] = learning_rate
