@@ -9,13 +9,14 @@
 import argparse
 import logging
 import os
+import socket
 import sys
 import warnings
 
 from kt_toolkit import __version__
 from kt_toolkit.errors import ConfigError
 
-__all__ = ["main"]
+__all__ = ["main", "quiet_backends"]
 
 EXIT_CONFIG = 2
 
@@ -43,6 +44,30 @@ def _parser():
                            "trials on the full data and report the rank correlation (D1, D2)")
     tune.add_argument("--proxy-top-k", type=int, default=5, metavar="K",
                       help="how many best trials --proxy-check retrains (default 5)")
+    tune.add_argument("--workers", type=int, default=None, metavar="N",
+                      help="train N trials at once: a chief (the oracle, over KerasTuner's "
+                           "gRPC) and N worker processes on this machine (A3)")
+    tune.add_argument("--oracle-address", default="127.0.0.1", metavar="ADDRESS",
+                      help="with --workers: the interface the chief binds (default "
+                           "127.0.0.1; 0.0.0.0 lets `kt-toolkit worker` join from other hosts)")
+    tune.add_argument("--trials-per-process", type=int, default=None, metavar="K",
+                      help="with --workers: replace a worker process by a fresh one after K "
+                           "trials, which keeps memory flat (default 20)")
+    worker = commands.add_parser(
+        "worker", help="join a chief started by `tune --workers` (another host, a cluster job)",
+        description="Train trials for a chief started with `kt-toolkit tune --workers N "
+                    "--oracle-address 0.0.0.0`. Give the same config and --set options; "
+                    "output.directory must be on a file system the chief's host shares.")
+    worker.add_argument("config", help="the chief's experiment YAML file")
+    worker.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="the chief's overrides, the same ones")
+    worker.add_argument("--oracle", required=True, metavar="HOST:PORT",
+                        help="the chief's address, as `tune --workers` prints it")
+    worker.add_argument("--id", default=f"host-{socket.gethostname()}",
+                        help="this worker's id; restart a dead worker with the same id and "
+                             "it takes its trial up again (default host-<hostname>)")
+    worker.add_argument("--trials-per-process", type=int, default=None, metavar="K",
+                        help="replace the worker process after K trials (default 20)")
     check = commands.choices["check"]
     check.add_argument("--subset", type=int, default=64, metavar="N",
                        help="training samples the default model must memorize (default 64)")
@@ -56,7 +81,7 @@ def _parser():
     return parser
 
 
-def _quiet_backends():
+def quiet_backends():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     logging.getLogger("absl").setLevel(logging.ERROR)
@@ -137,23 +162,29 @@ def main(argv=None):
         if args.command == "validate":
             print(dump_config(config), end="")
             return 0
-        _quiet_backends()
+        quiet_backends()
         if args.command == "check":
             return _check(config, args)
+        if args.command == "worker":
+            from kt_toolkit.tuners.launcher import join_run
+
+            return join_run(config, args.oracle, args.id,
+                            trials_per_process=args.trials_per_process)
         from kt_toolkit.runner import run_experiment
 
         if args.proxy_check:  # no proxy to check, a bad K: say so before the search
             from kt_toolkit.proxy import check_proxy_arguments
 
             check_proxy_arguments(config, args.proxy_top_k)
+        launch = _launch_options(args)
         if config.stages:
             from kt_toolkit.stages import run_stages
 
-            stages = run_stages(config, overwrite=args.overwrite)
+            stages = run_stages(config, overwrite=args.overwrite, **launch)
             result = stages[-1].result
         else:
             stages = None
-            result = run_experiment(config, overwrite=args.overwrite)
+            result = run_experiment(config, overwrite=args.overwrite, **launch)
     except ConfigError as error:
         if error.file is None:
             error.file = args.config
@@ -168,6 +199,20 @@ def main(argv=None):
     if args.proxy_check and result.best_trial_id is not None:
         _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
+
+
+def _launch_options(args):
+    """`run_experiment`'s `workers` options; a ConfigError for ones given without it."""
+    if args.workers is None:
+        given = [flag for flag, value, default in (
+            ("--oracle-address", args.oracle_address, "127.0.0.1"),
+            ("--trials-per-process", args.trials_per_process, None)) if value != default]
+        if given:
+            raise ConfigError(f"{given[0]} needs --workers N (it sets up worker processes).",
+                              key=given[0])
+        return {}
+    return {"workers": args.workers, "oracle_address": args.oracle_address,
+            "trials_per_process": args.trials_per_process}
 
 
 def _print_stages(stages):

@@ -15,6 +15,7 @@ The run directory holds:
 | `report.md`, `report.html`, `report/`, `curves/` | the report, its figures, each trial's learning curves |
 """
 
+import contextlib
 import dataclasses
 import json
 import logging
@@ -29,8 +30,9 @@ from kt_toolkit.analysis.trials import tidy_value
 from kt_toolkit.config import config_from_dict, dump_config, fingerprint, search_settings
 from kt_toolkit.errors import ConfigError
 
-__all__ = ["RunResult", "build_hypermodel", "prepare_run_dir", "run_directory",
-           "run_experiment"]
+__all__ = ["RunResult", "SearchSetup", "build_hypermodel", "check_run_dir", "finish_search",
+           "prepare_run_dir", "prepare_search", "run_directory", "run_experiment", "run_lock",
+           "search"]
 
 logger = logging.getLogger(__name__)
 
@@ -123,6 +125,29 @@ def prepare_run_dir(config, *, overwrite=False):
     return run_dir
 
 
+def check_run_dir(config):
+    """The existing run directory of `config`; a `ConfigError` if absent or of other settings.
+
+    For processes that join a run (`kt-toolkit worker`): they never create one.
+    """
+    run_dir = run_directory(config)
+    config_path = os.path.join(run_dir, "config.yaml")
+    if not os.path.exists(config_path):
+        raise ConfigError(f"There is no run in {run_dir!r} (no config.yaml) to join. Start "
+                          "the chief first (`kt-toolkit tune --workers N "
+                          "--oracle-address 0.0.0.0`), and give this worker the same config "
+                          "and --set options, with output.directory on a file system both "
+                          "hosts share.", key="output.directory")
+    changed = _differences(search_settings(_stored_config(config_path)),
+                           search_settings(config))
+    if changed:
+        key, old, new = changed[0]
+        raise ConfigError(f"The run in {run_dir!r} searches other settings ({key} is "
+                          f"{old!r} there, {new!r} here): give the worker the chief's config "
+                          "and --set options.", key=key)
+    return run_dir
+
+
 def _stored_config(path):
     """The config a run directory was made with; a `ConfigError` if unreadable."""
     try:
@@ -153,7 +178,8 @@ def build_hypermodel(config, data):
                                        seed=config.experiment.seed)
 
 
-def run_experiment(config, *, overwrite=False):
+def run_experiment(config, *, overwrite=False, workers=None, oracle_address="127.0.0.1",
+                   trials_per_process=None):
     """Runs (or resumes) the search an experiment describes.
 
     Args:
@@ -163,6 +189,15 @@ def run_experiment(config, *, overwrite=False):
         overwrite: Boolean, delete the run directory first and start afresh.
             Without it, a run directory of the same settings resumes: finished
             trials are kept and only the rest of the budget runs.
+        workers: Integer or `None`. `None` trains every trial in this process.
+            A number N starts a chief (the oracle, over KerasTuner's gRPC) and N
+            worker processes on this machine (A3); see `kt_toolkit.tuners.launcher`.
+        oracle_address: String, the interface the chief binds with `workers`:
+            loopback by default; `0.0.0.0` lets `kt-toolkit worker` join from
+            other hosts.
+        trials_per_process: Integer or `None`: with `workers`, a worker process
+            is replaced by a fresh one after this many trials (memory that the
+            backend keeps per model goes with it). `None` picks a default.
 
     Returns:
         A `RunResult`.
@@ -171,33 +206,102 @@ def run_experiment(config, *, overwrite=False):
         ConfigError: bad settings, data that cannot be loaded, or an objective
             the task's model does not log. Raised before anything is written.
     """
-    from kt_toolkit.data import load_dataset
-    from kt_toolkit.tuners import build_tuner, resolve_objective
-
     if config.stages:  # coarse to fine (C3): the last stage's result
         from kt_toolkit.stages import run_stages
 
-        return run_stages(config, overwrite=overwrite)[-1].result
+        return run_stages(config, overwrite=overwrite, workers=workers,
+                          oracle_address=oracle_address,
+                          trials_per_process=trials_per_process)[-1].result
+    if workers is not None:
+        from kt_toolkit.tuners.launcher import run_parallel
+
+        return run_parallel(config, workers=workers, overwrite=overwrite,
+                            oracle_address=oracle_address,
+                            trials_per_process=trials_per_process)
+    from kt_toolkit.tuners import build_tuner
+
+    setup = prepare_search(config, overwrite=overwrite)
+    with run_lock(setup.run_dir):
+        import keras
+
+        keras.utils.set_random_seed(config.experiment.seed)
+        tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
+        tuner.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
+        stopped_reason = search(tuner, config, setup)
+        return finish_search(tuner, config, setup, stopped_reason)
+
+
+@dataclasses.dataclass
+class SearchSetup:
+    """What every process of a run loads the same way: data, builder, objective."""
+
+    data: object
+    hypermodel: object
+    objective: str
+    direction: str
+    run_dir: str
+
+
+def prepare_search(config, *, overwrite=False, run_dir=None):
+    """Loads the data and builder; creates (or checks) the run directory.
+
+    With `run_dir` (a worker or chief process of a run), the directory must
+    already hold this run and nothing is written to it.
+    """
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.tuners import resolve_objective
+
     data = load_dataset(config.data, seed=config.experiment.seed)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
     hypermodel = build_hypermodel(config, data)
-    run_dir = prepare_run_dir(config, overwrite=overwrite)
-    _write_run_record(run_dir, config, data, objective, direction)
+    if run_dir is None:
+        run_dir = prepare_run_dir(config, overwrite=overwrite)
+        _write_run_record(run_dir, config, data, objective, direction)
+    return SearchSetup(data, hypermodel, objective, direction, run_dir)
 
-    import keras
 
-    keras.utils.set_random_seed(config.experiment.seed)
-    tuner = build_tuner(config, hypermodel, run_dir, task=data.task)
-    tuner.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
-    stopped_reason = _search(tuner, config, data, objective, direction)
+def finish_search(tuner, config, setup, stopped_reason=None):
+    """`trials.csv`, the best model under `best/`, the report: a `RunResult`."""
     rows = tuner.write_trials_table()
-    result = RunResult(run_dir=run_dir, objective=objective, direction=direction,
-                       trials=rows, stopped_reason=stopped_reason)
-    _export_best(tuner, data, result)
+    tuner.sync_tensorboard(rows)
+    result = RunResult(run_dir=setup.run_dir, objective=setup.objective,
+                       direction=setup.direction, trials=rows, stopped_reason=stopped_reason)
+    _export_best(tuner, setup.data, result)
     if config.output.report:
-        result.report = _write_report(run_dir)
+        result.report = _write_report(setup.run_dir)
     return result
+
+
+@contextlib.contextmanager
+def run_lock(run_dir):
+    """Holds `<run_dir>/.lock`: a second process on the same run gets a `ConfigError`.
+
+    Two searches in one directory would write the same trials (KerasTuner's
+    checkpoints even fail with "unable to lock file"). The lock goes with the
+    process, `kill -9` included.
+    """
+    import fcntl
+
+    path = os.path.join(run_dir, ".lock")
+    handle = open(path, "a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.seek(0)
+        holder = handle.read().strip() or "another process"
+        handle.close()
+        raise ConfigError(f"{run_dir!r} is being searched by {holder} right now. Wait for "
+                          "it to end (or stop it), or choose another output.run_name.",
+                          key="output.run_name") from None
+    try:
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"kt-toolkit (pid {os.getpid()})")
+        handle.flush()
+        yield
+    finally:
+        handle.close()
 
 
 def _write_report(run_dir):
@@ -221,10 +325,12 @@ def _write_run_record(run_dir, config, data, objective, direction):
     atomic_write_text(os.path.join(run_dir, "run.json"), json.dumps(record, indent=2))
 
 
-def _search(tuner, config, data, objective, direction):
+def search(tuner, config, setup):
+    """`tuner.search` with the experiment's callbacks; why it stopped early, or `None`."""
     from kt_toolkit.callbacks import default_callbacks
     from kt_toolkit.callbacks.pruning import chance_level
 
+    data, objective, direction = setup.data, setup.objective, setup.direction
     targets = data.y_val if objective.startswith("val_") else data.y_train
     callbacks = default_callbacks(config.training.callbacks, objective=objective,
                                   direction=direction,

@@ -205,8 +205,11 @@ class StageResult:
     result: object
 
 
-def run_stages(config, *, overwrite=False):
+def run_stages(config, *, overwrite=False, **launch):
     """Runs the stages in order; returns the list of `StageResult`s.
+
+    `launch` (`workers`, `oracle_address`, `trials_per_process`) goes to each
+    stage's `run_experiment`.
 
     The parent run directory holds `config.yaml`, `stages/<n>-<name>/` (each a
     full run) and `stages.md`, which compares them.
@@ -218,7 +221,7 @@ def run_stages(config, *, overwrite=False):
     done, space = [], None
     for index, stage in enumerate(config.stages):
         stage_cfg = stage_config(config, index, space)
-        result = run_experiment(stage_cfg)
+        result = run_experiment(stage_cfg, **launch)
         done.append(StageResult(stage["name"], stage_cfg, result))
         if index + 1 < len(config.stages):
             narrow = config.stages[index + 1].get("narrow")

@@ -12,7 +12,8 @@ import os
 
 from kt_toolkit._io import read_csv, write_csv
 
-__all__ = ["PROJECT_NAME", "TRIAL_COLUMNS", "tidy_value", "trial_rows", "write_trials_table"]
+__all__ = ["PROJECT_NAME", "TRIAL_COLUMNS", "failure_reason", "tidy_value", "trial_rows",
+           "write_trials_table"]
 
 PROJECT_NAME = "tuner"  # KerasTuner's project folder inside a run directory
 TRIAL_COLUMNS = ("trial_id", "status")
@@ -36,7 +37,7 @@ def _is_active(entry, values):
     return True
 
 
-def _reason(message):
+def failure_reason(message):
     """The one line that says why a trial failed, from KerasTuner's traceback."""
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     for line in reversed(lines):
@@ -101,7 +102,10 @@ def _row(trial, run_dir, hp_names):
                        and best_step is not None else ""),
         "epochs_run": sum(1 for r in history if r.get("execution") == "0"),
         "seconds": meta.get("seconds", ""),
-        "reason": (_reason(trial.get("message")) if status == "FAILED"
+        # A worker's trial reaches the chief without its message (KerasTuner's
+        # proto has no field for it): the worker's meta.json keeps the reason.
+        "reason": ((failure_reason(trial.get("message")) or meta.get("reason", ""))
+                   if status == "FAILED"
                    else pruned.get("reason", "pruned") if status == "PRUNED" else ""),
     })
     if status == "FAILED" and not row["reason"]:

@@ -19,13 +19,13 @@ from keras_tuner.errors import FailedTrialError, FatalError
 
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis.study import load_study
-from kt_toolkit.analysis.trials import trial_rows, write_trials_table
+from kt_toolkit.analysis.trials import failure_reason, trial_rows, write_trials_table
 from kt_toolkit.callbacks.history import EpochLogger
 from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
 from kt_toolkit.tensorboard_logs import sync_tensorboard, trial_logdir
 
-__all__ = ["RecordingMixin"]
+__all__ = ["ProcessRecycle", "RecordingMixin"]
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +42,14 @@ def _reason(error):
     return f"{name}: {text}"
 
 
+class ProcessRecycle(Exception):
+    """Raised after a trial when `trials_per_process` trials ran in this process.
+
+    The trial is fully recorded first; a fresh process resumes the search (memory
+    that TensorFlow keeps per model goes with the old one).
+    """
+
+
 class RecordingMixin:
     """Mixed in before a KerasTuner tuner class (see `build.py`).
 
@@ -56,6 +64,8 @@ class RecordingMixin:
         self._started = {}
         self._pruned = {}  # trial_id -> {"epoch", "reason"} of a pruning callback (B2)
         self.curves = TrialCurves(self.run_dir)  # what MedianPruning compares with
+        self.trials_per_process = None  # set: `search` ends with ProcessRecycle after so many
+        self._trials_run = 0
         super().__init__(*args, **kwargs)
 
     def trial_dir(self, trial_id):
@@ -117,11 +127,17 @@ class RecordingMixin:
                 "tuner_id": getattr(self, "tuner_id", None)}
         if trial.trial_id in self._pruned:
             meta["pruned"] = self._pruned.pop(trial.trial_id)
+        if trial.status in ("FAILED", "INVALID"):
+            # A worker's message never reaches the chief's trial.json (KerasTuner's
+            # proto has no field for it): the reason is kept here too.
+            meta["reason"] = failure_reason(trial.message)
         atomic_write_text(os.path.join(self.trial_dir(trial.trial_id), "meta.json"),
                           json.dumps(meta, indent=2))
         try:
             super().on_trial_end(trial)
-        except RuntimeError:
+        except RuntimeError as error:
+            if "consecutive failures" not in str(error) or not hasattr(self.oracle, "trials"):
+                raise
             # Too many consecutive failures: KerasTuner raises before saving the
             # trial that tipped it over, which would stay RUNNING on disk.
             self.oracle._save_trial(self.oracle.trials[trial.trial_id])
@@ -132,6 +148,9 @@ class RecordingMixin:
             self.curves.update(rows)
             self._log_trial(trial.trial_id, rows)
             self.sync_tensorboard(rows)
+        self._trials_run += 1
+        if self.trials_per_process and self._trials_run >= self.trials_per_process:
+            raise ProcessRecycle(self._trials_run)
 
     def best_trials(self, num_trials=1):
         """The best COMPLETED trials with a finite score, best first.

@@ -1,0 +1,217 @@
+"""Parallel trials over KerasTuner's chief/worker gRPC (A3): the chief and worker sides.
+
+KerasTuner's own engine does the work: the chief holds the oracle and serves it over
+gRPC; each worker asks it for a trial, trains it and reports back. This module adds
+what a run needs on top of it:
+
+- `serve(tuner, address)`: the chief binds `address` on a free port (loopback unless
+  told otherwise), writes `<run>/tuner/chief.json` (address, port, pid) for the
+  launcher and for `kt-toolkit worker`, and returns as soon as the search is over
+  (KerasTuner's `start_server` polls every 20 s).
+- The failure policy on the chief: `tuner.max_consecutive_failed_trials` failures in
+  a row stop the search for every worker (KerasTuner raises inside the gRPC handler,
+  which leaves the trial RUNNING on disk and the chief serving forever) and the
+  reason is written to `<run>/tuner/stopped.json`.
+- `fail_trial(address, trial_id)`: the launcher's way to end a trial whose
+  worker process died on it twice (a kernel OOM kill, a segfault) as FAILED.
+- `join_chief(oracle, tuner_id)`: the environment a worker needs (KerasTuner reads it
+  when the tuner is built).
+"""
+
+import json
+import logging
+import os
+import threading
+import time
+
+from kt_toolkit._io import atomic_write_text
+
+__all__ = ["CHIEF_FILE", "STOPPED_FILE", "fail_trial", "join_chief", "read_chief",
+           "serve", "stopped_reason"]
+
+logger = logging.getLogger(__name__)
+
+CHIEF_FILE = "chief.json"  # under <run>/tuner/
+STOPPED_FILE = "stopped.json"
+_POLL_SECONDS = 0.5
+
+
+def join_chief(oracle, tuner_id):
+    """Sets KerasTuner's environment for a worker of the chief at `oracle` ("HOST:PORT")."""
+    host, port = split_address(oracle)
+    if "chief" in tuner_id:
+        raise ValueError(f"A worker id may not contain 'chief' (KerasTuner reads that as "
+                         f"the chief). Received: {tuner_id!r}.")
+    os.environ.update({"KERASTUNER_ORACLE_IP": host, "KERASTUNER_ORACLE_PORT": str(port),
+                       "KERASTUNER_TUNER_ID": tuner_id})
+
+
+def split_address(oracle):
+    """`("host", port)` from `"HOST:PORT"`; a `ValueError` naming the value otherwise."""
+    host, _, port = str(oracle).rpartition(":")
+    if not host or not port.isdigit() or not 0 < int(port) < 65536:
+        raise ValueError(f"--oracle must be HOST:PORT (the chief's address, as printed by "
+                         f"`kt-toolkit tune --workers`). Received: {oracle!r}.")
+    return host.strip("[]"), int(port)
+
+
+def read_chief(project_dir):
+    """The chief's `{"address", "port", "pid"}` record, or `None` before it serves."""
+    try:
+        with open(os.path.join(project_dir, CHIEF_FILE), encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def stopped_reason(project_dir):
+    """Why the chief stopped the search early (consecutive failures), or `None`."""
+    try:
+        with open(os.path.join(project_dir, STOPPED_FILE), encoding="utf-8") as handle:
+            return json.load(handle).get("reason")
+    except (OSError, ValueError):
+        return None
+
+
+def serve(tuner, address="127.0.0.1", port=0):
+    """Serves `tuner`'s oracle to workers until every trial has ended.
+
+    Args:
+        tuner: A kt_toolkit tuner built in this process (its oracle is the real one).
+        address: String, the interface to bind: `127.0.0.1` (default) keeps the
+            chief on this machine; `0.0.0.0` lets workers on other hosts join.
+        port: Integer, 0 for a free port.
+
+    Returns:
+        The reason the search stopped early, or `None` when its budget ran out.
+    """
+    import grpc
+    from concurrent import futures
+    from keras_tuner.src import protos
+    from keras_tuner.src.distribute.oracle_chief import OracleServicer
+
+    oracle = tuner.oracle
+    project_dir = tuner.project_dir
+    _remove(os.path.join(project_dir, STOPPED_FILE))
+    policy = _StopPolicy(oracle, project_dir)
+    tuner.save()
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    servicer = OracleServicer(oracle)
+    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    bound = server.add_insecure_port(f"{_bracket(address)}:{port}")
+    if not bound:
+        raise OSError(f"The chief cannot listen on {address}:{port}.")
+    server.start()
+    atomic_write_text(os.path.join(project_dir, CHIEF_FILE), json.dumps(
+        {"address": address, "port": bound, "pid": os.getpid()}))
+    logger.info("Chief serving the oracle on %s:%d", address, bound)
+    try:
+        while not (servicer.stop_triggered or policy.reason) or not _finished(oracle):
+            time.sleep(_POLL_SECONDS)
+    finally:
+        server.stop(grace=2).wait()
+        _remove(os.path.join(project_dir, CHIEF_FILE))
+    oracle.save()
+    return policy.reason
+
+
+def _finished(oracle):
+    with oracle_lock(oracle):
+        return not oracle.ongoing_trials and not oracle.tuner_ids
+
+
+def oracle_lock(oracle):
+    """KerasTuner's per-oracle lock (what its `@synchronized` methods hold)."""
+    from keras_tuner.src.engine import oracle as oracle_module
+
+    return oracle_module.LOCKS[oracle]
+
+
+class _StopPolicy:
+    """Turns KerasTuner's consecutive-failure RuntimeError into a clean stop for all."""
+
+    def __init__(self, oracle, project_dir):
+        self.reason = None
+        self._oracle = oracle
+        self._project_dir = project_dir
+        self._path = os.path.join(project_dir, STOPPED_FILE)
+        self._end_trial, self._create_trial = oracle.end_trial, oracle.create_trial
+        oracle.end_trial, oracle.create_trial = self.end_trial, self.create_trial
+        self._lock = threading.Lock()
+
+    def end_trial(self, trial):
+        try:
+            return self._end_trial(trial)
+        except RuntimeError as error:
+            _release_leaked_lock(self._oracle)
+            if "consecutive failures" not in str(error):
+                raise
+            oracle = self._oracle
+            ended = oracle.trials[trial.trial_id]
+            oracle._save_trial(ended)  # KerasTuner raised before saving it
+            for tuner_id, ongoing in list(oracle.ongoing_trials.items()):
+                if ongoing.trial_id == trial.trial_id:
+                    oracle.ongoing_trials.pop(tuner_id)
+            oracle.save()
+            with self._lock:
+                self.reason = self.reason or _failure_reason(oracle, self._project_dir)
+                atomic_write_text(self._path, json.dumps({"reason": self.reason}))
+            logger.error("Search stopped: %s", self.reason)
+        return None
+
+    def create_trial(self, tuner_id):
+        if self.reason is None:
+            trial = self._create_trial(tuner_id)
+            if trial.status == "IDLE":  # Hyperband waits for a round: don't spin
+                time.sleep(_POLL_SECONDS)
+            return trial
+        from keras_tuner.src.engine import trial as trial_module
+
+        self._oracle.tuner_ids.discard(tuner_id)
+        return trial_module.Trial(self._oracle.get_space(), status="STOPPED")
+
+
+def _release_leaked_lock(oracle):
+    """KerasTuner's `@synchronized` does not release its lock when the method raises."""
+    from keras_tuner.src.engine import oracle as oracle_module
+
+    if oracle_module.THREADS[oracle] == threading.current_thread().name:
+        oracle_module.THREADS[oracle] = None
+        oracle_module.LOCKS[oracle].release()
+
+
+def _failure_reason(oracle, project_dir):
+    from kt_toolkit.analysis.trials import trial_rows
+
+    limit = oracle.max_consecutive_failed_trials
+    last = set(oracle.end_order[-limit:])
+    rows = trial_rows(os.path.dirname(project_dir), project_dir)
+    reasons = dict.fromkeys(row["reason"] for row in rows if row["trial_id"] in last)
+    return (f"{limit} consecutive trials failed (tuner.max_consecutive_failed_trials); "
+            "last reasons: " + " | ".join(reasons))
+
+
+def fail_trial(address, trial_id, timeout=30):
+    """Ends `trial_id` as FAILED through the chief at `address` (the caller records why)."""
+    import grpc
+    from keras_tuner.src import protos
+
+    host, port = split_address(address)
+    with grpc.insecure_channel(f"{_bracket(host)}:{port}") as channel:
+        stub = protos.get_service_grpc().OracleStub(channel)
+        service = protos.get_service()
+        trial = stub.GetTrial(service.GetTrialRequest(trial_id=trial_id),
+                              timeout=timeout).trial
+        trial.status = protos.get_proto().TrialStatus.FAILED  # `reason` goes to meta.json
+        stub.EndTrial(service.EndTrialRequest(trial=trial), timeout=timeout)
+
+
+def _bracket(host):
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

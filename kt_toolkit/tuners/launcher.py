@@ -1,0 +1,285 @@
+"""`run_parallel`: a chief and N worker processes on this machine, watched to the end (A3).
+
+KerasTuner's chief/worker engine (`distributed.py`) does the searching; this module
+runs it as one command:
+
+- It starts the chief (`process.py chief`) on a free port, then N workers
+  (`worker0` … `worker<N-1>`), each writing its log to `<run>/logs/`.
+- It prints one progress line whenever something changes: trials ended / budget,
+  best so far, running trials and their workers.
+- A worker that ran its `trials_per_process` trials exits and is replaced by a
+  fresh process with the same id (memory the backend keeps per model goes with it,
+  STACK_NOTES).
+- A worker that dies (`kill -9`, a crash, the kernel's OOM killer) is restarted with
+  the same id: KerasTuner hands it the same trial again. A trial that kills its
+  worker twice is ended FAILED with the reason, so one bad configuration cannot
+  stall the search. The chief, if it dies, is restarted with the workers.
+- Ctrl-C or SIGTERM ends every process it started; each child also ends itself when
+  the launcher is gone (`kill -9` included). The same command then resumes.
+- When the chief is done, this process writes `trials.csv`, the best model and the
+  report, as a search in one process does.
+"""
+
+import json
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+
+from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
+from kt_toolkit.errors import ConfigError
+from kt_toolkit.tuners.distributed import fail_trial, read_chief, stopped_reason
+from kt_toolkit.tuners.process import EXIT_RECYCLE
+from kt_toolkit.tuners.progress import progress_line, trial_budget
+
+__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "join_run", "run_parallel"]
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_TRIALS_PER_PROCESS = 20
+CRASHES_PER_TRIAL = 2  # a trial that kills its worker this often is FAILED
+CRASHES_IN_A_ROW = 4  # a worker that dies this often with no trial ending: give up
+CHIEF_STARTS = 3
+_LOOPBACK = ("127.0.0.1", "localhost", "::1")
+
+
+def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1",
+                 trials_per_process=None):
+    """Runs the search with a chief and `workers` worker processes; a `RunResult`.
+
+    Args and result as `kt_toolkit.runner.run_experiment`, which calls this when
+    given `workers`.
+    """
+    from kt_toolkit.runner import finish_search, prepare_search, run_lock
+    from kt_toolkit.tuners import build_tuner
+
+    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
+        raise ConfigError(f"--workers must be a whole number >= 1. Received: {workers!r}.",
+                          key="--workers")
+    if trials_per_process is not None and (not isinstance(trials_per_process, int)
+                                           or trials_per_process < 1):
+        raise ConfigError("--trials-per-process must be a whole number >= 1. Received: "
+                          f"{trials_per_process!r}.", key="--trials-per-process")
+    setup = prepare_search(config, overwrite=overwrite)
+    with run_lock(setup.run_dir):
+        group = _Group(setup.run_dir, workers, oracle_address,
+                       trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
+                       budget=trial_budget(config), objective=setup.objective,
+                       direction=setup.direction)
+        try:
+            group.run()
+        finally:
+            group.stop()
+        tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
+        reason = stopped_reason(tuner.project_dir)
+        return finish_search(tuner, config, setup, reason)
+
+
+def join_run(config, oracle, worker_id, *, trials_per_process=None):
+    """`kt-toolkit worker`: trains trials for the chief at `oracle` until the search ends.
+
+    The run directory (`output.directory`) must be the chief's, on a shared file
+    system: the chief created it and its `config.yaml` must hold the same search.
+    The worker process is replaced after `trials_per_process` trials, and restarted
+    with the same id if it dies. Returns 0 when the chief says the search is over.
+    """
+    from kt_toolkit.runner import check_run_dir
+    from kt_toolkit.tuners.distributed import split_address
+
+    try:
+        split_address(oracle)
+    except ValueError as error:
+        raise ConfigError(str(error), key="--oracle") from None
+    if "chief" in worker_id:
+        raise ConfigError(f"--id may not contain 'chief' (KerasTuner reads that as the "
+                          f"chief). Received: {worker_id!r}.", key="--id")
+    run_dir = check_run_dir(config)
+    group = _Group(run_dir, 0, None, trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
+                   budget=None, objective=None, direction=None)
+    group.oracle = oracle
+    group._start_worker(worker_id)
+    logger.info("%s joined the chief at %s (run %s, log %s)", worker_id, oracle, run_dir,
+                os.path.join(group.log_dir, f"{worker_id}.log"))
+    try:
+        while True:
+            child = group.children[worker_id]
+            code = child.wait()
+            if code == 0:
+                return 0
+            group._worker_ended(worker_id, code)
+    finally:
+        group.stop()
+
+
+class _Group:
+    """The chief and the workers of one run, and what to do when one ends."""
+
+    def __init__(self, run_dir, workers, address, trials_per_process, *, budget,
+                 objective, direction):
+        self.run_dir, self.address, self.workers = run_dir, address, workers
+        self.trials_per_process = trials_per_process
+        self.progress = (budget, objective, direction)
+        self.project_dir = os.path.join(run_dir, PROJECT_NAME)
+        self.log_dir = os.path.join(run_dir, "logs")
+        os.makedirs(self.log_dir, exist_ok=True)
+        self.chief, self.oracle = None, None
+        self.children = {}  # worker id -> Popen (None once it has finished)
+        self.crashes = {}  # trial id -> times it took its worker down
+        self.in_a_row = {}  # worker id -> deaths since a trial last ended
+        self._shown, self._chief_starts = None, 0
+
+    def run(self):
+        previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _interrupt)}
+        try:
+            self._start_all()
+            logger.info("%d workers, logs in %s", self.workers, self.log_dir)
+            while True:
+                self._show_progress()
+                code = self.chief.poll()
+                if code == 0:
+                    return
+                if code is not None:
+                    self._chief_died(code)
+                    continue
+                for worker_id, child in list(self.children.items()):
+                    if child is not None and child.poll() is not None:
+                        self._worker_ended(worker_id, child.returncode)
+                time.sleep(0.5)
+        finally:
+            signal.signal(signal.SIGTERM, previous[signal.SIGTERM])
+
+    def _start_all(self):
+        self._chief_starts += 1
+        self.chief = self._spawn("chief", ["chief", self.run_dir, "--address", self.address])
+        record = self._wait_for_chief()
+        host = "127.0.0.1" if self.address in _LOOPBACK + ("0.0.0.0", "::") else self.address
+        self.oracle = f"{host}:{record['port']}"
+        logger.info("Chief serving the oracle on %s:%d", self.address, record["port"])
+        if self.address not in _LOOPBACK:
+            logger.info("Workers on other hosts join with: kt-toolkit worker --oracle "
+                        "<this host>:%d <the same config and --set options>", record["port"])
+        for index in range(self.workers):
+            self._start_worker(f"worker{index}")
+
+    def _start_worker(self, worker_id):
+        self.children[worker_id] = self._spawn(worker_id, [
+            "worker", self.run_dir, "--oracle", self.oracle, "--id", worker_id,
+            "--trials-per-process", str(self.trials_per_process)])
+
+    def _spawn(self, name, args):
+        log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
+        command = [sys.executable, "-m", "kt_toolkit.tuners.process", *args,
+                   "--parent", str(os.getpid())]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+        try:  # own session: the terminal's Ctrl-C reaches the launcher, which stops all
+            return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    start_new_session=True)
+        finally:
+            log.close()
+
+    def _wait_for_chief(self, timeout=300):
+        started = time.monotonic()
+        while time.monotonic() - started < timeout:
+            record = read_chief(self.project_dir)
+            if record and record.get("pid") == self.chief.pid:
+                return record
+            if self.chief.poll() is not None:
+                raise RuntimeError("The chief process ended before serving (exit "
+                                   f"{self.chief.returncode}):\n{self._tail('chief')}")
+            time.sleep(0.2)
+        raise RuntimeError(f"The chief did not serve within {timeout} s:\n"
+                           f"{self._tail('chief')}")
+
+    def _worker_ended(self, worker_id, code):
+        if code == 0:  # the chief said the search is over
+            self.children[worker_id] = None
+            return
+        if code != EXIT_RECYCLE:
+            self._worker_died(worker_id, code)
+        else:
+            self.in_a_row[worker_id] = 0
+        self._start_worker(worker_id)
+
+    def _worker_died(self, worker_id, code):
+        how = f"signal {-code}" if code < 0 else f"exit {code}"
+        trial_id = self._running().get(worker_id)
+        deaths = self.in_a_row[worker_id] = self.in_a_row.get(worker_id, 0) + 1
+        logger.warning("%s died (%s)%s; restarting it.", worker_id, how,
+                       f" during trial {trial_id}" if trial_id else "")
+        if trial_id is not None:
+            self.crashes[trial_id] = self.crashes.get(trial_id, 0) + 1
+            if self.crashes[trial_id] >= CRASHES_PER_TRIAL:
+                self._fail(trial_id, how)
+                self.in_a_row[worker_id] = 0
+                return
+        if deaths >= CRASHES_IN_A_ROW:
+            raise RuntimeError(f"{worker_id} died {deaths} times in a row ({how}) without "
+                               f"finishing a trial:\n{self._tail(worker_id)}")
+
+    def _fail(self, trial_id, how):
+        reason = (f"the worker process died {self.crashes[trial_id]} times while training "
+                  f"this trial ({how}; out of host memory?). Lower batch_size, units or "
+                  "layers; the search goes on with the other settings.")
+        trial_dir = os.path.join(self.run_dir, "trials", trial_id)
+        os.makedirs(trial_dir, exist_ok=True)
+        atomic_write_text(os.path.join(trial_dir, "meta.json"), json.dumps(
+            {"trial_id": trial_id, "reason": reason, "finished_at": time.time()}, indent=2))
+        fail_trial(self.oracle, trial_id)
+        logger.warning("trial %s FAILED (%s)", trial_id, reason)
+
+    def _chief_died(self, code):
+        logger.warning("The chief died (exit %s); restarting it and the workers.", code)
+        self.stop()
+        if self._chief_starts >= CHIEF_STARTS:
+            raise RuntimeError(f"The chief died {self._chief_starts} times:\n"
+                               f"{self._tail('chief')}")
+        self._start_all()
+
+    def _running(self):
+        rows = trial_rows(self.run_dir)
+        still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
+        try:
+            with open(os.path.join(self.project_dir, "oracle.json"), encoding="utf-8") as f:
+                ongoing = json.load(f).get("ongoing_trials") or {}
+        except (OSError, ValueError):
+            return {}
+        return {w: t for w, t in ongoing.items() if t in still}
+
+    def _show_progress(self, every=2.0):
+        now = time.monotonic()
+        if self._shown is not None and now - self._shown[0] < every:
+            return
+        line, key = progress_line(self.run_dir, *self.progress)
+        if self._shown is None or key != self._shown[1]:
+            logger.info("%s %s", time.strftime("%H:%M:%S"), line)
+        self._shown = (now, key)
+
+    def stop(self, grace=10.0):
+        """Ends every process this group started (SIGTERM, then SIGKILL)."""
+        children = [c for c in [self.chief, *self.children.values()]
+                    if c is not None and c.poll() is None]
+        for child in children:
+            child.terminate()
+        deadline = time.monotonic() + grace
+        for child in children:
+            try:
+                child.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+        self.children = {}
+
+    def _tail(self, name, lines=20):
+        try:
+            with open(os.path.join(self.log_dir, f"{name}.log"), encoding="utf-8",
+                      errors="replace") as handle:
+                return "".join(handle.readlines()[-lines:])
+        except OSError:
+            return "(no log)"
+
+
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")

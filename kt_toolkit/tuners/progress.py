@@ -1,0 +1,74 @@
+"""One line of progress for a run, read from its directory (any number of workers).
+
+    12:03:10 trials 7/30 (6 completed, 1 failed) | best val_accuracy 0.9722 (trial 05) |
+             running: 07 on worker0, 08 on worker1
+"""
+
+import json
+import math
+import os
+
+from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
+
+__all__ = ["progress_line", "trial_budget"]
+
+
+def trial_budget(config):
+    """How many trials the search runs in all, or `None` when it cannot be known ahead.
+
+    Hyperband's is the size of its brackets (each round's trials count), capped
+    by `tuner.max_trials`; a grid's is `max_trials`, else `None`.
+    """
+    from kt_toolkit.tuners.build import DEFAULT_MAX_TRIALS
+
+    tuner = config.tuner
+    if tuner.algorithm in ("random", "quasi_random", "bayesian"):
+        return tuner.max_trials or DEFAULT_MAX_TRIALS
+    if tuner.algorithm == "grid":
+        return tuner.max_trials
+    max_epochs = tuner.max_epochs or config.training.epochs
+    factor = tuner.factor
+    brackets, epochs = 0, max_epochs
+    while epochs >= 1:  # KerasTuner's HyperbandOracle._get_num_brackets (min_epochs 1)
+        epochs /= factor
+        brackets += 1
+    end_size = math.ceil(1 + math.log(max_epochs, factor))
+    total = tuner.hyperband_iterations * sum(
+        math.ceil(end_size / (bracket + 1) * factor ** (bracket - round_))
+        for bracket in range(brackets) for round_ in range(bracket + 1))
+    return min(total, tuner.max_trials) if tuner.max_trials else total
+
+
+def progress_line(run_dir, budget, objective, direction):
+    """`(line, key)`: the progress text and what it depends on (print when it changes)."""
+    rows = trial_rows(run_dir)
+    counts = {}
+    for row in rows:
+        counts[row["status"]] = counts.get(row["status"], 0) + 1
+    ended = sum(n for status, n in counts.items() if status != "RUNNING")
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
+    text = f"trials {ended}/{budget if budget else '?'}"
+    parts = [f"{counts[s]} {s.lower()}" for s in ("COMPLETED", "PRUNED", "FAILED")
+             if counts.get(s)]
+    if parts:
+        text += f" ({', '.join(parts)})"
+    if done:
+        pick = max if direction == "max" else min
+        best = pick(done, key=lambda r: float(r["objective"]))
+        text += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
+    # oracle.json is saved before an ended trial leaves `ongoing_trials`.
+    still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
+    running = {w: t for w, t in _running(run_dir).items() if t in still}
+    if running:
+        text += " | running: " + ", ".join(f"{trial} on {worker}"
+                                           for worker, trial in sorted(running.items()))
+    return text, (ended, text)
+
+
+def _running(run_dir):
+    """`{tuner_id: trial_id}` of the chief's ongoing trials (its `oracle.json`)."""
+    try:
+        with open(os.path.join(run_dir, PROJECT_NAME, "oracle.json"), encoding="utf-8") as f:
+            return dict(json.load(f).get("ongoing_trials") or {})
+    except (OSError, ValueError):
+        return {}
