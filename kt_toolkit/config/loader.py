@@ -26,7 +26,7 @@ __all__ = ["config_from_dict", "dump_config", "fingerprint", "load_config",
 
 # Settings that may change between runs of one run directory: budget and verbosity.
 RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
-                  "training.verbose", "output.directory", "output.run_name",
+                  "training.verbose", "output.directory", "output.run_name", "output.report",
                   "experiment.description")
 
 

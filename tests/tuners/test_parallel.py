@@ -1,0 +1,175 @@
+"""Parallel workers on loopback, kill -9 and resume, the failure policy across processes.
+
+Each test runs the real command (`python -m kt_toolkit tune … --workers N`) in a
+subprocess: a chief, workers, real training on digits.
+"""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+import yaml
+
+from kt_toolkit._io import read_csv
+from kt_toolkit.errors import ConfigError
+
+TIMEOUT = 240
+
+
+def _write_config(tmp_path, **tuner):
+    raw = {
+        "experiment": {"name": "par", "seed": 1},
+        "data": {"dataset": "digits", "subsample": 200},
+        "model": {"space": {"num_layers": 1, "units": {"values": [16, 32]},
+                            "optimizer": "adam", "batch_norm": False,
+                            "learning_rate": {"min": 1e-3, "max": 1e-2, "sampling": "log"}}},
+        "tuner": {"algorithm": "random", "max_trials": 6, **tuner},
+        "training": {"epochs": 2, "batch_size": 64},
+        "output": {"directory": str(tmp_path / "runs"), "run_name": "par", "report": False},
+    }
+    path = tmp_path / "par.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path), str(tmp_path / "runs" / "par")
+
+
+def _start(config, *args):
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    return subprocess.Popen([sys.executable, "-m", "kt_toolkit", "tune", config, *args],
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                            env=env, start_new_session=True)
+
+
+def _children(run_dir):
+    """`{worker id or "chief": pid}` of the live processes working on `run_dir`."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "kt_toolkit.tuners.process" in argv and run_dir in argv:
+            found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
+    return found
+
+
+def _rows(run_dir):
+    return read_csv(os.path.join(run_dir, "trials.csv"))
+
+
+def _wait_for(predicate, process, what):
+    started = time.monotonic()
+    while not predicate():
+        assert process.poll() is None, f"the run ended before {what}:\n{process.stdout.read()}"
+        assert time.monotonic() - started < TIMEOUT, f"no {what} within {TIMEOUT} s"
+        time.sleep(0.2)
+
+
+def test_two_workers_share_the_budget_and_a_killed_worker_is_restarted(tmp_path):
+    config, run_dir = _write_config(tmp_path)
+    process = _start(config, "--workers", "2", "--trials-per-process", "2")
+    completed = lambda: sum(r["status"] == "COMPLETED" for r in _rows(run_dir)) >= 1  # noqa: E731
+    _wait_for(lambda: os.path.exists(os.path.join(run_dir, "trials.csv")) and completed(),
+              process, "a finished trial")
+    os.kill(_children(run_dir)["worker0"], signal.SIGKILL)
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, output
+    rows = _rows(run_dir)
+    assert len(rows) == 6 and {r["status"] for r in rows} == {"COMPLETED"}, output
+    workers = set()
+    for row in rows:
+        with open(os.path.join(run_dir, "trials", row["trial_id"], "meta.json")) as handle:
+            workers.add(json.load(handle)["tuner_id"])
+    assert workers == {"worker0", "worker1"}
+    assert "worker0 died (signal 9)" in output
+    assert "a fresh one takes over" in open(os.path.join(run_dir, "logs", "worker1.log")).read()
+    assert "trials 6/6 (6 completed)" in output
+    assert _children(run_dir) == {}  # every process it started has ended
+    assert os.path.exists(os.path.join(run_dir, "best", "model.keras"))
+
+
+def test_kill_9_of_the_whole_run_then_the_same_command_loses_nothing(tmp_path):
+    config, run_dir = _write_config(tmp_path, max_trials=5)
+    process = _start(config, "--workers", "2")
+    done = lambda: [r for r in _rows(run_dir) if r["status"] == "COMPLETED"]  # noqa: E731
+    _wait_for(lambda: os.path.exists(os.path.join(run_dir, "trials.csv")) and len(done()) >= 2,
+              process, "two finished trials")
+    os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
+    deadline = time.monotonic() + 30  # the chief and workers end with their launcher
+    while _children(run_dir) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert _children(run_dir) == {}
+    kept = {}
+    for row in done():
+        trial_dir = os.path.join(run_dir, "trials", row["trial_id"])
+        with open(os.path.join(trial_dir, "history.csv")) as handle:
+            kept[row["trial_id"]] = (row["objective"], handle.read())
+    rerun = _start(config, "--workers", "2", "--set", "output.report=true")
+    output, _ = rerun.communicate(timeout=TIMEOUT)
+    assert rerun.returncode == 0, output
+    rows = {r["trial_id"]: r for r in _rows(run_dir)}
+    assert len(rows) == 5 and {r["status"] for r in rows.values()} == {"COMPLETED"}
+    for trial_id, (objective, history) in kept.items():
+        assert rows[trial_id]["objective"] == objective
+        with open(os.path.join(run_dir, "trials", trial_id, "history.csv")) as handle:
+            assert handle.read() == history
+    with open(os.path.join(run_dir, "report.md")) as handle:
+        report = handle.read()
+    for trial_id in rows:
+        assert f"| {trial_id} |" in report
+
+
+def test_consecutive_failures_stop_every_worker_with_the_reasons(tmp_path):
+    config, run_dir = _write_config(tmp_path, algorithm="grid", max_trials=None,
+                                    max_consecutive_failed_trials=2)
+    space = {"num_layers": 1, "units": 16, "optimizer": "sgd", "momentum": 0.9,
+             "nesterov": False, "learning_rate": [1.0e4, 2.0e4, 5.0e4, 1.0e-2],
+             "batch_norm": False, "regularizer": "none", "dropout": 0.0,
+             "activation": "relu", "kernel_initializer": "glorot_uniform",
+             "lr_schedule": "constant"}
+    raw = yaml.safe_load(open(config))
+    raw["model"]["space"] = space
+    open(config, "w").write(yaml.safe_dump(raw))
+    process = _start(config, "--workers", "1")
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 1, output  # no trial completed: no best model
+    rows = _rows(run_dir)
+    assert [r["status"] for r in rows] == ["FAILED", "FAILED"]
+    assert all("diverged" in r["reason"] for r in rows), rows  # the worker's reasons
+    assert "Search stopped early: 2 consecutive trials failed" in output
+    assert _children(run_dir) == {}
+
+
+def test_a_second_search_of_the_same_run_directory_is_refused(tmp_path):
+    from kt_toolkit.runner import run_lock
+
+    with run_lock(str(tmp_path)):
+        with pytest.raises(ConfigError, match=r"being searched by kt-toolkit \(pid \d+\)"):
+            with run_lock(str(tmp_path)):
+                pass
+    with run_lock(str(tmp_path)):  # released with its holder
+        pass
+
+
+def test_hyperband_budget_matches_keras_tuner():
+    from kt_toolkit.config import config_from_dict
+    from kt_toolkit.tuners.progress import trial_budget
+    import keras_tuner
+
+    for max_epochs, factor, iterations in ((20, 3, 1), (27, 3, 2), (9, 2, 1)):
+        config = config_from_dict({"experiment": {"name": "b"}, "data": {"dataset": "digits"},
+                                   "tuner": {"algorithm": "hyperband", "max_epochs": max_epochs,
+                                             "factor": factor,
+                                             "hyperband_iterations": iterations}})
+        oracle = keras_tuner.oracles.HyperbandOracle(
+            objective="val_accuracy", max_epochs=max_epochs, factor=factor,
+            hyperband_iterations=iterations)
+        expected = iterations * sum(oracle._get_size(b, r)
+                                    for b in range(oracle._get_num_brackets())
+                                    for r in range(oracle._get_num_rounds(b)))
+        assert trial_budget(config) == expected
