@@ -80,6 +80,9 @@ def run_worker(config, setup, oracle, tuner_id, trials_per_process):
     from kt_toolkit.tuners.recording import ProcessRecycle
 
     join_chief(oracle, tuner_id)
+    # KerasTuner 1.4.8 prints each conditional value it sends over gRPC
+    # (`conditions.Parent.to_proto`); this process's own output is logging, on stderr.
+    sys.stdout = open(os.devnull, "w", encoding="utf-8")
     keras.utils.set_random_seed(config.experiment.seed)
     tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
     tuner.trials_per_process = trials_per_process

@@ -16,6 +16,7 @@ import shutil
 import time
 
 from keras_tuner.errors import FailedTrialError, FatalError
+from keras_tuner.src import utils as keras_tuner_utils
 
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis.study import load_study
@@ -29,6 +30,19 @@ __all__ = ["ProcessRecycle", "RecordingMixin"]
 
 logger = logging.getLogger(__name__)
 
+
+def _atomic_save_json(path, obj):
+    """KerasTuner's `utils.save_json`, through a temporary file and a rename.
+
+    KerasTuner writes `oracle.json`, `trial.json` and the tuner's state in place: a
+    `kill -9` mid-write would leave a run that cannot be reloaded.
+    """
+    text = json.dumps(obj)
+    atomic_write_text(os.fspath(path), text)
+    return text
+
+
+keras_tuner_utils.save_json = _atomic_save_json  # what Stateful.save calls
 
 _OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError")
 
