@@ -8,6 +8,7 @@ import keras_tuner
 
 from kt_toolkit.hypermodels import tasks
 from kt_toolkit.analysis.trials import PROJECT_NAME
+from kt_toolkit.tuners._tf_memory import install as install_tf_memory_fix
 from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
 
@@ -59,6 +60,7 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         A KerasTuner tuner (one of this module's classes). With `overwrite=False`
         and an existing project, it reloads it: the search resumes.
     """
+    install_tf_memory_fix()  # TensorFlow kept ~7 MB per trial; see _tf_memory.py
     tuner_config = config.tuner
     objective, direction = resolve_objective(tuner_config, task)
     common = {

@@ -243,3 +243,20 @@ def test_an_exception_in_fit_or_out_of_memory_is_a_failed_trial(tmp_path, make_c
     assert rows[32]["status"] == "FAILED" and words in rows[32]["reason"]
     assert rows[16]["status"] == "COMPLETED"
     assert tuner.best_trials(1)[0].trial_id == rows[16]["trial_id"]
+
+
+def test_bayesian_oracle_goes_on_past_nan_trials(make_config):
+    # Gaussian-process fits must never see a NaN score (KerasTuner would crash in
+    # `_vectorize_trials`): diverged trials are FAILED and left out.
+    space = _grid_space(units=[16, 32], optimizer="sgd", momentum=0.9, nesterov=False,
+                        learning_rate=[1.0e4, 3.0e4, 1.0e-2])
+    result = run_experiment(make_config(
+        model={"space": space},
+        tuner={"algorithm": "bayesian", "max_trials": 5, "num_initial_points": 2,
+               "max_consecutive_failed_trials": 5}))
+    statuses = [row["status"] for row in result.trials]
+    assert len(result.trials) >= 4 and "FAILED" in statuses and "COMPLETED" in statuses
+    failed = [row for row in result.trials if row["status"] == "FAILED"]
+    assert all(float(row["learning_rate"]) >= 1.0e4 and row["reason"] for row in failed)
+    assert result.best_trial_id is not None and np.isfinite(result.best_score)
+    assert float(result.best_hyperparameters["learning_rate"]) == 1.0e-2
