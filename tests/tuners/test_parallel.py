@@ -190,3 +190,42 @@ def test_keras_tuner_state_files_are_written_atomically(tmp_path, monkeypatch):
         stateful.utils.save_json(str(path), {"trials": 2})
     assert json.loads(path.read_text()) == {"trials": 1}
     assert os.listdir(tmp_path) == ["oracle.json"]
+
+
+def test_kt_toolkit_worker_joins_a_chief_by_address(tmp_path):
+    config, run_dir = _write_config(tmp_path)
+    process = _start(config, "--workers", "1")
+    chief = os.path.join(run_dir, "tuner", "chief.json")
+    _wait_for(lambda: os.path.exists(chief), process, "the chief's address")
+    with open(chief) as handle:
+        port = json.load(handle)["port"]
+    joined = subprocess.run(
+        [sys.executable, "-m", "kt_toolkit", "worker", config, "--oracle", f"127.0.0.1:{port}",
+         "--id", "remote"], capture_output=True, text=True, timeout=TIMEOUT,
+        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    assert joined.returncode == 0, joined.stderr
+    output, _ = process.communicate(timeout=TIMEOUT)
+    assert process.returncode == 0, output
+    workers = {}
+    for row in _rows(run_dir):
+        with open(os.path.join(run_dir, "trials", row["trial_id"], "meta.json")) as handle:
+            worker = json.load(handle)["tuner_id"]
+        workers[worker] = workers.get(worker, 0) + 1
+    assert set(workers) == {"worker0", "remote"} and sum(workers.values()) == 6, workers
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["tune", "{config}", "--workers", "0"], "--workers must be a whole number >= 1"),
+    (["tune", "{config}", "--trials-per-process", "3"], "--trials-per-process needs --workers"),
+    (["worker", "{config}", "--oracle", "nohost"], "--oracle must be HOST:PORT"),
+    (["worker", "{config}", "--oracle", "127.0.0.1:5000", "--id", "chief2"],
+     "--id may not contain 'chief'"),
+    (["worker", "{config}", "--oracle", "127.0.0.1:5000"], "There is no run in"),
+])
+def test_bad_parallel_options_are_refused_before_anything_runs(tmp_path, capsys, argv, words):
+    from kt_toolkit.cli import main
+
+    config, run_dir = _write_config(tmp_path)
+    assert main([part.format(config=config) for part in argv]) == 2
+    assert words in capsys.readouterr().err
+    assert not os.path.exists(os.path.join(run_dir, "trials"))
