@@ -14,7 +14,8 @@ bit, `tests/tuners/test_memory.py`) and frees each trial's graph with its model.
 With a strategy, Keras's own code runs unchanged.
 
 This touches TensorFlow only where Keras already runs on it; JAX and PyTorch runs
-never import it.
+never import it. Upstream: tensorflow/tensorflow#27492, #80895, #97697;
+keras-team/tf-keras#898 purges the same registry entries in `clear_session`.
 """
 
 import functools

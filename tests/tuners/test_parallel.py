@@ -229,3 +229,38 @@ def test_bad_parallel_options_are_refused_before_anything_runs(tmp_path, capsys,
     assert main([part.format(config=config) for part in argv]) == 2
     assert words in capsys.readouterr().err
     assert not os.path.exists(os.path.join(run_dir, "trials"))
+
+
+def test_a_trial_that_kills_its_worker_twice_is_failed_and_the_search_goes_on(tmp_path):
+    # What the kernel's OOM killer does to a worker: SIGKILL mid-trial. The
+    # sitecustomize below makes every 32-unit model do it (in the workers only).
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(
+        "import os, signal, sys\n"
+        "if 'kt_toolkit.tuners.process' in sys.orig_argv and 'worker' in sys.orig_argv:\n"
+        "    from kt_toolkit.hypermodels import HyperMLP\n"
+        "    build = HyperMLP.build\n"
+        "    def killing_build(self, hp):\n"
+        "        if hp.get('units') == 32 and os.environ.get('KERASTUNER_TUNER_ID'):\n"
+        "            os.kill(os.getpid(), signal.SIGKILL)\n"
+        "        return build(self, hp)\n"
+        "    HyperMLP.build = killing_build\n")
+    config, run_dir = _write_config(tmp_path, algorithm="grid", max_trials=None)
+    raw = yaml.safe_load(open(config))
+    raw["model"]["space"] = {"num_layers": 1, "units": [16, 32], "optimizer": "adam",
+                             "learning_rate": 0.01, "batch_norm": False,
+                             "regularizer": "none", "dropout": 0.0, "activation": "relu",
+                             "kernel_initializer": "glorot_uniform",
+                             "lr_schedule": "constant"}
+    open(config, "w").write(yaml.safe_dump(raw))
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", config, "--workers", "1"],
+                          capture_output=True, text=True, timeout=TIMEOUT, env=env)
+    assert done.returncode == 0, done.stderr
+    rows = {int(r["units"]): r for r in _rows(run_dir)}
+    assert rows[16]["status"] == "COMPLETED"
+    assert rows[32]["status"] == "FAILED"
+    assert "worker process died 2 times while training this trial" in rows[32]["reason"]
+    assert "worker0 died (signal 9) during trial" in done.stderr
