@@ -68,6 +68,8 @@ def _parser():
                              "it takes its trial up again (default host-<hostname>)")
     worker.add_argument("--trials-per-process", type=int, default=None, metavar="K",
                         help="replace the worker process after K trials (default 20)")
+    worker.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
+                        help="how long to wait for the chief to answer (default 30)")
     check = commands.choices["check"]
     check.add_argument("--subset", type=int, default=64, metavar="N",
                        help="training samples the default model must memorize (default 64)")
@@ -169,7 +171,8 @@ def main(argv=None):
             from kt_toolkit.tuners.launcher import join_run
 
             return join_run(config, args.oracle, args.id,
-                            trials_per_process=args.trials_per_process)
+                            trials_per_process=args.trials_per_process,
+                            connect_timeout=args.connect_timeout)
         from kt_toolkit.runner import run_experiment
 
         if args.proxy_check:  # no proxy to check, a bad K: say so before the search

@@ -26,8 +26,8 @@ import time
 
 from kt_toolkit._io import atomic_write_text
 
-__all__ = ["CHIEF_FILE", "STOPPED_FILE", "fail_trial", "join_chief", "read_chief",
-           "serve", "stopped_reason"]
+__all__ = ["CHIEF_FILE", "STOPPED_FILE", "fail_trial", "join_chief", "reachable",
+           "read_chief", "serve", "split_address", "stopped_reason"]
 
 logger = logging.getLogger(__name__)
 
@@ -189,6 +189,19 @@ def _failure_reason(oracle, project_dir):
     reasons = dict.fromkeys(row["reason"] for row in rows if row["trial_id"] in last)
     return (f"{limit} consecutive trials failed (tuner.max_consecutive_failed_trials); "
             "last reasons: " + " | ".join(reasons))
+
+
+def reachable(address, timeout=30.0):
+    """Whether a gRPC server answers at `address` ("HOST:PORT") within `timeout` seconds."""
+    import grpc
+
+    host, port = split_address(address)
+    with grpc.insecure_channel(f"{_bracket(host)}:{port}") as channel:
+        try:
+            grpc.channel_ready_future(channel).result(timeout=timeout)
+        except grpc.FutureTimeoutError:
+            return False
+    return True
 
 
 def fail_trial(address, trial_id, timeout=30):

@@ -78,7 +78,7 @@ def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1"
         return finish_search(tuner, config, setup, reason)
 
 
-def join_run(config, oracle, worker_id, *, trials_per_process=None):
+def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_timeout=30.0):
     """`kt-toolkit worker`: trains trials for the chief at `oracle` until the search ends.
 
     The run directory (`output.directory`) must be the chief's, on a shared file
@@ -87,7 +87,7 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None):
     with the same id if it dies. Returns 0 when the chief says the search is over.
     """
     from kt_toolkit.runner import check_run_dir
-    from kt_toolkit.tuners.distributed import split_address
+    from kt_toolkit.tuners.distributed import reachable, split_address
 
     try:
         split_address(oracle)
@@ -97,6 +97,11 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None):
         raise ConfigError(f"--id may not contain 'chief' (KerasTuner reads that as the "
                           f"chief). Received: {worker_id!r}.", key="--id")
     run_dir = check_run_dir(config)
+    if not reachable(oracle, timeout=connect_timeout):
+        raise ConfigError(f"No chief answers at {oracle} (waited {connect_timeout:.0f} s). "
+                          "Start `kt-toolkit tune --workers N --oracle-address 0.0.0.0` first "
+                          "and use the port it prints; check that the host's port is open "
+                          "to this machine.", key="--oracle")
     group = _Group(run_dir, 0, None, trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                    budget=None, objective=None, direction=None)
     group.oracle = oracle

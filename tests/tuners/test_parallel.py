@@ -214,6 +214,23 @@ def test_kt_toolkit_worker_joins_a_chief_by_address(tmp_path):
     assert set(workers) == {"worker0", "remote"} and sum(workers.values()) == 6, workers
 
 
+def test_a_worker_with_no_chief_to_reach_says_so(tmp_path, capsys):
+    import socket
+
+    from kt_toolkit.cli import main
+    from kt_toolkit.config import load_config
+    from kt_toolkit.runner import prepare_run_dir
+
+    config, run_dir = _write_config(tmp_path)
+    prepare_run_dir(load_config(config))  # the chief made the run, then went away
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    argv = ["worker", config, "--oracle", f"127.0.0.1:{port}", "--connect-timeout", "1"]
+    assert main(argv) == 2
+    assert f"No chief answers at 127.0.0.1:{port} (waited 1 s)" in capsys.readouterr().err
+
+
 @pytest.mark.parametrize("argv, words", [
     (["tune", "{config}", "--workers", "0"], "--workers must be a whole number >= 1"),
     (["tune", "{config}", "--trials-per-process", "3"], "--trials-per-process needs --workers"),
