@@ -60,7 +60,7 @@ def _processes(run_dir):
                 argv = handle.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "kt_toolkit.tuners.process" in argv and run_dir in argv:
+        if "kt_toolkit._child" in argv and run_dir in argv:
             found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
     return found
 

@@ -63,9 +63,10 @@ def _parser():
                         metavar="KEY=VALUE", help="the chief's overrides, the same ones")
     worker.add_argument("--oracle", required=True, metavar="HOST:PORT",
                         help="the chief's address, as `tune --workers` prints it")
-    worker.add_argument("--id", default=f"host-{socket.gethostname()}",
-                        help="this worker's id; restart a dead worker with the same id and "
-                             "it takes its trial up again (default host-<hostname>)")
+    worker.add_argument("--id", default=f"{socket.gethostname()}-{os.getpid()}",
+                        help="this worker's id, unique per worker; restart a dead worker "
+                             "with the same id and it takes its trial up again (default "
+                             "<hostname>-<pid>)")
     worker.add_argument("--trials-per-process", type=int, default=None, metavar="K",
                         help="replace the worker process after K trials (default 20)")
     worker.add_argument("--connect-timeout", type=float, default=30.0, metavar="SECONDS",
@@ -196,6 +197,14 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("Interrupted: rerun the same command to resume.", file=sys.stderr)
         return 130
+    except RuntimeError as error:
+        from kt_toolkit.tuners.launcher import LaunchError
+
+        if not isinstance(error, LaunchError):
+            raise
+        print(f"error: {error}\nFinished trials are kept: rerun the same command to "
+              "resume.", file=sys.stderr)
+        return 1
     if stages:
         return _print_stages(stages)
     _print_result(result)

@@ -220,8 +220,8 @@ def run_experiment(config, *, overwrite=False, workers=None, oracle_address="127
                             trials_per_process=trials_per_process)
     from kt_toolkit.tuners import build_tuner
 
-    setup = prepare_search(config, overwrite=overwrite)
-    with run_lock(setup.run_dir):
+    with run_lock(run_directory(config)):
+        setup = prepare_search(config, overwrite=overwrite)
         import keras
 
         keras.utils.set_random_seed(config.experiment.seed)
@@ -275,7 +275,8 @@ def finish_search(tuner, config, setup, stopped_reason=None):
 
 @contextlib.contextmanager
 def run_lock(run_dir):
-    """Holds `<run_dir>/.lock`: a second process on the same run gets a `ConfigError`.
+    """Holds `<output.directory>/.<run name>.lock`: a second process on the run gets a
+    `ConfigError`, before it changes anything.
 
     Two searches in one directory would write the same trials (KerasTuner's
     checkpoints even fail with "unable to lock file"). The lock goes with the
@@ -283,8 +284,17 @@ def run_lock(run_dir):
     """
     import fcntl
 
-    path = os.path.join(run_dir, ".lock")
-    handle = open(path, "a+", encoding="utf-8")
+    # Beside the run directory, not in it: `--overwrite` deletes the directory, and
+    # a refused command must not have written anything into a live run.
+    run_dir = os.path.normpath(run_dir)
+    parent = os.path.dirname(run_dir) or "."
+    try:
+        os.makedirs(parent, exist_ok=True)
+        handle = open(os.path.join(parent, f".{os.path.basename(run_dir)}.lock"), "a+",
+                      encoding="utf-8")
+    except OSError as error:
+        raise ConfigError(f"Cannot write into {parent!r}: {error.strerror}. Choose a "
+                          "writable output.directory.", key="output.directory") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:

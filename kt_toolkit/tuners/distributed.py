@@ -18,6 +18,7 @@ what a run needs on top of it:
   when the tuner is built).
 """
 
+import datetime
 import json
 import logging
 import os
@@ -99,15 +100,28 @@ def serve(tuner, address="127.0.0.1", port=0):
     servicer = OracleServicer(oracle)
     protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
     bound = server.add_insecure_port(f"{_bracket(address)}:{port}")
+    if not bound and port:  # a restarted chief's old port is taken: any free one
+        logger.warning("Port %d is taken; the chief takes a free one.", port)
+        bound = server.add_insecure_port(f"{_bracket(address)}:0")
     if not bound:
         raise OSError(f"The chief cannot listen on {address}:{port}.")
     server.start()
     atomic_write_text(os.path.join(project_dir, CHIEF_FILE), json.dumps(
         {"address": address, "port": bound, "pid": os.getpid()}))
     logger.info("Chief serving the oracle on %s:%d", address, bound)
+    waited = 0.0
     try:
         while not (servicer.stop_triggered or policy.reason) or not _finished(oracle):
             time.sleep(_POLL_SECONDS)
+            waited = waited + _POLL_SECONDS if servicer.stop_triggered else 0.0
+            if waited and waited % 30 < _POLL_SECONDS:  # name who keeps the chief waiting
+                with oracle_lock(oracle):
+                    ongoing = {w: t.trial_id for w, t in oracle.ongoing_trials.items()}
+                    asking = sorted(oracle.tuner_ids)
+                logger.warning("No trials left to start; waiting %.0f s for running trials %s "
+                               "and for workers %s to ask again (a worker that is gone for "
+                               "good: restart it with the same id, or stop this run and "
+                               "rerun the command).", waited, ongoing or "none", asking)
     finally:
         server.stop(grace=2).wait()
         _remove(os.path.join(project_dir, CHIEF_FILE))
@@ -140,11 +154,12 @@ class _StopPolicy:
         self._lock = threading.Lock()
 
     def end_trial(self, trial):
+        self._adopt(trial.trial_id)
         try:
             return self._end_trial(trial)
-        except RuntimeError as error:
+        except Exception as error:
             _release_leaked_lock(self._oracle)
-            if "consecutive failures" not in str(error):
+            if not isinstance(error, RuntimeError) or "consecutive failures" not in str(error):
                 raise
             oracle = self._oracle
             ended = oracle.trials[trial.trial_id]
@@ -159,6 +174,21 @@ class _StopPolicy:
             logger.error("Search stopped: %s", self.reason)
         return None
 
+    def _adopt(self, trial_id):
+        """Lets a trial started under a chief that died end under this one.
+
+        A worker (one on another host keeps running while the chief restarts on the
+        same port) may report a trial this chief reloaded as interrupted: it is no
+        longer to be retried, and KerasTuner's display must know its start.
+        """
+        oracle = self._oracle
+        with oracle_lock(oracle):
+            if trial_id in oracle._retry_queue:
+                oracle._retry_queue.remove(trial_id)
+            display = oracle._display
+            display.trial_start.setdefault(trial_id, datetime.datetime.now())
+            display.trial_number.setdefault(trial_id, len(display.trial_number) + 1)
+
     def create_trial(self, tuner_id):
         if self.reason is None:
             trial = self._create_trial(tuner_id)
@@ -167,6 +197,9 @@ class _StopPolicy:
             return trial
         from keras_tuner.src.engine import trial as trial_module
 
+        ongoing = self._oracle.ongoing_trials.get(tuner_id)
+        if ongoing is not None:  # a restarted worker finishes the trial it held
+            return ongoing
         self._oracle.tuner_ids.discard(tuner_id)
         return trial_module.Trial(self._oracle.get_space(), status="STOPPED")
 

@@ -23,6 +23,7 @@ runs it as one command:
 import json
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -31,11 +32,11 @@ import time
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
 from kt_toolkit.errors import ConfigError
-from kt_toolkit.tuners.distributed import fail_trial, read_chief, stopped_reason
+from kt_toolkit.tuners.distributed import CHIEF_FILE, fail_trial, read_chief, stopped_reason
 from kt_toolkit.tuners.process import EXIT_RECYCLE
 from kt_toolkit.tuners.progress import progress_line, trial_budget
 
-__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "join_run", "run_parallel"]
+__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "join_run", "run_parallel"]
 
 logger = logging.getLogger(__name__)
 
@@ -46,6 +47,10 @@ CHIEF_STARTS = 3
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
+class LaunchError(RuntimeError):
+    """The chief or a worker cannot be kept running; finished trials stay in the run."""
+
+
 def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1",
                  trials_per_process=None):
     """Runs the search with a chief and `workers` worker processes; a `RunResult`.
@@ -53,7 +58,7 @@ def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1"
     Args and result as `kt_toolkit.runner.run_experiment`, which calls this when
     given `workers`.
     """
-    from kt_toolkit.runner import finish_search, prepare_search, run_lock
+    from kt_toolkit.runner import finish_search, prepare_search, run_directory, run_lock
     from kt_toolkit.tuners import build_tuner
 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
@@ -63,8 +68,9 @@ def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1"
                                            or trials_per_process < 1):
         raise ConfigError("--trials-per-process must be a whole number >= 1. Received: "
                           f"{trials_per_process!r}.", key="--trials-per-process")
-    setup = prepare_search(config, overwrite=overwrite)
-    with run_lock(setup.run_dir):
+    _check_address(oracle_address)
+    with run_lock(run_directory(config)):
+        setup = prepare_search(config, overwrite=overwrite)
         group = _Group(setup.run_dir, workers, oracle_address,
                        trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                        budget=trial_budget(config), objective=setup.objective,
@@ -93,9 +99,17 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
         split_address(oracle)
     except ValueError as error:
         raise ConfigError(str(error), key="--oracle") from None
-    if "chief" in worker_id:
-        raise ConfigError(f"--id may not contain 'chief' (KerasTuner reads that as the "
-                          f"chief). Received: {worker_id!r}.", key="--id")
+    if "chief" in worker_id or re.fullmatch(r"worker\d+", worker_id):
+        raise ConfigError(f"--id may not contain 'chief' nor be worker<N> (the chief's own "
+                          f"and its local workers' ids). Received: {worker_id!r}.", key="--id")
+    for flag, value in (("--trials-per-process", trials_per_process),
+                        ("--connect-timeout", connect_timeout)):
+        if value is not None and not value > 0:
+            raise ConfigError(f"{flag} must be > 0. Received: {value!r}.", key=flag)
+    if config.stages:
+        raise ConfigError("kt-toolkit worker cannot join a staged experiment (`stages:`): "
+                          "each stage is its own run with its own chief. Run the stages "
+                          "with `kt-toolkit tune --workers N` on one host.", key="stages")
     run_dir = check_run_dir(config)
     if not reachable(oracle, timeout=connect_timeout):
         raise ConfigError(f"No chief answers at {oracle} (waited {connect_timeout:.0f} s). "
@@ -130,7 +144,8 @@ class _Group:
         self.project_dir = os.path.join(run_dir, PROJECT_NAME)
         self.log_dir = os.path.join(run_dir, "logs")
         os.makedirs(self.log_dir, exist_ok=True)
-        self.chief, self.oracle = None, None
+        self.chief, self.oracle, self.port = None, None, None
+        self._ended = None  # trials ended at the last look (a worker death count resets)
         self.children = {}  # worker id -> Popen (None once it has finished)
         self.crashes = {}  # trial id -> times it took its worker down
         self.in_a_row = {}  # worker id -> deaths since a trial last ended
@@ -158,8 +173,12 @@ class _Group:
 
     def _start_all(self):
         self._chief_starts += 1
-        self.chief = self._spawn("chief", ["chief", self.run_dir, "--address", self.address])
+        port = self.port or 0  # a restarted chief keeps its port: remote workers find it
+        _remove(os.path.join(self.project_dir, CHIEF_FILE))
+        self.chief = self._spawn("chief", ["chief", self.run_dir, "--address", self.address,
+                                           "--port", str(port)])
         record = self._wait_for_chief()
+        self.port = record["port"]
         host = "127.0.0.1" if self.address in _LOOPBACK + ("0.0.0.0", "::") else self.address
         self.oracle = f"{host}:{record['port']}"
         logger.info("Chief serving the oracle on %s:%d", self.address, record["port"])
@@ -176,7 +195,7 @@ class _Group:
 
     def _spawn(self, name, args):
         log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
-        command = [sys.executable, "-m", "kt_toolkit.tuners.process", *args,
+        command = [sys.executable, "-m", "kt_toolkit._child", *args,
                    "--parent", str(os.getpid())]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
         try:  # own session: the terminal's Ctrl-C reaches the launcher, which stops all
@@ -192,10 +211,10 @@ class _Group:
             if record and record.get("pid") == self.chief.pid:
                 return record
             if self.chief.poll() is not None:
-                raise RuntimeError("The chief process ended before serving (exit "
+                raise LaunchError("The chief process ended before serving (exit "
                                    f"{self.chief.returncode}):\n{self._tail('chief')}")
             time.sleep(0.2)
-        raise RuntimeError(f"The chief did not serve within {timeout} s:\n"
+        raise LaunchError(f"The chief did not serve within {timeout} s:\n"
                            f"{self._tail('chief')}")
 
     def _worker_ended(self, worker_id, code):
@@ -221,7 +240,7 @@ class _Group:
                 self.in_a_row[worker_id] = 0
                 return
         if deaths >= CRASHES_IN_A_ROW:
-            raise RuntimeError(f"{worker_id} died {deaths} times in a row ({how}) without "
+            raise LaunchError(f"{worker_id} died {deaths} times in a row ({how}) without "
                                f"finishing a trial:\n{self._tail(worker_id)}")
 
     def _fail(self, trial_id, how):
@@ -239,7 +258,7 @@ class _Group:
         logger.warning("The chief died (exit %s); restarting it and the workers.", code)
         self.stop()
         if self._chief_starts >= CHIEF_STARTS:
-            raise RuntimeError(f"The chief died {self._chief_starts} times:\n"
+            raise LaunchError(f"The chief died {self._chief_starts} times:\n"
                                f"{self._tail('chief')}")
         self._start_all()
 
@@ -258,6 +277,9 @@ class _Group:
         if self._shown is not None and now - self._shown[0] < every:
             return
         line, key = progress_line(self.run_dir, *self.progress)
+        if key[0] != self._ended:  # a trial ended: deaths so far were not in a row
+            self._ended = key[0]
+            self.in_a_row.clear()
         if self._shown is None or key != self._shown[1]:
             logger.info("%s %s", time.strftime("%H:%M:%S"), line)
         self._shown = (now, key)
@@ -284,6 +306,28 @@ class _Group:
                 return "".join(handle.readlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def _check_address(address):
+    """A `ConfigError` naming `--oracle-address` when this host cannot bind it."""
+    import socket
+
+    family = socket.AF_INET6 if ":" in str(address) else socket.AF_INET
+    try:
+        with socket.socket(family, socket.SOCK_STREAM) as probe:
+            probe.bind((address, 0))
+    except (OSError, TypeError, ValueError) as error:
+        raise ConfigError(f"--oracle-address {address!r} cannot be bound on this host "
+                          f"({error}). Use 127.0.0.1 (this machine only) or 0.0.0.0 (every "
+                          "interface), or one of this host's addresses.",
+                          key="--oracle-address") from None
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass
 
 
 def _interrupt(signum, frame):

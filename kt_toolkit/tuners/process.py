@@ -1,8 +1,8 @@
 """The chief and worker processes of a parallel run (started by `launcher.py`).
 
-    python -m kt_toolkit.tuners.process chief RUN_DIR [--address 127.0.0.1]
-    python -m kt_toolkit.tuners.process worker RUN_DIR --oracle HOST:PORT --id worker0
-                                               [--trials-per-process K]
+    python -m kt_toolkit._child chief RUN_DIR [--address 127.0.0.1] [--port P]
+    python -m kt_toolkit._child worker RUN_DIR --oracle HOST:PORT --id worker0
+                                      [--trials-per-process K]
 
 Both read the run's own `config.yaml`, so every process searches the same
 settings. Exit codes: 0 the search is over, `EXIT_RECYCLE` (75) a worker ran its
@@ -10,13 +10,9 @@ settings. Exit codes: 0 the search is over, `EXIT_RECYCLE` (75) a worker ran its
 """
 
 import argparse
-import ctypes
 import logging
 import os
-import signal
 import sys
-import threading
-import time
 
 __all__ = ["EXIT_RECYCLE", "main"]
 
@@ -25,7 +21,7 @@ logger = logging.getLogger(__name__)
 
 
 def _parser():
-    parser = argparse.ArgumentParser(prog="python -m kt_toolkit.tuners.process")
+    parser = argparse.ArgumentParser(prog="python -m kt_toolkit._child")
     parser.add_argument("role", choices=("chief", "worker"))
     parser.add_argument("run_dir")
     parser.add_argument("--address", default="127.0.0.1", help="chief: interface to bind")
@@ -33,7 +29,9 @@ def _parser():
     parser.add_argument("--id", default="worker0", help="worker: its KerasTuner tuner id")
     parser.add_argument("--trials-per-process", type=int, default=None)
     parser.add_argument("--parent", type=int, default=None,
-                        help="exit when this process (the launcher) is gone")
+                        help="exit when this process (the launcher) is gone (armed by "
+                             "kt_toolkit._child before this module loads)")
+    parser.add_argument("--port", type=int, default=0, help="chief: port (0: a free one)")
     return parser
 
 
@@ -41,8 +39,6 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    if args.parent:
-        _die_with_parent(args.parent)
     from kt_toolkit.cli import quiet_backends
     from kt_toolkit.errors import ConfigError
     from kt_toolkit.runner import _stored_config, prepare_search
@@ -55,18 +51,18 @@ def main(argv=None):
         print(f"error: {error}", file=sys.stderr)
         return 2
     if args.role == "chief":
-        return run_chief(config, setup, args.address)
+        return run_chief(config, setup, args.address, args.port)
     return run_worker(config, setup, args.oracle, args.id, args.trials_per_process)
 
 
-def run_chief(config, setup, address):
+def run_chief(config, setup, address, port=0):
     """Serves the oracle until every trial has ended (`distributed.serve`)."""
     from kt_toolkit.tuners import build_tuner
     from kt_toolkit.tuners.distributed import serve
 
     tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
     tuner.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
-    serve(tuner, address)
+    serve(tuner, address, port)
     return 0
 
 
@@ -93,24 +89,6 @@ def run_worker(config, setup, oracle, tuner_id, trials_per_process):
                     done.args[0])
         return EXIT_RECYCLE
     return 0
-
-
-def _die_with_parent(parent):
-    """Ends this process with the launcher's, even on `kill -9` of the launcher."""
-    if sys.platform.startswith("linux"):
-        try:  # PR_SET_PDEATHSIG: the kernel sends SIGKILL when the parent dies
-            ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
-
-    def watch():
-        while os.getppid() == parent:
-            time.sleep(1)
-        os._exit(1)
-
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=watch, daemon=True, name="parent-watch").start()
 
 
 if __name__ == "__main__":

@@ -52,7 +52,7 @@ def _children(run_dir):
                 argv = handle.read().decode(errors="replace").split("\0")
         except OSError:
             continue
-        if "kt_toolkit.tuners.process" in argv and run_dir in argv:
+        if "kt_toolkit._child" in argv and run_dir in argv:
             found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
     return found
 
@@ -145,14 +145,20 @@ def test_consecutive_failures_stop_every_worker_with_the_reasons(tmp_path):
     assert _children(run_dir) == {}
 
 
-def test_a_second_search_of_the_same_run_directory_is_refused(tmp_path):
-    from kt_toolkit.runner import run_lock
+def test_a_second_search_of_the_same_run_directory_is_refused(make_config):
+    from kt_toolkit.runner import prepare_run_dir, run_experiment, run_lock
 
-    with run_lock(str(tmp_path)):
-        with pytest.raises(ConfigError, match=r"being searched by kt-toolkit \(pid \d+\)"):
-            with run_lock(str(tmp_path)):
-                pass
-    with run_lock(str(tmp_path)):  # released with its holder
+    config = make_config()
+    run_dir = prepare_run_dir(config)
+    kept = os.path.join(run_dir, "trials", "0", "history.csv")
+    os.makedirs(os.path.dirname(kept))
+    open(kept, "w").write("epoch\n1\n")
+    with run_lock(run_dir):  # a search is running there
+        for launch in ({}, {"workers": 1}):
+            with pytest.raises(ConfigError, match=r"being searched by kt-toolkit \(pid \d+\)"):
+                run_experiment(config, overwrite=True, **launch)
+            assert open(kept).read() == "epoch\n1\n"  # refused before touching anything
+    with run_lock(run_dir):  # released with its holder
         pass
 
 
@@ -237,13 +243,21 @@ def test_a_worker_with_no_chief_to_reach_says_so(tmp_path, capsys):
     (["worker", "{config}", "--oracle", "nohost"], "--oracle must be HOST:PORT"),
     (["worker", "{config}", "--oracle", "127.0.0.1:5000", "--id", "chief2"],
      "--id may not contain 'chief'"),
+    (["worker", "{config}", "--oracle", "127.0.0.1:5000", "--id", "worker0"],
+     "nor be worker<N>"),
+    (["worker", "{config}", "--oracle", "127.0.0.1:5000", "--trials-per-process", "-3"],
+     "--trials-per-process must be > 0"),
     (["worker", "{config}", "--oracle", "127.0.0.1:5000"], "There is no run in"),
+    (["worker", "{config}", "--oracle", "127.0.0.1:5000", "--set",
+      "stages=[{name: a, tuner: {max_trials: 2}}]"], "cannot join a staged experiment"),
+    (["tune", "{config}", "--workers", "1", "--oracle-address", "10.9.9.9"],
+     "--oracle-address '10.9.9.9' cannot be bound on this host"),
 ])
 def test_bad_parallel_options_are_refused_before_anything_runs(tmp_path, capsys, argv, words):
     from kt_toolkit.cli import main
 
     config, run_dir = _write_config(tmp_path)
-    assert main([part.format(config=config) for part in argv]) == 2
+    assert main([part.replace("{config}", config) for part in argv]) == 2
     assert words in capsys.readouterr().err
     assert not os.path.exists(os.path.join(run_dir, "trials"))
 
@@ -255,7 +269,7 @@ def test_a_trial_that_kills_its_worker_twice_is_failed_and_the_search_goes_on(tm
     hook.mkdir()
     (hook / "sitecustomize.py").write_text(
         "import os, signal, sys\n"
-        "if 'kt_toolkit.tuners.process' in sys.orig_argv and 'worker' in sys.orig_argv:\n"
+        "if 'kt_toolkit._child' in sys.orig_argv and 'worker' in sys.orig_argv:\n"
         "    from kt_toolkit.hypermodels import HyperMLP\n"
         "    build = HyperMLP.build\n"
         "    def killing_build(self, hp):\n"
