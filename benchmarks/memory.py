@@ -51,24 +51,12 @@ def _rss_of(pid):
     return None
 
 
-def _processes(run_dir):
-    """`{"chief" or worker id: pid}` of the run's live processes."""
-    found = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                argv = handle.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "kt_toolkit._child" in argv and run_dir in argv:
-            found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
-    return found
-
-
 def watch_workers(args):
     import subprocess
 
     import yaml
+
+    from kt_toolkit.tuners.launcher import run_processes
 
     folder = tempfile.mkdtemp()
     path = os.path.join(folder, "memory.yaml")
@@ -86,7 +74,7 @@ def watch_workers(args):
         ended = len([1 for trial in os.listdir(os.path.join(run_dir, "trials"))
                      if os.path.exists(os.path.join(run_dir, "trials", trial, "meta.json"))]
                     ) if os.path.isdir(os.path.join(run_dir, "trials")) else 0
-        for name, pid in _processes(run_dir).items():
+        for name, pid in run_processes(run_dir).items():
             mb = _rss_of(pid)
             if mb is None:
                 continue

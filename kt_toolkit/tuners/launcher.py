@@ -36,7 +36,8 @@ from kt_toolkit.tuners.distributed import CHIEF_FILE, fail_trial, read_chief, st
 from kt_toolkit.tuners.process import EXIT_RECYCLE
 from kt_toolkit.tuners.progress import progress_line, trial_budget
 
-__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "join_run", "run_parallel"]
+__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "join_run", "run_parallel",
+           "run_processes"]
 
 logger = logging.getLogger(__name__)
 
@@ -306,6 +307,20 @@ class _Group:
                 return "".join(handle.readlines()[-lines:])
         except OSError:
             return "(no log)"
+
+
+def run_processes(run_dir):
+    """`{"chief" or worker id: pid}` of the live chief/worker processes of `run_dir` (Linux)."""
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as handle:
+                argv = handle.read().decode(errors="replace").split("\0")
+        except OSError:
+            continue
+        if "kt_toolkit._child" in argv and run_dir in argv:
+            found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
+    return found
 
 
 def _check_address(address):

@@ -45,16 +45,9 @@ def _start(config, *args):
 
 def _children(run_dir):
     """`{worker id or "chief": pid}` of the live processes working on `run_dir`."""
-    found = {}
-    for pid in filter(str.isdigit, os.listdir("/proc")):
-        try:
-            with open(f"/proc/{pid}/cmdline", "rb") as handle:
-                argv = handle.read().decode(errors="replace").split("\0")
-        except OSError:
-            continue
-        if "kt_toolkit._child" in argv and run_dir in argv:
-            found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
-    return found
+    from kt_toolkit.tuners.launcher import run_processes
+
+    return run_processes(run_dir)
 
 
 def _rows(run_dir):
