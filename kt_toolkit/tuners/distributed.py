@@ -95,6 +95,7 @@ def serve(tuner, address="127.0.0.1", port=0):
     project_dir = tuner.project_dir
     _remove(os.path.join(project_dir, STOPPED_FILE))
     policy = _StopPolicy(oracle, project_dir)
+    policy.forget_finished()
     tuner.save()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
     servicer = OracleServicer(oracle)
@@ -156,7 +157,12 @@ class _StopPolicy:
     def end_trial(self, trial):
         self._adopt(trial.trial_id)
         try:
-            return self._end_trial(trial)
+            self._end_trial(trial)
+            # KerasTuner saved oracle.json before taking the trial off the ongoing
+            # list: a kill now would rerun a finished trial on resume.
+            with oracle_lock(self._oracle):
+                self._oracle.save()
+            return None
         except Exception as error:
             _release_leaked_lock(self._oracle)
             if not isinstance(error, RuntimeError) or "consecutive failures" not in str(error):
@@ -173,6 +179,13 @@ class _StopPolicy:
                 atomic_write_text(self._path, json.dumps({"reason": self.reason}))
             logger.error("Search stopped: %s", self.reason)
         return None
+
+    def forget_finished(self):
+        """Drops ended trials a reload put back in the retry queue (see `end_trial`)."""
+        oracle = self._oracle
+        with oracle_lock(oracle):
+            oracle._retry_queue = [t for t in oracle._retry_queue
+                                   if oracle.trials[t].status not in ("COMPLETED", "FAILED")]
 
     def _adopt(self, trial_id):
         """Lets a trial started under a chief that died end under this one.
