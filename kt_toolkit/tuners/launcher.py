@@ -30,11 +30,11 @@ import sys
 import time
 
 from kt_toolkit._io import atomic_write_text
-from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
+from kt_toolkit.analysis.trials import PROJECT_NAME
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.tuners.distributed import CHIEF_FILE, fail_trial, read_chief, stopped_reason
 from kt_toolkit.tuners.process import EXIT_RECYCLE
-from kt_toolkit.tuners.progress import progress_line, trial_budget
+from kt_toolkit.tuners.progress import progress_line, running_trials, trial_budget
 
 __all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "join_run", "run_parallel",
            "run_processes"]
@@ -230,7 +230,7 @@ class _Group:
 
     def _worker_died(self, worker_id, code):
         how = f"signal {-code}" if code < 0 else f"exit {code}"
-        trial_id = self._running().get(worker_id)
+        trial_id = running_trials(self.run_dir).get(worker_id)
         deaths = self.in_a_row[worker_id] = self.in_a_row.get(worker_id, 0) + 1
         logger.warning("%s died (%s)%s; restarting it.", worker_id, how,
                        f" during trial {trial_id}" if trial_id else "")
@@ -262,16 +262,6 @@ class _Group:
             raise LaunchError(f"The chief died {self._chief_starts} times:\n"
                                f"{self._tail('chief')}")
         self._start_all()
-
-    def _running(self):
-        rows = trial_rows(self.run_dir)
-        still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
-        try:
-            with open(os.path.join(self.project_dir, "oracle.json"), encoding="utf-8") as f:
-                ongoing = json.load(f).get("ongoing_trials") or {}
-        except (OSError, ValueError):
-            return {}
-        return {w: t for w, t in ongoing.items() if t in still}
 
     def _show_progress(self, every=2.0):
         now = time.monotonic()

@@ -10,7 +10,7 @@ import os
 
 from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
 
-__all__ = ["progress_line", "trial_budget"]
+__all__ = ["progress_line", "running_trials", "trial_budget"]
 
 
 def trial_budget(config):
@@ -56,19 +56,24 @@ def progress_line(run_dir, budget, objective, direction):
         pick = max if direction == "max" else min
         best = pick(done, key=lambda r: float(r["objective"]))
         text += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
-    # oracle.json is saved before an ended trial leaves `ongoing_trials`.
-    still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
-    running = {w: t for w, t in _running(run_dir).items() if t in still}
+    running = running_trials(run_dir, rows)
     if running:
         text += " | running: " + ", ".join(f"{trial} on {worker}"
                                            for worker, trial in sorted(running.items()))
     return text, (ended, text)
 
 
-def _running(run_dir):
-    """`{tuner_id: trial_id}` of the chief's ongoing trials (its `oracle.json`)."""
+def running_trials(run_dir, rows=None):
+    """`{tuner_id: trial_id}` of the trials running now, from the chief's `oracle.json`.
+
+    `rows` (`trial_rows(run_dir)`) when the caller has them. oracle.json can be
+    saved before an ended trial leaves `ongoing_trials`: only RUNNING trials count.
+    """
+    rows = trial_rows(run_dir) if rows is None else rows
+    still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
     try:
         with open(os.path.join(run_dir, PROJECT_NAME, "oracle.json"), encoding="utf-8") as f:
-            return dict(json.load(f).get("ongoing_trials") or {})
+            ongoing = json.load(f).get("ongoing_trials") or {}
     except (OSError, ValueError):
         return {}
+    return {w: t for w, t in ongoing.items() if t in still}
