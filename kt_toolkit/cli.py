@@ -11,14 +11,22 @@ import logging
 import os
 import socket
 import sys
-import warnings
+
+import yaml
 
 from kt_toolkit import __version__
-from kt_toolkit.errors import ConfigError
+from kt_toolkit.compat import quiet_backends
+from kt_toolkit.config import dump_config
+from kt_toolkit.errors import ConfigError, KtToolkitError, LaunchError, RunDirectoryError
+from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
+from kt_toolkit.rundir import RunDirectory
 
-__all__ = ["main", "quiet_backends"]
+__all__ = ["EXIT_CODES", "main"]
 
 EXIT_CONFIG = 2
+# Each error class's exit code; the first class an error is an instance of wins.
+EXIT_CODES = ((ConfigError, EXIT_CONFIG), (RunDirectoryError, EXIT_CONFIG), (LaunchError, 1),
+              (KtToolkitError, 1))
 
 
 def _parser():
@@ -84,17 +92,6 @@ def _parser():
     return parser
 
 
-def quiet_backends():
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-    warnings.filterwarnings("ignore", category=UserWarning, module="keras")
-    logging.getLogger("absl").setLevel(logging.ERROR)
-    logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from keras_tuner.src import config as keras_tuner_config
-
-    # KerasTuner prints every failed trial's traceback; trials.csv keeps the reason.
-    keras_tuner_config.DEBUG = False
-
-
 def _print_result(result):
     print()
     if result.best_trial_id is None:
@@ -129,16 +126,12 @@ def _print_report(report):
 
 
 def _report(run_dir):
-    from kt_toolkit.analysis.report import write_report
-
-    if not os.path.isfile(os.path.join(run_dir, "config.yaml")):
+    if not RunDirectory(run_dir).exists():
         print(f"error: {run_dir!r} is not a run directory (no config.yaml). Give the folder "
               "`kt-toolkit tune` printed as `Run directory:`.", file=sys.stderr)
         return EXIT_CONFIG
-    import yaml
-
     try:
-        report = write_report(run_dir)
+        report = write_run_report(run_dir)
     except OSError as error:
         print(f"error: cannot write the report into {run_dir!r}: {error.strerror or error}"
               f" ({error.filename or run_dir}). Copy the run directory somewhere writable "
@@ -158,10 +151,8 @@ def main(argv=None):
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     if args.command == "report":
         return _report(args.run_dir)
-    from kt_toolkit.config import dump_config, load_config
-
     try:
-        config = load_config(args.config, args.overrides)
+        config = load_experiment(args.config, args.overrides)
         if args.command == "validate":
             print(dump_config(config), end="")
             return 0
@@ -169,48 +160,39 @@ def main(argv=None):
         if args.command == "check":
             return _check(config, args)
         if args.command == "worker":
+            # Commands that train import Keras (TensorFlow) only when they run:
+            # `validate` and `report` stay fast.
             from kt_toolkit.tuners.launcher import join_run
 
             return join_run(config, args.oracle, args.id,
                             trials_per_process=args.trials_per_process,
                             connect_timeout=args.connect_timeout)
-        from kt_toolkit.runner import run_experiment
-
         if args.proxy_check:  # no proxy to check, a bad K: say so before the search
-            from kt_toolkit.proxy import check_proxy_arguments
+            from kt_toolkit.proxy import check_proxy_arguments  # Keras: see "worker"
 
             check_proxy_arguments(config, args.proxy_top_k)
-        launch = _launch_options(args)
-        if config.stages:
-            from kt_toolkit.stages import run_stages
-
-            stages = run_stages(config, overwrite=args.overwrite, **launch)
-            result = stages[-1].result
-        else:
-            stages = None
-            result = run_experiment(config, overwrite=args.overwrite, **launch)
-    except ConfigError as error:
-        if error.file is None:
-            error.file = args.config
-        print(f"error: {error}", file=sys.stderr)
-        return EXIT_CONFIG
+        result = run_experiment(config, overwrite=args.overwrite, **_launch_options(args))
     except KeyboardInterrupt:
         print("Interrupted: rerun the same command to resume.", file=sys.stderr)
         return 130
-    except RuntimeError as error:
-        from kt_toolkit.tuners.launcher import LaunchError
-
-        if not isinstance(error, LaunchError):
-            raise
-        print(f"error: {error}\nFinished trials are kept: rerun the same command to "
-              "resume.", file=sys.stderr)
-        return 1
-    if stages:
-        return _print_stages(stages)
+    except KtToolkitError as error:
+        return _error(error, args)
+    if result.stages:
+        return _print_stages(result.stages)
     _print_result(result)
     if args.proxy_check and result.best_trial_id is not None:
         _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
+
+
+def _error(error, args):
+    """Prints `error` as one line (the file it concerns first); its class's exit code."""
+    if error.file is None and not isinstance(error, LaunchError):
+        error.file = args.config
+    print(f"error: {error}", file=sys.stderr)
+    if isinstance(error, LaunchError):
+        print("Finished trials are kept: rerun the same command to resume.", file=sys.stderr)
+    return next(code for cls, code in EXIT_CODES if isinstance(error, cls))
 
 
 def _launch_options(args):
@@ -239,7 +221,7 @@ def _print_stages(stages):
 
 def _check(config, args):
     """Prints the sanity checks' report; 1 when one failed (ConfigError: the caller's 2)."""
-    from kt_toolkit.checks import check_experiment
+    from kt_toolkit.checks import check_experiment  # Keras: see main's "worker"
 
     report = check_experiment(config, subset=args.subset, max_epochs=args.max_epochs)
     print(report.format())
@@ -247,7 +229,7 @@ def _check(config, args):
 
 
 def _proxy_check(config, result, args):
-    from kt_toolkit.proxy import proxy_check
+    from kt_toolkit.proxy import proxy_check  # Keras: see main's "worker"
 
     checked = proxy_check(config, result.run_dir, top_k=args.proxy_top_k)
     print(f"\nProxy check: the {len(checked.rows)} best trials retrained on the full data")

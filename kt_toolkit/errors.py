@@ -1,47 +1,73 @@
-"""Errors kt_toolkit raises.
+"""Errors kt_toolkit raises, by class.
 
-`ConfigError` is fatal: a YAML file, a `--set` override or a function argument is
-wrong, and nothing was run or changed. `FailedTrialError` is KerasTuner's own: a
-trial failed, the search records it and goes on.
+Every error kt_toolkit raises on purpose is a `KtToolkitError`:
+
+| class | when | `kt-toolkit` exit code |
+|---|---|---|
+| `ConfigError` (and `DataError`) | a YAML file, a `--set` override, a flag or an argument is wrong; nothing was run or changed | 2 |
+| `RunDirectoryError` | the run directory is busy (another command holds its lock) or cannot be written | 2 |
+| `LaunchError` | the chief or a worker process of a parallel run cannot be kept running; finished trials stay | 1 |
+
+`FailedTrialError` is KerasTuner's own: a trial failed, the search records it and
+goes on.
 """
 
 import difflib
 
-__all__ = ["ConfigError", "DataError", "FailedTrialError", "invalid", "suggest"]
+__all__ = ["ConfigError", "DataError", "FailedTrialError", "KtToolkitError", "LaunchError",
+           "RunDirectoryError", "invalid", "suggest"]
 
 
-class ConfigError(ValueError):
-    """A bad setting: names the file (when known), the dotted key and the value.
+class KtToolkitError(Exception):
+    """The base of kt_toolkit's errors: a message, the setting and the file it concerns.
 
     Args:
         message: String, what is wrong and how to fix it.
-        key: Optional string, the dotted path of the setting (`model.space.dropout`).
+        key: Optional string, the dotted path of the setting (`model.space.dropout`)
+            or the command-line flag (`--workers`).
         file: Optional string, the YAML file the setting came from.
     """
 
-    def __init__(self, message, *, key=None, file=None):
+    def __init__(self, message: str, *, key: "str | None" = None,
+                 file: "str | None" = None) -> None:
         super().__init__(message)
         self.message = message
         self.key = key
         self.file = file
 
-    def __str__(self):
+    def __str__(self) -> str:
         where = ": ".join(str(part) for part in (self.file, self.key) if part)
         return f"{where}: {self.message}" if where else self.message
+
+
+class ConfigError(KtToolkitError, ValueError):
+    """A bad setting: names the file (when known), the dotted key and the value."""
 
 
 class DataError(ConfigError):
     """A dataset that cannot be found, read or downloaded."""
 
 
-def suggest(name, candidates):
+class RunDirectoryError(KtToolkitError):
+    """The run directory is busy (another process holds its lock) or not writable.
+
+    Nothing in the run was changed.
+    """
+
+
+class LaunchError(KtToolkitError, RuntimeError):
+    """The chief or a worker cannot be kept running; finished trials stay in the run."""
+
+
+def suggest(name: object, candidates) -> str:
     """Returns " Did you mean `x`?" for the closest candidate, or an empty string."""
     close = difflib.get_close_matches(str(name), [str(c) for c in candidates], n=1,
                                       cutoff=0.5)
     return f" Did you mean `{close[0]}`?" if close else ""
 
 
-def invalid(key, expected, value, hint="", *, error=ConfigError):
+def invalid(key: str, expected: str, value: object, hint: str = "", *,
+            error: type = ConfigError) -> ConfigError:
     """Builds the house-style error: "`key` must be X. Received: key=V. Hint."
 
     Args:

@@ -9,13 +9,23 @@ proxy scores and the full scores: the number that says whether to trust it.
 
 import copy
 import dataclasses
-import json
 import logging
 import math
 import os
 
+import keras
+import keras_tuner
+
 from kt_toolkit._io import atomic_write_text, write_csv
+from kt_toolkit.analysis import load_study
+from kt_toolkit.analysis.search import distinct_configurations
+from kt_toolkit.callbacks import default_callbacks
+from kt_toolkit.data import load_dataset
 from kt_toolkit.errors import ConfigError
+from kt_toolkit.hypermodels import build_hypermodel
+from kt_toolkit.rundir import RunDirectory
+from kt_toolkit.rundir.layout import PROXY_CSV, PROXY_MD
+from kt_toolkit.tuners import resolve_objective
 
 __all__ = ["DOUBT_RHO", "ProxyCheck", "TRUST_RHO", "check_proxy_arguments", "proxy_check"]
 
@@ -71,20 +81,12 @@ def _full_config(config):
 
 
 def _hyperparameters(run_dir, trial_id):
-    import keras_tuner
-
-    path = os.path.join(run_dir, "tuner", f"trial_{trial_id}", "trial.json")
-    with open(path, encoding="utf-8") as handle:
-        record = json.load(handle)
+    record = RunDirectory(run_dir).trial_record(trial_id)
     return keras_tuner.HyperParameters.from_config(record["hyperparameters"])
 
 
 def _retrain(hypermodel, hp, data, config, objective, direction):
     """Trains one setting on the full data; returns (best score, epochs run)."""
-    import keras
-
-    from kt_toolkit.callbacks import default_callbacks
-
     keras.utils.set_random_seed(config.experiment.seed)
     epochs = config.training.epochs
     if config.tuner.algorithm == "hyperband":
@@ -148,15 +150,8 @@ def proxy_check(config, run_dir, *, top_k=5):
     Raises:
         ConfigError: when the config has no proxy, or `top_k` < 2.
     """
-    from kt_toolkit.analysis.study import load_study
-    from kt_toolkit.data import load_dataset
-    from kt_toolkit.runner import build_hypermodel
-    from kt_toolkit.tuners import resolve_objective
-
     check_proxy_arguments(config, top_k)
     full = _full_config(config)
-    from kt_toolkit.analysis.search import distinct_configurations
-
     study = load_study(run_dir)
     # Hyperband trains one configuration in several rounds (trials): each
     # configuration once, with its best round's score.
@@ -180,7 +175,7 @@ def proxy_check(config, run_dir, *, top_k=5):
 
 
 def _write(run_dir, rows, rho, p_value, verdict, objective, config):
-    write_csv(os.path.join(run_dir, "proxy_check.csv"), rows)
+    write_csv(os.path.join(run_dir, PROXY_CSV), rows)
     proxy = ", ".join(f"{k}={v}" for k, v in (("subsample", config.data.subsample),
                                                ("classes", config.data.classes)) if v)
     lines = [f"# Proxy check ({proxy} → full data)", "",
@@ -192,6 +187,6 @@ def _write(run_dir, rows, rho, p_value, verdict, objective, config):
     if rho is not None:
         lines += ["", f"Spearman ρ = {rho:.3f} (p = {p_value:.3g})."]
     lines += ["", verdict, ""]
-    path = os.path.join(run_dir, "proxy_check.md")
+    path = os.path.join(run_dir, PROXY_MD)
     atomic_write_text(path, "\n".join(lines))
     return path

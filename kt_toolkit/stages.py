@@ -24,113 +24,20 @@ import dataclasses
 import logging
 import math
 import os
+from typing import Callable
 
-from kt_toolkit.errors import ConfigError, invalid, suggest
+import yaml
 
-__all__ = ["STAGE_KEYS", "narrow_space", "run_stages", "stage_config", "validate_stages"]
+from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis import load_study
+from kt_toolkit.config import ExperimentConfig
+from kt_toolkit.config.stages import (DEFAULT_MARGIN, DEFAULT_TOP_K, STAGES_DIR, stage_config,
+                                      stage_run_name)
+from kt_toolkit.rundir import CONFIG_FILE, prepare_run_dir
 
-STAGE_KEYS = ("name", "tuner", "training", "data", "narrow")
-NARROW_KEYS = ("top_k", "margin")
-DEFAULT_TOP_K = 5
-DEFAULT_MARGIN = 0.25  # of the top trials' span (log span for log knobs), each side
+__all__ = ["StageResult", "narrow_space", "run_stages"]
+
 logger = logging.getLogger(__name__)
-
-
-def _stage_raw(config, index):
-    stage = config.stages[index]
-    raw = config.to_dict()
-    raw.pop("stages", None)
-    for section in ("tuner", "training", "data"):
-        _merge(raw[section], stage.get(section) or {})
-    raw["output"]["directory"] = os.path.join(_parent_dir(config), "stages")
-    raw["output"]["run_name"] = f"{index + 1}-{stage['name']}"
-    return raw
-
-
-def _parent_dir(config):
-    from kt_toolkit.runner import run_directory
-
-    return run_directory(config)
-
-
-def _merge(base, extra):
-    for key, value in extra.items():
-        if isinstance(value, dict) and isinstance(base.get(key), dict):
-            _merge(base[key], value)
-        else:
-            base[key] = value
-
-
-def stage_config(config, index, space=None):
-    """The `ExperimentConfig` of stage `index` (0-based), with `space` if given.
-
-    Raises:
-        ConfigError: naming `stages.<index>.<key>` for a bad stage setting.
-    """
-    from kt_toolkit.config import config_from_dict
-
-    raw = _stage_raw(config, index)
-    if space is not None:
-        raw["model"]["space"] = space
-    try:
-        return config_from_dict(raw)
-    except ConfigError as error:
-        key = error.key or ""
-        section = key.split(".", 1)[0]
-        if section in ("tuner", "training", "data") and section in config.stages[index]:
-            key = f"stages.{index}.{key}"
-        raise ConfigError(error.message, key=key, file=error.file) from None
-
-
-def validate_stages(config):
-    """Checks every stage's keys and settings; a `ConfigError` names the first bad one."""
-    stages = config.stages
-    if not stages:
-        return
-    if not isinstance(stages, list):
-        raise invalid("stages", "a list of stages (each a mapping with a `name`)", stages)
-    names = []
-    for index, stage in enumerate(stages):
-        key = f"stages.{index}"
-        if not isinstance(stage, dict):
-            raise invalid(key, "a mapping with `name` and optional tuner/training/data/narrow",
-                          stage)
-        for name in stage:
-            if name not in STAGE_KEYS:
-                raise ConfigError(f"Unknown key `{name}`. Allowed here: "
-                                  f"{', '.join(STAGE_KEYS)}." + suggest(name, STAGE_KEYS),
-                                  key=f"{key}.{name}")
-        name = stage.get("name")
-        if not isinstance(name, str) or not name or not name.replace("_", "").replace(
-                "-", "").isalnum():
-            raise invalid(f"{key}.name", "a short name of letters, digits, - and _", name)
-        if name in names:
-            raise ConfigError(f"Stage names must differ. Received: name={name!r} twice.",
-                              key=f"{key}.name")
-        names.append(name)
-        _validate_narrow(stage.get("narrow"), f"{key}.narrow", first=index == 0)
-        stage_config(config, index)
-
-
-def _validate_narrow(narrow, key, *, first):
-    if narrow is None:
-        return
-    if first:
-        raise ConfigError("The first stage has no earlier stage to narrow around. Remove "
-                          "`narrow` from it.", key=key)
-    if not isinstance(narrow, dict):
-        raise invalid(key, "a mapping with top_k and margin", narrow)
-    for name, value in narrow.items():
-        if name not in NARROW_KEYS:
-            raise ConfigError(f"Unknown key `{name}`. Allowed here: {', '.join(NARROW_KEYS)}."
-                              + suggest(name, NARROW_KEYS), key=f"{key}.{name}")
-    top_k = narrow.get("top_k", DEFAULT_TOP_K)
-    if isinstance(top_k, bool) or not isinstance(top_k, int) or top_k < 1:
-        raise invalid(f"{key}.top_k", "an integer >= 1", top_k)
-    margin = narrow.get("margin", DEFAULT_MARGIN)
-    if isinstance(margin, bool) or not isinstance(margin, (int, float)) or margin < 0:
-        raise invalid(f"{key}.margin", "a number >= 0", margin)
-
 
 def narrow_space(study, space, *, top_k=DEFAULT_TOP_K, margin=DEFAULT_MARGIN):
     """A new `model.space` narrowed around `study`'s `top_k` best trials.
@@ -201,27 +108,30 @@ class StageResult:
     """One stage's name, config and `RunResult`."""
 
     name: str
-    config: object
+    config: ExperimentConfig
     result: object
 
 
-def run_stages(config, *, overwrite=False, **launch):
+def run_stages(config: ExperimentConfig, run_stage: Callable, *,
+               overwrite: bool = False) -> list:
     """Runs the stages in order; returns the list of `StageResult`s.
 
-    `launch` (`workers`, `oracle_address`, `trials_per_process`) goes to each
-    stage's `run_experiment`.
+    Args:
+        config: The experiment, with `stages`.
+        run_stage: Callable taking one stage's `ExperimentConfig` and returning
+            its `RunResult`: the caller's way to run a search
+            (`kt_toolkit.experiment.run_experiment` passes its own, with the
+            `--workers` options), so this module imports nothing above it.
+        overwrite: Boolean, delete the parent run directory first.
 
     The parent run directory holds `config.yaml`, `stages/<n>-<name>/` (each a
     full run) and `stages.md`, which compares them.
     """
-    from kt_toolkit.analysis.study import load_study
-    from kt_toolkit.runner import prepare_run_dir, run_experiment
-
     parent = prepare_run_dir(config, overwrite=overwrite)
     done, space = [], None
     for index, stage in enumerate(config.stages):
         stage_cfg = stage_config(config, index, space)
-        result = run_experiment(stage_cfg, **launch)
+        result = run_stage(stage_cfg)
         done.append(StageResult(stage["name"], stage_cfg, result))
         if index + 1 < len(config.stages):
             narrow = config.stages[index + 1].get("narrow")
@@ -229,22 +139,21 @@ def run_stages(config, *, overwrite=False, **launch):
                 space = narrow_space(load_study(result.run_dir), stage_cfg.model.space,
                                      top_k=narrow.get("top_k", DEFAULT_TOP_K),
                                      margin=narrow.get("margin", DEFAULT_MARGIN))
-                space = _started_space(parent, index + 1, config.stages[index + 1], space)
+                space = _started_space(parent, config, index + 1, space)
             else:
                 space = None
     _write_comparison(parent, done)
     return done
 
 
-def _started_space(parent, index, stage, space):
+def _started_space(parent, config, index, space):
     """A stage that already started keeps the ranges it started with.
 
     Its earlier stage may have grown since (more trials, other top trials); mixing
     two spaces in one search would make its trials incomparable.
     """
-    import yaml
-
-    path = os.path.join(parent, "stages", f"{index + 1}-{stage['name']}", "config.yaml")
+    stage = config.stages[index]
+    path = os.path.join(parent, STAGES_DIR, stage_run_name(config, index), CONFIG_FILE)
     if not os.path.exists(path):
         return space
     with open(path, encoding="utf-8") as handle:
@@ -267,8 +176,6 @@ def _range_text(spec):
 
 
 def _write_comparison(parent, done):
-    from kt_toolkit._io import atomic_write_text
-
     lines = ["# Stages (C3: coarse to fine)", "",
              "| stage | algorithm | trials | epochs | best | score |", "|---|---|---|---|---|---|"]
     for index, stage in enumerate(done):

@@ -37,7 +37,7 @@ def curve_filename(study, row):
     ```
 
     Args:
-        study: A `Study` (`kt_toolkit.analysis.study.load_study`).
+        study: A `Study` (`kt_toolkit.rundir.load_study`).
         row: Dict, one of `study.rows` (or a dict with the same keys).
 
     Returns:

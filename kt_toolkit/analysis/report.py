@@ -18,7 +18,7 @@ from kt_toolkit.analysis.document import Document
 from kt_toolkit.analysis.importance import hyperparameter_importance
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
-from kt_toolkit.analysis.study import load_study
+from kt_toolkit.rundir import load_study
 from kt_toolkit.analysis.verdicts import study_verdicts
 
 __all__ = ["Report", "write_report"]
@@ -67,7 +67,6 @@ def write_report(run_dir):
     from kt_toolkit.analysis import plots
 
     study = load_study(run_dir)
-    _sync_tensorboard(study)
     verdicts = study_verdicts(study)
     warnings = boundary_warnings(study)
     importance = hyperparameter_importance(study)
@@ -114,16 +113,6 @@ def write_report(run_dir):
     best = study.best(1)
     return Report(markdown=md_path, html=html_path, next_steps=steps,
                   best_trial_id=best[0]["trial_id"] if best else None, curves=curves)
-
-
-def _sync_tensorboard(study):
-    """Adds the HParams records a killed run (or an older kt_toolkit) left out."""
-    from kt_toolkit.tensorboard_logs import sync_tensorboard
-
-    try:
-        sync_tensorboard(study)
-    except (OSError, ValueError) as error:
-        logger.warning("Could not write the TensorBoard HParams data: %s", error)
 
 
 def _write_curves(study, verdicts, plots):

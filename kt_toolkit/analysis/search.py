@@ -1,6 +1,6 @@
 """Study-level tables: the best trials, the optimization history, boundary warnings.
 
-Pure functions of a `Study` (see `kt_toolkit.analysis.study.load_study`); no Keras.
+Pure functions of a `Study` (see `kt_toolkit.rundir.load_study`); no Keras.
 `boundary_warnings` turns PRACTICES C3 (coarse to fine) into a check: when the best
 trials crowd one end of a knob's range, the optimum may lie outside it, so the next
 search should widen that end before it narrows around the best region.
@@ -9,7 +9,7 @@ search should widen that end before it narrows around the best region.
 import dataclasses
 import math
 
-from kt_toolkit.analysis.trials import tidy_value
+from kt_toolkit.rundir import tidy_value
 
 __all__ = ["BoundaryWarning", "EDGE_FRACTION", "EDGE_SHARE", "KNOB_LIMITS", "MAX_CHANCE",
            "best_trials_table", "boundary_warnings", "distinct_configurations",

@@ -6,7 +6,7 @@ import keras
 
 from kt_toolkit._io import as_float
 from kt_toolkit.callbacks.history import _learning_rate
-from kt_toolkit.tensorboard_logs import EventWriter
+from kt_toolkit._events import EventWriter
 
 __all__ = ["EpochScalars"]
 

@@ -19,15 +19,7 @@ print(report.format())   # one line per check; "Result: PASS: …" last
 ```
 """
 
+from kt_toolkit.checks.experiment import check_experiment
 from kt_toolkit.checks.report import CheckReport, Finding
 
 __all__ = ["CheckReport", "Finding", "check_experiment"]
-
-
-def __getattr__(name):
-    # Lazy: `check_experiment` imports Keras only when model checks run.
-    if name == "check_experiment":
-        from kt_toolkit.checks.experiment import check_experiment
-
-        return check_experiment
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

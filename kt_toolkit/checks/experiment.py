@@ -5,9 +5,16 @@ import re
 
 import numpy as np
 
+from kt_toolkit.checks import training
 from kt_toolkit.checks.data import dataset_findings, read_source, source_finding
+from kt_toolkit.checks.overfit import PATHOLOGIES, RETRY_FACTORS, clean, overfit_finding
+from kt_toolkit.checks.relation import (MAX_BASELINE, MAX_HELD_OUT, baseline_predictions,
+                                        relation_finding)
 from kt_toolkit.checks.report import CheckReport, Finding
+from kt_toolkit.checks.training import build_default, loss_symptoms, memorize, predict
+from kt_toolkit.data import load_dataset
 from kt_toolkit.errors import invalid
+from kt_toolkit.hypermodels import build_hypermodel
 
 __all__ = ["check_experiment"]
 
@@ -55,8 +62,6 @@ def check_experiment(config, *, subset=DEFAULT_SUBSET, max_epochs=DEFAULT_MAX_EP
         ConfigError: bad settings, `subset` or `max_epochs`, or data that cannot
             be loaded (as `tune`).
     """
-    from kt_toolkit.data import load_dataset
-
     if isinstance(subset, bool) or not isinstance(subset, int) or subset < 2:
         raise invalid("subset", "an integer >= 2", subset, "64 is usual (C6).")
     if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
@@ -80,8 +85,6 @@ def _pick(data, size, seed):
     """Indices of the stratified subset and of up to 1000 other training samples."""
     from sklearn.model_selection import train_test_split
 
-    from kt_toolkit.checks.relation import MAX_HELD_OUT
-
     n = len(data.y_train)
     classes = data.num_classes
     size = min(max(size, 2 * classes if classes else 2), n)
@@ -99,8 +102,6 @@ def _pick(data, size, seed):
 
 def _hypermodel(config, data, hypermodel):
     if hypermodel is None:
-        from kt_toolkit.runner import build_hypermodel
-
         return build_hypermodel(config, data)
     if isinstance(hypermodel, type):
         return hypermodel.from_data(data, space=config.model.space,
@@ -114,8 +115,6 @@ def _values(hp):
 
 
 def _model_checks(report, config, data, hypermodel, *, subset, max_epochs):
-    from kt_toolkit.checks import training
-
     seed = config.experiment.seed
     chosen, held = _pick(data, subset, seed)
     x, y = data.x_train[chosen], data.y_train[chosen]
@@ -142,8 +141,6 @@ def _model_checks(report, config, data, hypermodel, *, subset, max_epochs):
                                       error))
         return
     relation = _relation(trace, retries, data, chosen, held, seed)
-    from kt_toolkit.checks.overfit import overfit_finding
-
     related = None if relation.status == "skip" else relation.passed
     report.findings += [overfit_finding(trace, retries, task=data.task,
                                         subset_size=len(y), outputs_ok=outputs_ok,
@@ -159,9 +156,6 @@ def _crash(name, what, error):
 
 
 def _memorize(builder, hp, model, x, y, data, config, *, max_epochs):
-    from kt_toolkit.checks.overfit import PATHOLOGIES, RETRY_FACTORS, clean
-    from kt_toolkit.checks.training import build_default, loss_symptoms, memorize
-
     options = {"task": data.task, "max_epochs": max_epochs,
                "batch_size": config.training.batch_size}
     trace = memorize(builder, hp, model, x, y, **options)
@@ -182,10 +176,6 @@ def _memorize(builder, hp, model, x, y, data, config, *, max_epochs):
 
 
 def _relation(trace, retries, data, chosen, held, seed):
-    from kt_toolkit.checks.overfit import clean
-    from kt_toolkit.checks.relation import MAX_BASELINE, baseline_predictions, relation_finding
-    from kt_toolkit.checks.training import predict
-
     if len(held) < 20:
         return Finding("labels_vs_inputs", "skip", f"only {len(held)} training samples "
                        "outside the subset: too few to test.", section="model")
@@ -207,9 +197,6 @@ def _relation(trace, retries, data, chosen, held, seed):
 
 
 def _validation(model, data, chosen, outputs):
-    from kt_toolkit.checks.relation import MAX_HELD_OUT
-    from kt_toolkit.checks.training import predict
-
     if outputs is None:
         return None
     x_val, y_val = data.x_val[:MAX_HELD_OUT], data.y_val[:MAX_HELD_OUT]

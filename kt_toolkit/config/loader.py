@@ -6,29 +6,19 @@ search space is resolved (every knob written out with its range and default).
 Every error is a `ConfigError` naming the file, the dotted key and the value.
 """
 
-import copy
-import dataclasses
-import hashlib
-import json
 import os
 import re
-import typing
+from typing import Callable, Iterable, Sequence
 
 import yaml
 
+from kt_toolkit.config._build import build_config
 from kt_toolkit.config.schema import ExperimentConfig
-from kt_toolkit.errors import ConfigError, invalid, suggest
-from kt_toolkit.hypermodels.knobs import BUILDERS, builder_knobs
-from kt_toolkit.hypermodels.space import resolve_space
+from kt_toolkit.config.stages import validate_stages
+from kt_toolkit.errors import ConfigError
 
-__all__ = ["config_from_dict", "dump_config", "fingerprint", "load_config",
-           "parse_override", "apply_overrides"]
-
-# Settings that may change between runs of one run directory: budget and verbosity.
-RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
-                  "training.verbose", "output.directory", "output.run_name", "output.report",
-                  "experiment.description")
-
+__all__ = ["apply_overrides", "config_from_dict", "dump_config", "load_config",
+           "parse_override"]
 
 class _Loader(yaml.SafeLoader):
     """`yaml.SafeLoader` that reads `1e-3` as a float.
@@ -103,116 +93,36 @@ def apply_overrides(raw, overrides):
     return raw
 
 
-def _type_name(tp):
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true or false",
-             list: "a list", dict: "a mapping"}
-    if tp in names:
-        return names[tp]
-    args = [a for a in typing.get_args(tp) if a is not type(None)]
-    return " or ".join(_type_name(a) for a in args) + (" or null" if type(None) in
-                                                         typing.get_args(tp) else "")
+def config_from_dict(raw: dict, *, checks: Sequence[Callable] = ()) -> ExperimentConfig:
+    """Builds and validates an `ExperimentConfig` (its stages included) from a plain dict.
 
-
-def _coerce(value, tp, key):
-    """Checks `value` against the annotation `tp`; returns it (ints widen to float)."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Union:
-        if value is None and type(None) in typing.get_args(tp):
-            return None
-        for option in typing.get_args(tp):
-            if option is type(None):
-                continue
-            try:
-                return _coerce(value, option, key)
-            except ConfigError:
-                continue
-        raise invalid(key, _type_name(tp), value)
-    if dataclasses.is_dataclass(tp):
-        if isinstance(value, bool) and "enabled" in {f.name for f in dataclasses.fields(tp)}:
-            return tp(enabled=value)
-        return _build(tp, value, key)
-    if tp is float and isinstance(value, int) and not isinstance(value, bool):
-        return float(value)
-    if tp in (int, float) and isinstance(value, bool):
-        raise invalid(key, _type_name(tp), value)
-    if not isinstance(value, tp):
-        raise invalid(key, _type_name(tp), value)
-    return value
-
-
-def _build(cls, raw, key):
-    if raw is None:
-        raw = {}
-    if not isinstance(raw, dict):
-        raise invalid(key or "config", "a mapping of settings", raw)
-    hints = typing.get_type_hints(cls)
-    names = [f.name for f in dataclasses.fields(cls)]
-    for name in raw:
-        if name not in names:
-            where = f"{key}.{name}" if key else str(name)
-            raise ConfigError(f"Unknown key `{name}`. Allowed here: {', '.join(names)}."
-                              + suggest(name, names), key=where)
-    kwargs = {name: _coerce(raw[name], hints[name], f"{key}.{name}" if key else name)
-              for name in names if name in raw}
-    return cls(**kwargs)
-
-
-def config_from_dict(raw):
-    """Builds and validates an `ExperimentConfig` from a plain dict.
+    Args:
+        raw: Dict, the YAML file's content after overrides.
+        checks: Callables taking the built config and raising a `ConfigError`,
+            run last. Higher layers pass theirs down here (e.g.
+            `kt_toolkit.data.check_data_config`: registry names, the objective
+            against the dataset's task), so that this package imports none of them.
 
     Raises:
         ConfigError: for unknown keys, wrong types or bad values.
     """
-    config = _build(ExperimentConfig, raw, "")
-    config.validate()
-    builder = config.model.builder
-    if builder not in BUILDERS:
-        raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
-                      suggest(builder, BUILDERS).strip())
-    space = dict(config.model.space or {})
-    knobs = builder_knobs(builder)
-    _check_foreign_knobs(builder, space)
-    if "batch_size" not in space and any(k.name == "batch_size" for k in knobs):
-        space["batch_size"] = config.training.batch_size  # E8: tuned only when given choices
-    config.model.space = resolve_space(knobs, space,
-                                       discrete=config.tuner.algorithm == "grid")
-    _check_data_and_objective(config)
+    config = build_config(raw)
     if config.stages:
-        from kt_toolkit.stages import validate_stages
-
         validate_stages(config)
+    for check in checks:
+        check(config)
     return config
 
 
-def _check_foreign_knobs(builder, space):
-    """A knob of another builder gets a message that says so."""
-    own = {knob.name for knob in builder_knobs(builder)}
-    for name in space:
-        owners = [b for b in BUILDERS if b != builder and name in
-                  {k.name for k in builder_knobs(b)}]
-        if name not in own and owners:
-            raise ConfigError(
-                f"`{name}` is a knob of builder {' and '.join(owners)}; builder {builder} has "
-                f"no such knob. Its knobs: {', '.join(sorted(own))}.",
-                key=f"model.space.{name}")
-
-
-def _check_data_and_objective(config):
-    """Registry names and the objective are known before any data is loaded."""
-    from kt_toolkit.data import dataset_task
-    from kt_toolkit.hypermodels.tasks import resolve_objective
-
-    task = dataset_task(config.data)  # DataError for an unknown registry name
-    if task is not None:
-        resolve_objective(config.tuner.objective, config.tuner.direction, task)
-
-
-def load_config(path, overrides=()):
+def load_config(path, overrides: Iterable[str] = (), *,
+                checks: Sequence[Callable] = ()) -> ExperimentConfig:
     """Reads an experiment file, applies `--set` overrides and validates it.
 
     Args:
         path: String or path-like, the YAML file.
         overrides: Iterable of `"dotted.key=value"` strings.
+        checks: See `config_from_dict`; their errors name the file and the
+            `--set` override they came from, as every other error here.
 
     Returns:
         A validated `ExperimentConfig` with `model.space` fully resolved.
@@ -250,7 +160,7 @@ def load_config(path, overrides=()):
                 error.file = f"{path} (--set {text})"
                 raise
         apply_overrides(raw, parsed)
-        return config_from_dict(raw)
+        return config_from_dict(raw, checks=checks)
     except ConfigError as error:
         if error.file is None:
             error.file = _blame(path, overrides, error.key)
@@ -269,36 +179,3 @@ def _blame(path, overrides, key):
 def dump_config(config):
     """The config as YAML text (the resolved form written into the run directory)."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)
-
-
-def _drop_keys(data, keys):
-    data = json.loads(json.dumps(data))
-    for key in keys:
-        *parents, leaf = key.split(".")
-        node = data
-        for part in parents:
-            node = node.get(part, {})
-        node.pop(leaf, None)
-    return data
-
-
-def search_settings(config):
-    """The parts of the config that define a search (everything but budget/output).
-
-    A stage's own budget (`stages.<n>.tuner.max_trials`, …) is budget too.
-    """
-    settings = _drop_keys(config.to_dict(), RESUMABLE_KEYS)
-    stages = []
-    for stage in settings.get("stages") or []:
-        stage = copy.deepcopy(stage)
-        for key in ("max_trials", "max_consecutive_failed_trials"):
-            (stage.get("tuner") or {}).pop(key, None)
-        stages.append(stage)
-    settings["stages"] = stages
-    return settings
-
-
-def fingerprint(config):
-    """8 hex digits identifying the search settings (see `search_settings`)."""
-    text = json.dumps(search_settings(config), sort_keys=True, default=str)
-    return hashlib.sha256(text.encode()).hexdigest()[:8]

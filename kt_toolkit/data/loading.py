@@ -15,9 +15,11 @@ import numpy as np
 from kt_toolkit.data import labels, registry, sequences, split
 from kt_toolkit.data.dataset import Dataset
 from kt_toolkit.data.files import read_file
+from kt_toolkit.config.stages import stage_config
+from kt_toolkit.config.tasks import resolve_objective
 from kt_toolkit.errors import DataError
 
-__all__ = ["dataset_task", "load_dataset"]
+__all__ = ["check_data_config", "dataset_task", "load_dataset"]
 
 
 def dataset_task(config):
@@ -38,6 +40,28 @@ def dataset_task(config):
     if registry.is_file_path(config.dataset):
         return None
     return registry.get_entry(config.dataset).task
+
+
+def check_data_config(config) -> None:
+    """Checks what a config says of its data before any is loaded: registry names,
+    and the objective against the dataset's task (each stage's too).
+
+    `kt_toolkit.experiment.load_experiment` hands this to `load_config`, so the
+    errors name the file and the `--set` override they came from.
+
+    Args:
+        config: A `kt_toolkit.config.ExperimentConfig`.
+
+    Raises:
+        DataError: for an unknown registry name.
+        ConfigError: for an objective the task's model does not log.
+    """
+    configs = [config] + [stage_config(config, index)
+                          for index in range(len(config.stages or ()))]
+    for each in configs:
+        task = dataset_task(each.data)  # DataError for an unknown registry name
+        if task is not None:
+            resolve_objective(each.tuner.objective, each.tuner.direction, task)
 
 
 def _read(config):

@@ -13,7 +13,7 @@ from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels import balance
 from kt_toolkit.hypermodels.heads import check_task, compile_arguments, output_layer
 from kt_toolkit.hypermodels.optimizers import make_optimizer
-from kt_toolkit.hypermodels.space import register, resolve_space
+from kt_toolkit.config.space import register, resolve_space
 
 __all__ = ["TunableModel"]
 

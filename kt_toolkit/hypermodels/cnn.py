@@ -3,7 +3,7 @@
 import keras
 
 from kt_toolkit.hypermodels.base import TunableModel
-from kt_toolkit.hypermodels.knobs import CNN_KNOBS
+from kt_toolkit.config.knobs import CNN_KNOBS
 from kt_toolkit.hypermodels.optimizers import make_regularizer
 
 __all__ = ["HyperCNN"]

@@ -3,7 +3,7 @@
 import keras
 
 from kt_toolkit.errors import invalid
-from kt_toolkit.hypermodels.tasks import TASKS
+from kt_toolkit.config.tasks import TASKS
 
 __all__ = ["check_task", "compile_arguments", "output_layer"]
 

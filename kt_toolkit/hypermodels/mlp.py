@@ -3,7 +3,7 @@
 import keras
 
 from kt_toolkit.hypermodels.base import TunableModel
-from kt_toolkit.hypermodels.knobs import MLP_KNOBS
+from kt_toolkit.config.knobs import MLP_KNOBS
 from kt_toolkit.hypermodels.optimizers import make_regularizer
 
 __all__ = ["HyperMLP"]
@@ -16,7 +16,7 @@ class HyperMLP(TunableModel):
     penalty, kernel initializer, batch norm, and the shared optimizer space
     (optimizer, log-scale learning rate, schedule, clipping, batch size). Each
     knob's default range and first value come from the practices (see
-    `kt_toolkit.hypermodels.knobs.MLP_KNOBS` and the README). The output layer,
+    `kt_toolkit.config.knobs.MLP_KNOBS` and the README). The output layer,
     loss and metrics follow `task`. Inputs of any shape are flattened; with
     `feature_mean`/`feature_variance` a `Normalization` layer standardizes them
     inside the model (F1), so a saved model takes raw inputs.

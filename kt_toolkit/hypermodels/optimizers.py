@@ -2,7 +2,7 @@
 
 import keras
 
-from kt_toolkit.hypermodels.knobs import ADAM_FAMILY
+from kt_toolkit.config.knobs import ADAM_FAMILY
 
 __all__ = ["make_optimizer", "make_regularizer"]
 

@@ -4,7 +4,7 @@ import keras
 
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels.base import TunableModel
-from kt_toolkit.hypermodels.knobs import SEQUENCE_KNOBS
+from kt_toolkit.config.knobs import SEQUENCE_KNOBS
 
 __all__ = ["HyperSequence"]
 

@@ -6,7 +6,7 @@ A test checks that the README holds exactly this text, so the tables never drift
 from the code.
 """
 
-from kt_toolkit.hypermodels.knobs import BUILDERS, optimizer_knobs
+from kt_toolkit.config.knobs import BUILDERS, optimizer_knobs
 
 __all__ = ["knob_tables"]
 

@@ -6,20 +6,21 @@ import logging
 
 import keras_tuner
 
-from kt_toolkit.hypermodels import tasks
-from kt_toolkit.analysis.trials import PROJECT_NAME
+from kt_toolkit.config import tasks
+from kt_toolkit.rundir.layout import PROJECT_NAME
 from kt_toolkit.tuners._tf_memory import install as install_tf_memory_fix
 from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
 
-__all__ = ["DEFAULT_MAX_TRIALS", "Hyperband", "BayesianOptimization", "GridSearch",
-           "QuasiRandomSearch", "RandomSearch", "build_tuner", "resolve_objective"]
+__all__ = ["DEFAULT_MAX_TRIALS", "QuasiRandomSearch", "RecordingBayesianOptimization",
+           "RecordingGridSearch", "RecordingHyperband", "RecordingRandomSearch", "build_tuner",
+           "resolve_objective"]
 
 logger = logging.getLogger(__name__)
 DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
 
 
-class Hyperband(RecordingMixin, keras_tuner.Hyperband):
+class RecordingHyperband(RecordingMixin, keras_tuner.Hyperband):
     """KerasTuner's Hyperband, recording trials, with an optional `max_trials` cap."""
 
     def __init__(self, *args, max_trials=None, **kwargs):
@@ -29,15 +30,15 @@ class Hyperband(RecordingMixin, keras_tuner.Hyperband):
         self.oracle.max_trials = max_trials
 
 
-class BayesianOptimization(RecordingMixin, keras_tuner.BayesianOptimization):
+class RecordingBayesianOptimization(RecordingMixin, keras_tuner.BayesianOptimization):
     """KerasTuner's Gaussian-process Bayesian optimisation, recording trials."""
 
 
-class RandomSearch(RecordingMixin, keras_tuner.RandomSearch):
+class RecordingRandomSearch(RecordingMixin, keras_tuner.RandomSearch):
     """KerasTuner's random search, recording trials."""
 
 
-class GridSearch(RecordingMixin, keras_tuner.GridSearch):
+class RecordingGridSearch(RecordingMixin, keras_tuner.GridSearch):
     """KerasTuner's grid search, recording trials."""
 
 
@@ -76,21 +77,21 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
     algorithm = tuner_config.algorithm
     max_trials = tuner_config.max_trials
     if algorithm == "hyperband":
-        cls, extra = Hyperband, {
+        cls, extra = RecordingHyperband, {
             "max_epochs": tuner_config.max_epochs or config.training.epochs,
             "factor": tuner_config.factor,
             "hyperband_iterations": tuner_config.hyperband_iterations,
             "max_trials": max_trials}
     elif algorithm == "bayesian":
-        cls, extra = BayesianOptimization, {
+        cls, extra = RecordingBayesianOptimization, {
             "max_trials": max_trials or DEFAULT_MAX_TRIALS,
             "num_initial_points": tuner_config.num_initial_points}
     elif algorithm == "random":
-        cls, extra = RandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
+        cls, extra = RecordingRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
     elif algorithm == "quasi_random":
         cls, extra = QuasiRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
     else:
-        cls, extra = GridSearch, {"max_trials": max_trials}
+        cls, extra = RecordingGridSearch, {"max_trials": max_trials}
     # KerasTuner prints "Reloading Tuner from ..." itself; say it through logging.
     with contextlib.redirect_stdout(io.StringIO()) as printed:
         tuner = cls(hypermodel, **common, **extra)

@@ -19,21 +19,17 @@ what a run needs on top of it:
 """
 
 import datetime
-import json
 import logging
 import os
 import threading
 import time
 
-from kt_toolkit._io import atomic_write_text
+__all__ = ["fail_trial", "join_chief", "reachable", "serve", "split_address"]
 
-__all__ = ["CHIEF_FILE", "STOPPED_FILE", "fail_trial", "join_chief", "reachable",
-           "read_chief", "serve", "split_address", "stopped_reason"]
+from kt_toolkit.compat import is_consecutive_failure
 
 logger = logging.getLogger(__name__)
 
-CHIEF_FILE = "chief.json"  # under <run>/tuner/
-STOPPED_FILE = "stopped.json"
 _POLL_SECONDS = 0.5
 
 
@@ -56,24 +52,6 @@ def split_address(oracle):
     return host.strip("[]"), int(port)
 
 
-def read_chief(project_dir):
-    """The chief's `{"address", "port", "pid"}` record, or `None` before it serves."""
-    try:
-        with open(os.path.join(project_dir, CHIEF_FILE), encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
-
-
-def stopped_reason(project_dir):
-    """Why the chief stopped the search early (consecutive failures), or `None`."""
-    try:
-        with open(os.path.join(project_dir, STOPPED_FILE), encoding="utf-8") as handle:
-            return json.load(handle).get("reason")
-    except (OSError, ValueError):
-        return None
-
-
 def serve(tuner, address="127.0.0.1", port=0):
     """Serves `tuner`'s oracle to workers until every trial has ended.
 
@@ -92,9 +70,9 @@ def serve(tuner, address="127.0.0.1", port=0):
     from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     oracle = tuner.oracle
-    project_dir = tuner.project_dir
-    _remove(os.path.join(project_dir, STOPPED_FILE))
-    policy = _StopPolicy(oracle, project_dir)
+    run = tuner.run
+    run.write_stopped(None)
+    policy = _StopPolicy(oracle, run)
     policy.forget_finished()
     tuner.save()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
@@ -107,8 +85,7 @@ def serve(tuner, address="127.0.0.1", port=0):
     if not bound:
         raise OSError(f"The chief cannot listen on {address}:{port}.")
     server.start()
-    atomic_write_text(os.path.join(project_dir, CHIEF_FILE), json.dumps(
-        {"address": address, "port": bound, "pid": os.getpid()}))
+    run.write_chief({"address": address, "port": bound, "pid": os.getpid()})
     logger.info("Chief serving the oracle on %s:%d", address, bound)
     waited = 0.0
     try:
@@ -125,7 +102,7 @@ def serve(tuner, address="127.0.0.1", port=0):
                                "rerun the command).", waited, ongoing or "none", asking)
     finally:
         server.stop(grace=2).wait()
-        _remove(os.path.join(project_dir, CHIEF_FILE))
+        run.remove_chief()
     oracle.save()
     return policy.reason
 
@@ -145,11 +122,10 @@ def oracle_lock(oracle):
 class _StopPolicy:
     """Turns KerasTuner's consecutive-failure RuntimeError into a clean stop for all."""
 
-    def __init__(self, oracle, project_dir):
+    def __init__(self, oracle, run):
         self.reason = None
         self._oracle = oracle
-        self._project_dir = project_dir
-        self._path = os.path.join(project_dir, STOPPED_FILE)
+        self._run = run
         self._end_trial, self._create_trial = oracle.end_trial, oracle.create_trial
         oracle.end_trial, oracle.create_trial = self.end_trial, self.create_trial
         self._lock = threading.Lock()
@@ -165,7 +141,7 @@ class _StopPolicy:
             return None
         except Exception as error:
             _release_leaked_lock(self._oracle)
-            if not isinstance(error, RuntimeError) or "consecutive failures" not in str(error):
+            if not is_consecutive_failure(error):
                 raise
             oracle = self._oracle
             ended = oracle.trials[trial.trial_id]
@@ -175,8 +151,8 @@ class _StopPolicy:
                     oracle.ongoing_trials.pop(tuner_id)
             oracle.save()
             with self._lock:
-                self.reason = self.reason or _failure_reason(oracle, self._project_dir)
-                atomic_write_text(self._path, json.dumps({"reason": self.reason}))
+                self.reason = self.reason or _failure_reason(oracle, self._run)
+                self._run.write_stopped(self.reason)
             logger.error("Search stopped: %s", self.reason)
         return None
 
@@ -226,12 +202,10 @@ def _release_leaked_lock(oracle):
         oracle_module.LOCKS[oracle].release()
 
 
-def _failure_reason(oracle, project_dir):
-    from kt_toolkit.analysis.trials import trial_rows
-
+def _failure_reason(oracle, run):
     limit = oracle.max_consecutive_failed_trials
     last = set(oracle.end_order[-limit:])
-    rows = trial_rows(os.path.dirname(project_dir), project_dir)
+    rows = run.rows()
     reasons = dict.fromkeys(row["reason"] for row in rows if row["trial_id"] in last)
     return (f"{limit} consecutive trials failed (tuner.max_consecutive_failed_trials); "
             "last reasons: " + " | ".join(reasons))
@@ -267,10 +241,3 @@ def fail_trial(address, trial_id, timeout=30):
 
 def _bracket(host):
     return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass

@@ -16,11 +16,11 @@ runs it as one command:
   stall the search. The chief, if it dies, is restarted with the workers.
 - Ctrl-C or SIGTERM ends every process it started; each child also ends itself when
   the launcher is gone (`kill -9` included). The same command then resumes.
-- When the chief is done, this process writes `trials.csv`, the best model and the
-  report, as a search in one process does.
+- When the chief is done, the caller (`kt_toolkit.experiment.run_experiment`)
+  writes `trials.csv`, the best model and the report, as after a search in one
+  process: this module only runs processes, and imports nothing above `tuners`.
 """
 
-import json
 import logging
 import os
 import re
@@ -29,15 +29,14 @@ import subprocess
 import sys
 import time
 
-from kt_toolkit._io import atomic_write_text
-from kt_toolkit.analysis.trials import PROJECT_NAME
-from kt_toolkit.errors import ConfigError
-from kt_toolkit.tuners.distributed import CHIEF_FILE, fail_trial, read_chief, stopped_reason
+from kt_toolkit.errors import ConfigError, LaunchError
+from kt_toolkit.rundir import RunDirectory, check_run_dir
+from kt_toolkit.tuners.distributed import fail_trial, reachable, split_address
 from kt_toolkit.tuners.process import EXIT_RECYCLE
-from kt_toolkit.tuners.progress import progress_line, running_trials, trial_budget
+from kt_toolkit.tuners.progress import progress_line, trial_budget
 
-__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "join_run", "run_parallel",
-           "run_processes"]
+__all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "check_launch_options", "join_run",
+           "run_parallel", "run_processes"]
 
 logger = logging.getLogger(__name__)
 
@@ -48,20 +47,9 @@ CHIEF_STARTS = 3
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-class LaunchError(RuntimeError):
-    """The chief or a worker cannot be kept running; finished trials stay in the run."""
-
-
-def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1",
-                 trials_per_process=None):
-    """Runs the search with a chief and `workers` worker processes; a `RunResult`.
-
-    Args and result as `kt_toolkit.runner.run_experiment`, which calls this when
-    given `workers`.
-    """
-    from kt_toolkit.runner import finish_search, prepare_search, run_directory, run_lock
-    from kt_toolkit.tuners import build_tuner
-
+def check_launch_options(*, workers: int, oracle_address: str = "127.0.0.1",
+                         trials_per_process: "int | None" = None) -> None:
+    """A `ConfigError` naming the flag when `--workers` and its options cannot run."""
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise ConfigError(f"--workers must be a whole number >= 1. Received: {workers!r}.",
                           key="--workers")
@@ -70,19 +58,41 @@ def run_parallel(config, *, workers, overwrite=False, oracle_address="127.0.0.1"
         raise ConfigError("--trials-per-process must be a whole number >= 1. Received: "
                           f"{trials_per_process!r}.", key="--trials-per-process")
     _check_address(oracle_address)
-    with run_lock(run_directory(config)):
-        setup = prepare_search(config, overwrite=overwrite)
-        group = _Group(setup.run_dir, workers, oracle_address,
-                       trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
-                       budget=trial_budget(config), objective=setup.objective,
-                       direction=setup.direction)
-        try:
-            group.run()
-        finally:
-            group.stop()
-        tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
-        reason = stopped_reason(tuner.project_dir)
-        return finish_search(tuner, config, setup, reason)
+
+
+def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.1",
+                 trials_per_process: "int | None" = None) -> "str | None":
+    """Runs a chief and `workers` worker processes until the search is over.
+
+    The caller holds the run lock and has prepared the run (`setup`, a
+    `kt_toolkit.tuners.session.SearchSetup`); it finishes the run afterwards.
+
+    Args:
+        config: The run's `ExperimentConfig` (for the trial budget).
+        setup: The run's `SearchSetup`.
+        workers: Integer, worker processes on this machine.
+        oracle_address: String, the interface the chief binds.
+        trials_per_process: Integer or `None`: a worker process is replaced after
+            so many trials. Defaults to `DEFAULT_TRIALS_PER_PROCESS`.
+
+    Returns:
+        Why the chief stopped the search early, or `None`.
+
+    Raises:
+        LaunchError: when the chief or a worker cannot be kept running.
+    """
+    check_launch_options(workers=workers, oracle_address=oracle_address,
+                         trials_per_process=trials_per_process)
+    run = RunDirectory(setup.run_dir)
+    group = _Group(run, workers, oracle_address,
+                   trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
+                   budget=trial_budget(config), objective=setup.objective,
+                   direction=setup.direction)
+    try:
+        group.run()
+    finally:
+        group.stop()
+    return run.stopped_reason()
 
 
 def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_timeout=30.0):
@@ -93,9 +103,6 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
     The worker process is replaced after `trials_per_process` trials, and restarted
     with the same id if it dies. Returns 0 when the chief says the search is over.
     """
-    from kt_toolkit.runner import check_run_dir
-    from kt_toolkit.tuners.distributed import reachable, split_address
-
     try:
         split_address(oracle)
     except ValueError as error:
@@ -117,7 +124,8 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
                           "Start `kt-toolkit tune --workers N --oracle-address 0.0.0.0` first "
                           "and use the port it prints; check that the host's port is open "
                           "to this machine.", key="--oracle")
-    group = _Group(run_dir, 0, None, trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
+    group = _Group(RunDirectory(run_dir), 0, None,
+                   trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                    budget=None, objective=None, direction=None)
     group.oracle = oracle
     group._start_worker(worker_id)
@@ -137,13 +145,13 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
 class _Group:
     """The chief and the workers of one run, and what to do when one ends."""
 
-    def __init__(self, run_dir, workers, address, trials_per_process, *, budget,
+    def __init__(self, run, workers, address, trials_per_process, *, budget,
                  objective, direction):
-        self.run_dir, self.address, self.workers = run_dir, address, workers
+        self.run, self.address, self.workers = run, address, workers
+        self.run_dir = run.path
         self.trials_per_process = trials_per_process
         self.progress = (budget, objective, direction)
-        self.project_dir = os.path.join(run_dir, PROJECT_NAME)
-        self.log_dir = os.path.join(run_dir, "logs")
+        self.log_dir = run.logs_dir
         os.makedirs(self.log_dir, exist_ok=True)
         self.chief, self.oracle, self.port = None, None, None
         self._ended = None  # trials ended at the last look (a worker death count resets)
@@ -175,7 +183,7 @@ class _Group:
     def _start_all(self):
         self._chief_starts += 1
         port = self.port or 0  # a restarted chief keeps its port: remote workers find it
-        _remove(os.path.join(self.project_dir, CHIEF_FILE))
+        self.run.remove_chief()
         self.chief = self._spawn("chief", ["chief", self.run_dir, "--address", self.address,
                                            "--port", str(port)])
         record = self._wait_for_chief()
@@ -208,7 +216,7 @@ class _Group:
     def _wait_for_chief(self, timeout=300):
         started = time.monotonic()
         while time.monotonic() - started < timeout:
-            record = read_chief(self.project_dir)
+            record = self.run.read_chief()
             if record and record.get("pid") == self.chief.pid:
                 return record
             if self.chief.poll() is not None:
@@ -230,7 +238,7 @@ class _Group:
 
     def _worker_died(self, worker_id, code):
         how = f"signal {-code}" if code < 0 else f"exit {code}"
-        trial_id = running_trials(self.run_dir).get(worker_id)
+        trial_id = self.run.running_trials().get(worker_id)
         deaths = self.in_a_row[worker_id] = self.in_a_row.get(worker_id, 0) + 1
         logger.warning("%s died (%s)%s; restarting it.", worker_id, how,
                        f" during trial {trial_id}" if trial_id else "")
@@ -248,10 +256,8 @@ class _Group:
         reason = (f"the worker process died {self.crashes[trial_id]} times while training "
                   f"this trial ({how}; out of host memory?). Lower batch_size, units or "
                   "layers; the search goes on with the other settings.")
-        trial_dir = os.path.join(self.run_dir, "trials", trial_id)
-        os.makedirs(trial_dir, exist_ok=True)
-        atomic_write_text(os.path.join(trial_dir, "meta.json"), json.dumps(
-            {"trial_id": trial_id, "reason": reason, "finished_at": time.time()}, indent=2))
+        self.run.write_meta(trial_id, {"trial_id": trial_id, "reason": reason,
+                                       "finished_at": time.time()})
         fail_trial(self.oracle, trial_id)
         logger.warning("trial %s FAILED (%s)", trial_id, reason)
 
@@ -267,7 +273,7 @@ class _Group:
         now = time.monotonic()
         if self._shown is not None and now - self._shown[0] < every:
             return
-        line, key = progress_line(self.run_dir, *self.progress)
+        line, key = progress_line(self.run, *self.progress)
         if key[0] != self._ended:  # a trial ended: deaths so far were not in a row
             self._ended = key[0]
             self.in_a_row.clear()
@@ -326,13 +332,6 @@ def _check_address(address):
                           f"({error}). Use 127.0.0.1 (this machine only) or 0.0.0.0 (every "
                           "interface), or one of this host's addresses.",
                           key="--oracle-address") from None
-
-
-def _remove(path):
-    try:
-        os.remove(path)
-    except FileNotFoundError:
-        pass
 
 
 def _interrupt(signum, frame):

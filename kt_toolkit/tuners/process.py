@@ -14,6 +14,16 @@ import logging
 import os
 import sys
 
+import keras
+
+from kt_toolkit.compat import quiet_backends
+from kt_toolkit.errors import ConfigError
+from kt_toolkit.rundir import read_stored_config
+from kt_toolkit.tuners.build import build_tuner
+from kt_toolkit.tuners.distributed import join_chief, serve
+from kt_toolkit.tuners.recording import ProcessRecycle
+from kt_toolkit.tuners.session import prepare_search, run_search
+
 __all__ = ["EXIT_RECYCLE", "main"]
 
 EXIT_RECYCLE = 75  # EX_TEMPFAIL: not finished, start me again
@@ -39,13 +49,9 @@ def main(argv=None):
     args = _parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s",
                         datefmt="%H:%M:%S", stream=sys.stderr)
-    from kt_toolkit.cli import quiet_backends
-    from kt_toolkit.errors import ConfigError
-    from kt_toolkit.runner import _stored_config, prepare_search
-
     quiet_backends()
     try:
-        config = _stored_config(os.path.join(args.run_dir, "config.yaml"))
+        config = read_stored_config(args.run_dir)
         setup = prepare_search(config, run_dir=args.run_dir)
     except ConfigError as error:
         print(f"error: {error}", file=sys.stderr)
@@ -57,24 +63,13 @@ def main(argv=None):
 
 def run_chief(config, setup, address, port=0):
     """Serves the oracle until every trial has ended (`distributed.serve`)."""
-    from kt_toolkit.tuners import build_tuner
-    from kt_toolkit.tuners.distributed import serve
-
     tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
-    tuner.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
     serve(tuner, address, port)
     return 0
 
 
 def run_worker(config, setup, oracle, tuner_id, trials_per_process):
     """Trains the chief's trials; `EXIT_RECYCLE` after `trials_per_process` of them."""
-    import keras
-
-    from kt_toolkit.runner import search
-    from kt_toolkit.tuners import build_tuner
-    from kt_toolkit.tuners.distributed import join_chief
-    from kt_toolkit.tuners.recording import ProcessRecycle
-
     join_chief(oracle, tuner_id)
     # KerasTuner 1.4.8 prints each conditional value it sends over gRPC
     # (`conditions.Parent.to_proto`); this process's own output is logging, on stderr.
@@ -83,7 +78,7 @@ def run_worker(config, setup, oracle, tuner_id, trials_per_process):
     tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
     tuner.trials_per_process = trials_per_process
     try:
-        search(tuner, config, setup)
+        run_search(tuner, config, setup)
     except ProcessRecycle as done:
         logger.info("%s ran %d trials in this process: a fresh one takes over", tuner_id,
                     done.args[0])

@@ -4,13 +4,12 @@
              running: 07 on worker0, 08 on worker1
 """
 
-import json
 import math
-import os
 
-from kt_toolkit.analysis.trials import PROJECT_NAME, trial_rows
+from kt_toolkit.rundir import RunDirectory
+from kt_toolkit.tuners.build import DEFAULT_MAX_TRIALS
 
-__all__ = ["progress_line", "running_trials", "trial_budget"]
+__all__ = ["progress_line", "trial_budget"]
 
 
 def trial_budget(config):
@@ -19,8 +18,6 @@ def trial_budget(config):
     Hyperband's is the size of its brackets (each round's trials count), capped
     by `tuner.max_trials`; a grid's is `max_trials`, else `None`.
     """
-    from kt_toolkit.tuners.build import DEFAULT_MAX_TRIALS
-
     tuner = config.tuner
     if tuner.algorithm in ("random", "quasi_random", "bayesian"):
         return tuner.max_trials or DEFAULT_MAX_TRIALS
@@ -39,9 +36,16 @@ def trial_budget(config):
     return min(total, tuner.max_trials) if tuner.max_trials else total
 
 
-def progress_line(run_dir, budget, objective, direction):
-    """`(line, key)`: the progress text and what it depends on (print when it changes)."""
-    rows = trial_rows(run_dir)
+def progress_line(run: RunDirectory, budget, objective, direction):
+    """`(line, key)`: the progress text and what it depends on (print when it changes).
+
+    Args:
+        run: The `RunDirectory` (its trials table is kept between calls, so each
+            call reads only the trials that changed).
+        budget: Integer or `None` (`trial_budget`).
+        objective: String; `direction` is `"max"` or `"min"`.
+    """
+    rows = run.rows()
     counts = {}
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
@@ -56,24 +60,8 @@ def progress_line(run_dir, budget, objective, direction):
         pick = max if direction == "max" else min
         best = pick(done, key=lambda r: float(r["objective"]))
         text += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
-    running = running_trials(run_dir, rows)
+    running = run.running_trials(rows)
     if running:
         text += " | running: " + ", ".join(f"{trial} on {worker}"
                                            for worker, trial in sorted(running.items()))
     return text, (ended, text)
-
-
-def running_trials(run_dir, rows=None):
-    """`{tuner_id: trial_id}` of the trials running now, from the chief's `oracle.json`.
-
-    `rows` (`trial_rows(run_dir)`) when the caller has them. oracle.json can be
-    saved before an ended trial leaves `ongoing_trials`: only RUNNING trials count.
-    """
-    rows = trial_rows(run_dir) if rows is None else rows
-    still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
-    try:
-        with open(os.path.join(run_dir, PROJECT_NAME, "oracle.json"), encoding="utf-8") as f:
-            ongoing = json.load(f).get("ongoing_trials") or {}
-    except (OSError, ValueError):
-        return {}
-    return {w: t for w, t in ongoing.items() if t in still}

@@ -15,16 +15,16 @@ import os
 import shutil
 import time
 
+import keras_tuner
 from keras_tuner.errors import FailedTrialError, FatalError
 from keras_tuner.src import utils as keras_tuner_utils
 
 from kt_toolkit._io import atomic_write_text
-from kt_toolkit.analysis.study import load_study
-from kt_toolkit.analysis.trials import failure_reason, trial_rows, write_trials_table
 from kt_toolkit.callbacks.history import EpochLogger
 from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
-from kt_toolkit.tensorboard_logs import sync_tensorboard, trial_logdir
+from kt_toolkit.compat import is_consecutive_failure
+from kt_toolkit.rundir import RunDirectory, failure_reason
 
 __all__ = ["ProcessRecycle", "RecordingMixin"]
 
@@ -73,17 +73,21 @@ class RecordingMixin:
     """
 
     def __init__(self, *args, run_dir, **kwargs):
-        self.run_dir = os.fspath(run_dir)
+        self.run = RunDirectory(run_dir)  # every record of the run goes through it
+        self.run_dir = self.run.path
         self._executions = {}
         self._started = {}
         self._pruned = {}  # trial_id -> {"epoch", "reason"} of a pruning callback (B2)
-        self.curves = TrialCurves(self.run_dir)  # what MedianPruning compares with
+        # What MedianPruning compares with: completed trials' histories, read once each.
+        self.curves = TrialCurves(load_history=self.run.history)
         self.trials_per_process = None  # set: `search` ends with ProcessRecycle after so many
         self._trials_run = 0
         super().__init__(*args, **kwargs)
+        if isinstance(self.oracle, keras_tuner.Oracle):  # in one process, or the chief
+            self.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
 
     def trial_dir(self, trial_id):
-        return os.path.join(self.run_dir, "trials", str(trial_id))
+        return self.run.trial_dir(trial_id)
 
     def _populate_initial_space(self):
         # KerasTuner builds the default model in the constructor; a build error
@@ -105,7 +109,7 @@ class RecordingMixin:
     def run_trial(self, trial, *args, **kwargs):
         # A trial runs here only when it has not finished: scalars left by an
         # interrupted attempt (a killed run) would mix with this one's.
-        shutil.rmtree(trial_logdir(self.run_dir, trial.trial_id), ignore_errors=True)
+        shutil.rmtree(self.run.trial_logdir(trial.trial_id), ignore_errors=True)
         self._executions[trial.trial_id] = 0
         self._started[trial.trial_id] = (time.monotonic(), time.time())
         self._pruned.pop(trial.trial_id, None)
@@ -114,13 +118,12 @@ class RecordingMixin:
     def _build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
         self._executions[trial.trial_id] = execution + 1
-        path = os.path.join(self.trial_dir(trial.trial_id), "history.csv")
-        logdir = trial_logdir(self.run_dir, trial.trial_id)
+        path = self.run.history_path(trial.trial_id)
+        logdir = self.run.trial_logdir(trial.trial_id)
         if self.executions_per_trial > 1:
             logdir = os.path.join(logdir, f"execution{execution}")
         callbacks = kwargs.get("callbacks", [])  # KerasTuner's copies for this execution
-        self.curves.bind(callbacks, trial.trial_id,
-                         rows=lambda: trial_rows(self.run_dir, self.project_dir))
+        self.curves.bind(callbacks, trial.trial_id, rows=self.run.rows)
         kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir)]
         try:
             results = super()._build_and_fit_model(trial, *args, **kwargs)
@@ -145,12 +148,11 @@ class RecordingMixin:
             # A worker's message never reaches the chief's trial.json (KerasTuner's
             # proto has no field for it): the reason is kept here too.
             meta["reason"] = failure_reason(trial.message)
-        atomic_write_text(os.path.join(self.trial_dir(trial.trial_id), "meta.json"),
-                          json.dumps(meta, indent=2))
+        self.run.write_meta(trial.trial_id, meta)
         try:
             super().on_trial_end(trial)
         except RuntimeError as error:
-            if "consecutive failures" not in str(error) or not hasattr(self.oracle, "trials"):
+            if not is_consecutive_failure(error) or not hasattr(self.oracle, "trials"):
                 raise
             # Too many consecutive failures: KerasTuner raises before saving the
             # trial that tipped it over, which would stay RUNNING on disk.
@@ -180,12 +182,7 @@ class RecordingMixin:
         return trials[:num_trials]
 
     def _is_pruned(self, trial_id):
-        try:
-            with open(os.path.join(self.trial_dir(trial_id), "meta.json"),
-                      encoding="utf-8") as handle:
-                return bool(json.load(handle).get("pruned"))
-        except (OSError, ValueError):
-            return False
+        return self.run.is_pruned(trial_id)
 
     def get_best_models(self, num_models=1):
         return [self.load_model(trial) for trial in self.best_trials(num_models)]
@@ -196,13 +193,14 @@ class RecordingMixin:
     def sync_tensorboard(self, rows=None):
         """Writes the HParams records a finished trial (or a killed run) left out."""
         try:
-            sync_tensorboard(load_study(self.run_dir, rows))
+            self.run.sync_tensorboard(rows)
         except Exception as error:  # noqa: BLE001 - logging must never end a search
             logger.warning("Could not write the TensorBoard HParams data: %s: %s",
                            type(error).__name__, error)
 
     def write_trials_table(self):
-        return write_trials_table(self.run_dir, self.project_dir)
+        """Refreshes `trials.csv` (reading only the files that changed); returns its rows."""
+        return self.run.write_trials_table()
 
     def _log_trial(self, trial_id, rows):
         row = next((r for r in rows if r["trial_id"] == trial_id), None)

@@ -1,4 +1,7 @@
-"""Pruning (B2): the callbacks driven epoch by epoch, the curve cache, one real search."""
+"""Pruning (B2): the callbacks driven epoch by epoch, the curve cache, one real search.
+
+The rules themselves are tested as plain functions in `tests/pruning/test_rules.py`.
+"""
 
 import json
 import math
@@ -126,7 +129,13 @@ def test_trial_curves_read_each_completed_history_once(tmp_path):
         write_csv(tmp_path / "trials" / trial_id / "history.csv",
                   [{"execution": x, "epoch": e, "val_accuracy": value + 0.1 * x}
                    for x in (0, 1) for e in (1, 2)])
-    curves = TrialCurves(str(tmp_path))
+    loaded = []
+
+    def load_history(trial_id):
+        loaded.append(trial_id)
+        return read_csv(os.path.join(tmp_path, "trials", trial_id, "history.csv"))
+
+    curves = TrialCurves(load_history=load_history)
     assert not curves.is_loaded
     curves.update([_row("0", "COMPLETED"), _row("1", "COMPLETED"), _row("2", "PRUNED"),
                    _row("3", "FAILED")])
@@ -139,6 +148,17 @@ def test_trial_curves_read_each_completed_history_once(tmp_path):
     assert sorted(curves.values_at(1, "val_accuracy")) == pytest.approx([0.25, 0.55, 0.75])
     assert sorted(curves.values_at(1, "val_accuracy", exclude="1")) == pytest.approx(
         [0.25, 0.55])
+    assert loaded == ["0", "1", "3"]  # each completed trial's history loaded once
+
+
+def test_trial_curves_without_a_loader_record_empty_histories_and_reject_a_path():
+    curves = TrialCurves()
+    curves.update([_row("0", "COMPLETED")])
+    assert curves.is_loaded and curves.values_at(1, "val_accuracy") == []
+    curves.add("0", [{"epoch": "1", "val_accuracy": "0.5"}])  # strings from a CSV count
+    assert curves.values_at(1, "val_accuracy") == [0.5]
+    with pytest.raises(TypeError, match="`load_history` must be a callable"):
+        TrialCurves("runs/some_run")  # the old run_dir argument: it reads no file now
 
 
 def test_trial_curves_bind_reads_the_rows_once_and_only_for_median_pruning():
@@ -155,6 +175,20 @@ def test_trial_curves_bind_reads_the_rows_once_and_only_for_median_pruning():
     curves.bind([pruning], "1", rows=rows)
     curves.bind([MedianPruning("val_accuracy", "max")], "2", rows=rows)
     assert calls == [1] and pruning.curves is curves and pruning.trial_id == "1"
+
+
+def test_trial_curves_bind_any_callback_with_a_bind_curves_hook():
+    class Taker:
+        def bind_curves(self, curves, trial_id):
+            self.bound = (curves, trial_id)
+
+    class Bystander:
+        bind_curves = None  # not callable: left alone
+
+    taker, bystander = Taker(), Bystander()
+    curves = TrialCurves()
+    curves.bind([bystander, taker], "4", rows=lambda: [_row("0", "COMPLETED")])
+    assert taker.bound == (curves, "4") and curves.is_loaded
 
 
 # --- ChancePruning ---

@@ -15,7 +15,7 @@ if str(ROOT) not in sys.path:  # the package is not installed everywhere
 
 from kt_toolkit.config import (ExperimentConfig, dump_config, fingerprint,  # noqa: E402
                                load_config)
-from kt_toolkit.hypermodels.knobs import builder_knobs  # noqa: E402
+from kt_toolkit.config.knobs import builder_knobs  # noqa: E402
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 DIGITS = ROOT / "experiments" / "digits_mlp.yaml"

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kt_toolkit.hypermodels import HyperCNN, HyperMLP, HyperSequence
-from kt_toolkit.hypermodels.knobs import ADAM_FAMILY
+from kt_toolkit.config.knobs import ADAM_FAMILY
 
 
 def sample(hypermodel, seed):

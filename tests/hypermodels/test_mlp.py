@@ -8,7 +8,7 @@ from sklearn.datasets import load_digits
 
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.hypermodels import HyperMLP
-from kt_toolkit.hypermodels.knobs import MLP_KNOBS
+from kt_toolkit.config.knobs import MLP_KNOBS
 
 
 def _sample(hypermodel, seed):

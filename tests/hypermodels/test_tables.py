@@ -2,7 +2,7 @@
 
 import os
 
-from kt_toolkit.hypermodels.knobs import BUILDERS
+from kt_toolkit.config.knobs import BUILDERS
 from kt_toolkit.hypermodels.tables import knob_tables
 
 

@@ -332,7 +332,7 @@ def test_noam_peaks_after_warmup_epochs():
 
 def test_the_knob_table_offers_exactly_the_schedules_the_factory_makes():
     # knobs.py stays free of Keras, so it keeps its own copy of the names.
-    from kt_toolkit.hypermodels.knobs import SCHEDULE_NAMES
+    from kt_toolkit.config.knobs import SCHEDULE_NAMES
     from kt_toolkit.schedules import SCHEDULES
 
     assert tuple(SCHEDULE_NAMES) == tuple(SCHEDULES)

@@ -4,7 +4,7 @@ Every entry names the practice its default comes from; `README.md` shows these
 tables. The Keras objects behind the names live in the builder modules.
 """
 
-from kt_toolkit.hypermodels.space import Knob
+from kt_toolkit.config.space import Knob
 
 __all__ = ["ACTIVATIONS", "BUILDERS", "INITIALIZERS", "OPTIMIZERS", "SCHEDULE_NAMES",
            "builder_knobs", "optimizer_knobs"]

@@ -17,103 +17,31 @@ Files are written under a temporary name and renamed, so a killed run never leav
 half an HParams record; `sync_tensorboard` (re)writes whatever a run lacks.
 """
 
-import itertools
 import math
 import os
-import socket
 import time
 
-from tensorboard.compat.proto import event_pb2, summary_pb2
+from google.protobuf import struct_pb2
+from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
-from tensorboard.summary.writer.record_writer import RecordWriter
 
-__all__ = ["EventWriter", "TENSORBOARD_DIR", "experiment_summary", "metric_tag",
-           "session_summaries", "sync_tensorboard", "trial_logdir"]
+from kt_toolkit._events import EventWriter
+from kt_toolkit.config.tasks import TASKS, allowed_objectives
+from kt_toolkit.rundir.layout import TENSORBOARD_DIR, trial_logdir
+from kt_toolkit.rundir.study import Domain
 
-TENSORBOARD_DIR = "tensorboard"
+__all__ = ["experiment_summary", "metric_tag", "session_summaries", "sync_tensorboard"]
+
 METRIC_PREFIX = "hparams/"
 _EXTRA_METRICS = ("epochs_run", "seconds")
-_counter = itertools.count()
 _STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE,
            "STOPPED": api_pb2.STATUS_UNKNOWN,
            "PRUNED": api_pb2.STATUS_UNKNOWN}  # stopped early (B2): HParams has no such status
 
 
-class EventWriter:
-    """Appends events to a new `events.out.tfevents.*` file in `logdir`.
-
-    The tensorboard package's `EventFileWriter` reaches for TensorFlow's file
-    system when TensorFlow is installed; this hands the package's own
-    `RecordWriter` a plain file instead, so logging never imports TensorFlow.
-
-    Example:
-
-    >>> with EventWriter("/tmp/tb/run1") as writer:
-    ...     writer.scalars(1, {"epoch_loss": 0.5})
-
-    Args:
-        logdir: String, the directory (created if needed).
-        suffix: String appended to the file name. Defaults to `""`.
-        atomic: Boolean: write to a hidden temporary name and rename on `close`,
-            so readers see the whole file or none. Defaults to `False` (a live
-            file that TensorBoard can follow epoch by epoch).
-    """
-
-    def __init__(self, logdir, *, suffix="", atomic=False):
-        os.makedirs(logdir, exist_ok=True)
-        name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
-                f"{os.getpid()}.{next(_counter)}{suffix}")
-        self.path = os.path.join(logdir, name)
-        # TensorBoard reads any file whose name holds "tfevents": the temporary
-        # name must not, or a half-written record would be read (and kept).
-        pending = f".pending-{os.getpid()}-{next(_counter)}{suffix}"
-        self._open_path = os.path.join(logdir, pending) if atomic else self.path
-        self._file = open(self._open_path, "ab")
-        self._records = RecordWriter(self._file)
-        self._write(event_pb2.Event(wall_time=time.time(), file_version="brain.Event:2"))
-
-    def _write(self, event):
-        self._records.write(event.SerializeToString())
-
-    def summary(self, summary, *, step=0, wall_time=None):
-        """Writes one `Summary` proto at `step`."""
-        self._write(event_pb2.Event(wall_time=wall_time or time.time(), step=int(step),
-                                    summary=summary))
-
-    def scalars(self, step, values, *, wall_time=None):
-        """Writes `{tag: number}` at `step`; non-finite values are kept (TensorBoard shows them)."""
-        summary = summary_pb2.Summary(value=[
-            summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
-            for tag, value in values.items() if value is not None])
-        self.summary(summary, step=step, wall_time=wall_time)
-
-    def flush(self):
-        self._file.flush()
-
-    def close(self):
-        if self._file.closed:
-            return
-        self._file.flush()
-        os.fsync(self._file.fileno())
-        self._file.close()
-        if self._open_path != self.path:
-            os.replace(self._open_path, self.path)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc_info):
-        self.close()
-
-
 def metric_tag(name):
     """The scalar tag under which a trial's HParams score `name` is stored."""
     return METRIC_PREFIX + name
-
-
-def trial_logdir(run_dir, trial_id):
-    """`<run>/tensorboard/<trial_id>`: the trial's HParams session and scalars."""
-    return os.path.join(run_dir, TENSORBOARD_DIR, str(trial_id))
 
 
 def _plugin_summary(tag, plugin_data):
@@ -153,8 +81,6 @@ def _hp_value(value):
 
 def _metric_names(study):
     """The objective first, then the task's other train and validation scores."""
-    from kt_toolkit.hypermodels.tasks import TASKS, allowed_objectives
-
     if study.task in TASKS:
         names = list(allowed_objectives(study.task))
     else:  # a run without run.json: the metrics its trials recorded
@@ -179,8 +105,6 @@ def _logged_knobs(study):
 
 def experiment_summary(study):
     """The HParams experiment: every tuned knob with its domain, and the scores."""
-    from kt_toolkit.analysis.study import Domain
-
     max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
     infos = [_hparam_info(study.domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
              for name in _logged_knobs(study)]
@@ -226,8 +150,6 @@ def session_summaries(study, row):
 
 
 def _struct_value(value):
-    from google.protobuf import struct_pb2
-
     return struct_pb2.Value(**_hp_value(value))
 
 
@@ -246,7 +168,7 @@ def sync_tensorboard(study):
     is already there is left alone; what a killed run missed is added.
 
     Args:
-        study: A `kt_toolkit.analysis.Study`.
+        study: A `kt_toolkit.rundir.Study`.
 
     Returns:
         The list of trial ids whose sessions were written now.

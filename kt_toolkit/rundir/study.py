@@ -14,7 +14,8 @@ import os
 import yaml
 
 from kt_toolkit._io import as_float, read_csv
-from kt_toolkit.analysis.trials import trial_rows
+from kt_toolkit.rundir.layout import CONFIG_FILE, HISTORY_FILE, META_FILE, RUN_RECORD, trial_dir
+from kt_toolkit.rundir.table import trial_rows
 
 __all__ = ["Domain", "Study", "load_study"]
 
@@ -75,7 +76,7 @@ class Study:
         task: String (`multiclass`, `binary`, `regression`) or `None` if unknown.
         config: Dict, the run's `config.yaml`.
         domains: Dict of knob name → `Domain` (every knob of the builder's space).
-        rows: List of trial dicts (see `kt_toolkit.analysis.trial_rows`), with
+        rows: List of trial dicts (see `kt_toolkit.rundir.trial_rows`), with
             inactive knobs as `None` and `objective` a float or `None`.
         record: Dict, the run's `run.json` (task, num_classes, data sizes), `{}`
             for runs made before it existed.
@@ -142,7 +143,7 @@ class Study:
         return next(row for row in self.rows if row["trial_id"] == str(trial_id))
 
     def trial_dir(self, trial_id):
-        return os.path.join(self.run_dir, "trials", str(trial_id))
+        return trial_dir(self.run_dir, trial_id)
 
     def history(self, trial_id, execution=None, *, with_parents=False):
         """A trial's epochs as dicts of floats (`execution`, `epoch`, every log).
@@ -169,7 +170,7 @@ class Study:
 
     def _own_history(self, trial_id, execution):
         rows = []
-        for raw in read_csv(os.path.join(self.trial_dir(trial_id), "history.csv")):
+        for raw in read_csv(os.path.join(self.trial_dir(trial_id), HISTORY_FILE)):
             row = {name: as_float(value) for name, value in raw.items()}
             row["execution"], row["epoch"] = int(row["execution"]), int(row["epoch"])
             if execution is None or row["execution"] == execution:
@@ -184,7 +185,7 @@ class Study:
 
     def meta(self, trial_id):
         """A trial's `meta.json` (seconds, started_at, finished_at), `{}` if missing."""
-        path = os.path.join(self.trial_dir(trial_id), "meta.json")
+        path = os.path.join(self.trial_dir(trial_id), META_FILE)
         try:
             with open(path, encoding="utf-8") as handle:
                 return json.load(handle)
@@ -207,15 +208,15 @@ def load_study(run_dir, rows=None):
         FileNotFoundError: when `run_dir` holds no `config.yaml`.
     """
     run_dir = os.fspath(run_dir)
-    config_path = os.path.join(run_dir, "config.yaml")
+    config_path = os.path.join(run_dir, CONFIG_FILE)
     if not os.path.exists(config_path):
         raise FileNotFoundError(f"{run_dir!r} is not a kt_toolkit run directory: it has "
                                 "no config.yaml.")
     with open(config_path, encoding="utf-8") as handle:
         config = yaml.safe_load(handle)
     record = {}
-    if os.path.exists(os.path.join(run_dir, "run.json")):
-        with open(os.path.join(run_dir, "run.json"), encoding="utf-8") as handle:
+    if os.path.exists(os.path.join(run_dir, RUN_RECORD)):
+        with open(os.path.join(run_dir, RUN_RECORD), encoding="utf-8") as handle:
             record = json.load(handle)
     objective = record.get("objective") or config["tuner"]["objective"]
     direction = record.get("direction") or config["tuner"]["direction"]

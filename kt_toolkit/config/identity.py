@@ -1,0 +1,57 @@
+"""Run identity: which settings define a search, its fingerprint, its directory.
+
+Pure functions of an `ExperimentConfig`: a run directory is named after the
+search settings, so rerunning the same command resumes the same run, and a
+changed setting starts another one.
+"""
+
+import copy
+import hashlib
+import json
+import os
+
+__all__ = ["RESUMABLE_KEYS", "fingerprint", "run_directory", "search_settings"]
+
+# Settings that may change between runs of one run directory: budget and verbosity.
+RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
+                  "training.verbose", "output.directory", "output.run_name", "output.report",
+                  "experiment.description")
+
+
+def _drop_keys(data, keys):
+    data = json.loads(json.dumps(data))
+    for key in keys:
+        *parents, leaf = key.split(".")
+        node = data
+        for part in parents:
+            node = node.get(part, {})
+        node.pop(leaf, None)
+    return data
+
+
+def search_settings(config):
+    """The parts of the config that define a search (everything but budget/output).
+
+    A stage's own budget (`stages.<n>.tuner.max_trials`, …) is budget too.
+    """
+    settings = _drop_keys(config.to_dict(), RESUMABLE_KEYS)
+    stages = []
+    for stage in settings.get("stages") or []:
+        stage = copy.deepcopy(stage)
+        for key in ("max_trials", "max_consecutive_failed_trials"):
+            (stage.get("tuner") or {}).pop(key, None)
+        stages.append(stage)
+    settings["stages"] = stages
+    return settings
+
+
+def fingerprint(config):
+    """8 hex digits identifying the search settings (see `search_settings`)."""
+    text = json.dumps(search_settings(config), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:8]
+
+
+def run_directory(config) -> str:
+    """`<output.directory>/<output.run_name>`, or `<name>-<fingerprint>` without a name."""
+    name = config.output.run_name or f"{config.experiment.name}-{fingerprint(config)}"
+    return os.path.join(config.output.directory, name)

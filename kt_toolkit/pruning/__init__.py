@@ -1,0 +1,17 @@
+"""Pruning rules (B2, C4) as plain functions of numbers, and the median rule's reference.
+
+No Keras here: the callbacks in `kt_toolkit.callbacks.pruning` track the logged
+values and ask these rules, on the model of Optuna's `optuna/pruners/_median.py`.
+
+- `median_decision`: is a trial behind the median of the completed trials?
+- `chance_decision`: has its objective not left chance level?
+- `chance_level`: the chance level of an objective, from the targets.
+- `TrialCurves`: the completed trials' objective per epoch, in memory.
+"""
+
+from kt_toolkit.pruning.chance import chance_decision, chance_level
+from kt_toolkit.pruning.curves import HistoryLoader, TrialCurves
+from kt_toolkit.pruning.median import median_decision
+
+__all__ = ["HistoryLoader", "TrialCurves", "chance_decision", "chance_level",
+           "median_decision"]

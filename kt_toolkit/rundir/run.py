@@ -1,0 +1,196 @@
+"""`RunDirectory`: one object through which every reader and writer of a run goes.
+
+It knows the layout (`rundir.layout`), reads and writes the records kt_toolkit
+adds to KerasTuner's (`run.json`, each trial's `meta.json`, `best/`), keeps the
+trials table between refreshes (`TrialTable`) and writes the TensorBoard HParams
+records. Imports no Keras.
+"""
+
+import json
+import os
+from typing import Optional
+
+import yaml
+
+from kt_toolkit._io import atomic_write_text, read_csv
+from kt_toolkit.rundir import layout
+from kt_toolkit.rundir.study import Study, load_study
+from kt_toolkit.rundir.table import TrialTable
+from kt_toolkit.rundir.tensorboard import sync_tensorboard
+
+__all__ = ["RunDirectory"]
+
+
+class RunDirectory:
+    """A run directory: its paths, records and trials table.
+
+    Example:
+
+    >>> run = RunDirectory("runs/digits_mlp-4c806d68")
+    >>> rows = run.write_trials_table()      # trials.csv, reading only what changed
+    >>> run.read_meta(rows[0]["trial_id"])["seconds"]
+
+    Args:
+        path: String or path-like, the run directory (it need not exist yet).
+    """
+
+    def __init__(self, path) -> None:
+        self.path = os.fspath(path)
+        self.project_dir = layout.project_dir(self.path)
+        self.table = TrialTable(self.path, self.project_dir)
+
+    def __repr__(self) -> str:
+        return f"RunDirectory({self.path!r})"
+
+    # Paths -----------------------------------------------------------------------
+    def file(self, *parts: str) -> str:
+        """A path inside the run: `run.file(layout.TRIALS_TABLE)`."""
+        return os.path.join(self.path, *parts)
+
+    def trial_dir(self, trial_id: str) -> str:
+        return layout.trial_dir(self.path, trial_id)
+
+    def history_path(self, trial_id: str) -> str:
+        return os.path.join(self.trial_dir(trial_id), layout.HISTORY_FILE)
+
+    def meta_path(self, trial_id: str) -> str:
+        return os.path.join(self.trial_dir(trial_id), layout.META_FILE)
+
+    def trial_logdir(self, trial_id: str) -> str:
+        return layout.trial_logdir(self.path, trial_id)
+
+    @property
+    def config_path(self) -> str:
+        return self.file(layout.CONFIG_FILE)
+
+    @property
+    def best_dir(self) -> str:
+        return self.file(layout.BEST_DIR)
+
+    @property
+    def logs_dir(self) -> str:
+        return self.file(layout.LOGS_DIR)
+
+    def exists(self) -> bool:
+        """Whether this is a run directory (it holds a `config.yaml`)."""
+        return os.path.isfile(self.config_path)
+
+    # Records ---------------------------------------------------------------------
+    def write_record(self, record: dict) -> None:
+        """`run.json`: what the analysis needs and cannot read from `config.yaml` alone."""
+        atomic_write_text(self.file(layout.RUN_RECORD), json.dumps(record, indent=2))
+
+    def read_meta(self, trial_id: str) -> dict:
+        """A trial's `meta.json`, `{}` when it has none (yet)."""
+        return _read_json(self.meta_path(trial_id)) or {}
+
+    def write_meta(self, trial_id: str, meta: dict) -> None:
+        atomic_write_text(self.meta_path(trial_id), json.dumps(meta, indent=2))
+
+    def is_pruned(self, trial_id: str) -> bool:
+        """Whether a pruning callback stopped the trial (`meta.json` says so)."""
+        return bool(self.read_meta(trial_id).get("pruned"))
+
+    def history(self, trial_id: str) -> list:
+        """A trial's `history.csv` rows, as dicts of strings."""
+        return read_csv(self.history_path(trial_id))
+
+    def trial_record(self, trial_id: str) -> dict:
+        """KerasTuner's `trial.json` of a trial (hyperparameters, metrics, status).
+
+        Raises:
+            FileNotFoundError: when the trial has none.
+        """
+        with open(layout.trial_json_path(self.project_dir, trial_id),
+                  encoding="utf-8") as handle:
+            return json.load(handle)
+
+    def oracle_state(self) -> dict:
+        """KerasTuner's `oracle.json` (the chief's), `{}` when missing or being written."""
+        return _read_json(os.path.join(self.project_dir, layout.ORACLE_FILE)) or {}
+
+    def read_chief(self) -> Optional[dict]:
+        """The chief's `{"address", "port", "pid"}` record, or `None` before it serves."""
+        return _read_json(os.path.join(self.project_dir, layout.CHIEF_FILE))
+
+    def write_chief(self, record: dict) -> None:
+        atomic_write_text(os.path.join(self.project_dir, layout.CHIEF_FILE), json.dumps(record))
+
+    def remove_chief(self) -> None:
+        _remove(os.path.join(self.project_dir, layout.CHIEF_FILE))
+
+    def stopped_reason(self) -> Optional[str]:
+        """Why the chief stopped the search early (consecutive failures), or `None`."""
+        return (_read_json(os.path.join(self.project_dir, layout.STOPPED_FILE)) or {}).get(
+            "reason")
+
+    def write_stopped(self, reason: Optional[str]) -> None:
+        """Records why the chief stopped early; `None` removes an old record."""
+        path = os.path.join(self.project_dir, layout.STOPPED_FILE)
+        if reason is None:
+            _remove(path)
+        else:
+            atomic_write_text(path, json.dumps({"reason": reason}))
+
+    def write_best(self, *, trial_id: str, objective: dict, hyperparameters: dict,
+                   evaluation: dict, samples: int) -> None:
+        """`best/hyperparameters.yaml` and `best/evaluation.yaml` (the model is saved
+        by the tuner to `best_model_path`)."""
+        record = {"trial_id": trial_id, "objective": objective,
+                  "hyperparameters": hyperparameters}
+        atomic_write_text(os.path.join(self.best_dir, "hyperparameters.yaml"),
+                          yaml.safe_dump(record, sort_keys=False))
+        atomic_write_text(os.path.join(self.best_dir, "evaluation.yaml"), yaml.safe_dump(
+            {"split": "validation", "samples": int(samples), "metrics": evaluation},
+            sort_keys=False))
+
+    @property
+    def best_model_path(self) -> str:
+        return os.path.join(self.best_dir, "model.keras")
+
+    # The trials table and what is derived from it --------------------------------
+    def rows(self) -> list:
+        """The trials table's rows (see `kt_toolkit.rundir.trial_rows`), read incrementally."""
+        return self.table.rows()
+
+    def write_trials_table(self) -> list:
+        """Refreshes the table and writes `trials.csv`; returns the rows."""
+        return self.table.write()
+
+    def study(self, rows: Optional[list] = None) -> Study:
+        """The run as a `Study` (with `rows` when the caller just read them)."""
+        return load_study(self.path, self.rows() if rows is None else rows)
+
+    def sync_tensorboard(self, rows: Optional[list] = None) -> list:
+        """Writes the HParams records a finished trial (or a killed run) left out.
+
+        Returns:
+            The ids of the trials whose sessions were written now.
+        """
+        return sync_tensorboard(self.study(rows))
+
+    def running_trials(self, rows: Optional[list] = None) -> dict:
+        """`{tuner_id: trial_id}` of the trials running now, from the chief's `oracle.json`.
+
+        `oracle.json` can be saved before an ended trial leaves `ongoing_trials`:
+        only RUNNING trials count.
+        """
+        rows = self.rows() if rows is None else rows
+        still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
+        ongoing = self.oracle_state().get("ongoing_trials") or {}
+        return {w: t for w, t in ongoing.items() if t in still}
+
+
+def _read_json(path):
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return None
+
+
+def _remove(path):
+    try:
+        os.remove(path)
+    except FileNotFoundError:
+        pass

@@ -1,0 +1,176 @@
+"""One search, the same way in every process: set up, search, finish.
+
+`prepare_search` loads the data and the builder and creates (or checks) the run
+directory; `run_search` runs `tuner.search` with the experiment's callbacks;
+`finish_search` writes `trials.csv` and the best model under `best/`. A search in
+one process calls all three (`kt_toolkit.experiment.run_experiment`); a parallel
+run's chief and workers (`process.py`) call the first two, and the launcher's
+command the last.
+"""
+
+import dataclasses
+import logging
+import os
+import warnings
+from typing import Optional
+
+from kt_toolkit.callbacks import default_callbacks
+from kt_toolkit.callbacks.pruning import chance_level
+from kt_toolkit.compat import is_consecutive_failure
+from kt_toolkit.data import load_dataset
+from kt_toolkit.hypermodels import build_hypermodel
+from kt_toolkit.rundir import RunDirectory, prepare_run_dir, tidy_value
+from kt_toolkit.tuners.build import resolve_objective
+
+__all__ = ["RunResult", "SearchSetup", "finish_search", "prepare_search", "run_search"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclasses.dataclass
+class RunResult:
+    """What a finished search produced.
+
+    Attributes:
+        run_dir: String, the run directory.
+        objective: String, the metric optimised; `direction` is `"max"`/`"min"`.
+        best_trial_id: String or `None` when no trial completed.
+        best_score: Float or `None`.
+        best_hyperparameters: Dict of the best trial's active values.
+        best_model_path: String or `None`.
+        evaluation: Dict of the best model's validation metrics.
+        trials: List of trial rows (as in `trials.csv`).
+        stopped_reason: String or `None`: why the search stopped before its budget.
+        report: A `kt_toolkit.analysis.Report`, or `None` when `output.report` is
+            off or the report could not be written (the search's results stand).
+        stages: List of `kt_toolkit.stages.StageResult`, one per stage of a
+            coarse-to-fine experiment (this result is the last stage's); empty
+            for a single search.
+    """
+
+    run_dir: str
+    objective: str
+    direction: str
+    best_trial_id: Optional[str] = None
+    best_score: Optional[float] = None
+    best_hyperparameters: dict = dataclasses.field(default_factory=dict)
+    best_model_path: Optional[str] = None
+    evaluation: dict = dataclasses.field(default_factory=dict)
+    trials: list = dataclasses.field(default_factory=list)
+    stopped_reason: Optional[str] = None
+    report: object = None
+    stages: list = dataclasses.field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        """How many trials ended with `status` (`COMPLETED`, `FAILED`, `PRUNED`…)."""
+        return sum(1 for row in self.trials if row["status"] == status)
+
+
+@dataclasses.dataclass
+class SearchSetup:
+    """What every process of a run loads the same way: data, builder, objective.
+
+    Attributes:
+        data: The `kt_toolkit.data.Dataset`.
+        hypermodel: The `keras_tuner.HyperModel` searched.
+        objective: String, the metric optimised; `direction` is `"max"`/`"min"`.
+        run_dir: String, the run directory.
+    """
+
+    data: object
+    hypermodel: object
+    objective: str
+    direction: str
+    run_dir: str
+
+
+def prepare_search(config, *, overwrite: bool = False,
+                   run_dir: Optional[str] = None) -> SearchSetup:
+    """Loads the data and builder; creates (or checks) the run directory.
+
+    With `run_dir` (a worker or chief process of a run), the directory must
+    already hold this run and nothing is written to it.
+
+    Raises:
+        ConfigError: bad settings, data that cannot be loaded, or an objective
+            the task's model does not log. Raised before anything is written.
+    """
+    data = load_dataset(config.data, seed=config.experiment.seed)
+    logger.info("Data: %s", data.summary())
+    objective, direction = resolve_objective(config.tuner, data.task)
+    hypermodel = build_hypermodel(config, data)
+    if run_dir is None:
+        run_dir = prepare_run_dir(config, overwrite=overwrite)
+        RunDirectory(run_dir).write_record({
+            "objective": objective, "direction": direction, "task": data.task,
+            "builder": config.model.builder, "dataset": data.name,
+            "train_samples": int(len(data.y_train)), "validation_samples": int(len(data.y_val)),
+            "num_classes": data.num_classes, "data_summary": data.summary()})
+    return SearchSetup(data, hypermodel, objective, direction, run_dir)
+
+
+def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
+    """`tuner.search` with the experiment's callbacks; why it stopped early, or `None`."""
+    data, objective, direction = setup.data, setup.objective, setup.direction
+    targets = data.y_val if objective.startswith("val_") else data.y_train
+    callbacks = default_callbacks(config.training.callbacks, objective=objective,
+                                  direction=direction,
+                                  chance=chance_level(objective, data.task, targets))
+    try:
+        tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
+                     epochs=config.training.epochs, batch_size=config.training.batch_size,
+                     callbacks=callbacks, verbose=config.training.verbose)
+    except RuntimeError as error:
+        if not is_consecutive_failure(error):
+            raise
+        limit = config.tuner.max_consecutive_failed_trials
+        reasons = [row["reason"] for row in tuner.run.rows()
+                   if row["status"] == "FAILED"][-limit:]
+        reason = (f"{limit} consecutive trials failed (tuner.max_consecutive_failed_trials); "
+                  "last reasons: " + " | ".join(dict.fromkeys(reasons)))
+        logger.error("Search stopped: %s", reason)
+        return reason
+    return None
+
+
+def finish_search(tuner, setup: SearchSetup, stopped_reason: Optional[str] = None) -> RunResult:
+    """`trials.csv` and the best model under `best/`: a `RunResult` (without a report)."""
+    rows = tuner.run.write_trials_table()
+    result = RunResult(run_dir=setup.run_dir, objective=setup.objective,
+                       direction=setup.direction, trials=rows, stopped_reason=stopped_reason)
+    _export_best(tuner, setup.data, result)
+    return result
+
+
+def _export_best(tuner, data, result):
+    """Saves the best trial's model, settings and validation scores under `best/`."""
+    best = tuner.best_trials(1)
+    if not best:
+        logger.warning("No trial completed: there is no best model.")
+        return
+    trial = best[0]
+    with warnings.catch_warnings():
+        # The checkpoint holds the optimizer's slots; the rebuilt model has none yet.
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)
+    evaluation = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
+    evaluation = {name: float(value) for name, value in evaluation.items()}
+    run = tuner.run
+    path = run.best_model_path
+    os.makedirs(run.best_dir, exist_ok=True)
+    tmp = os.path.join(run.best_dir, f".model-{os.getpid()}.keras")
+    model.save(tmp)
+    os.replace(tmp, path)
+    hp = trial.hyperparameters
+    declared = {entry.name for entry in hp.space}
+    values = {name: tidy_value(value) for name, value in hp.values.items()
+              if name not in declared or hp.is_active(name)}
+    run.write_best(trial_id=trial.trial_id,
+                   objective={"name": result.objective, "direction": result.direction,
+                              "value": float(trial.score)},
+                   hyperparameters=values, evaluation=evaluation, samples=len(data.y_val))
+    result.best_trial_id = trial.trial_id
+    result.best_score = float(trial.score)
+    result.best_hyperparameters = values
+    result.best_model_path = path
+    result.evaluation = evaluation
