@@ -18,7 +18,7 @@ import time
 import keras
 
 from kt_toolkit.config import config_from_dict
-from kt_toolkit.runner import run_experiment
+from kt_toolkit.experiment import run_experiment
 
 CASES = {
     "mlp": ("digits", {"num_layers": 1, "units": [32, 64]}),

@@ -118,7 +118,8 @@ def main():
     from kt_toolkit.callbacks import default_callbacks
     from kt_toolkit.config import config_from_dict
     from kt_toolkit.data import load_dataset
-    from kt_toolkit.runner import build_hypermodel, prepare_run_dir
+    from kt_toolkit.hypermodels import build_hypermodel
+    from kt_toolkit.rundir import prepare_run_dir
     from kt_toolkit.tuners import build_tuner, resolve_objective
 
     folder = tempfile.mkdtemp()

@@ -18,7 +18,7 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 from kt_toolkit.config import load_config  # noqa: E402
-from kt_toolkit.runner import run_experiment  # noqa: E402
+from kt_toolkit.experiment import run_experiment  # noqa: E402
 
 EXPERIMENT = os.path.join(os.path.dirname(os.path.abspath(__file__)), os.pardir,
                           "experiments", "digits_mlp.yaml")

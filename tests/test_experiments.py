@@ -6,7 +6,7 @@ import os
 import pytest
 
 from kt_toolkit.config import load_config
-from kt_toolkit.runner import run_experiment
+from kt_toolkit.experiment import run_experiment
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 EXPERIMENTS = sorted(glob.glob(os.path.join(REPO, "experiments", "*.yaml")))

@@ -8,7 +8,7 @@ from kt_toolkit.proxy import DOUBT_RHO, TRUST_RHO, _spearman, _verdict, proxy_ch
 
 
 def test_a_proxy_search_is_checked_on_the_full_data(make_config):
-    from kt_toolkit.runner import run_experiment
+    from kt_toolkit.experiment import run_experiment
 
     config = make_config(data={"subsample": 150}, tuner={"max_trials": 3},
                          training={"epochs": 2})
@@ -60,7 +60,7 @@ def test_proxy_check_refuses_stages(tmp_path):
 
 
 def test_a_hyperband_configuration_is_retrained_once(make_config):
-    from kt_toolkit.runner import run_experiment
+    from kt_toolkit.experiment import run_experiment
 
     config = make_config(data={"subsample": 150},
                          tuner={"algorithm": "hyperband", "max_epochs": 3, "max_trials": 6},

@@ -6,7 +6,7 @@ import os
 import pytest
 import yaml
 
-from kt_toolkit.analysis.study import Study
+from kt_toolkit.rundir.study import Study
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.stages import narrow_space
 
@@ -101,11 +101,13 @@ def test_bad_stages_name_the_key(tmp_path, stages, key, words):
 
 def test_two_stages_run_and_the_second_searches_narrower_ranges(tmp_path):
     from kt_toolkit.config import config_from_dict
-    from kt_toolkit.stages import run_stages
+    from kt_toolkit.experiment import run_experiment
 
     stages = [{"name": "coarse", "tuner": {"max_trials": 4}, "training": {"epochs": 1}},
               {"name": "fine", "tuner": {"max_trials": 2}, "narrow": {"top_k": 2}}]
-    done = run_stages(config_from_dict(_raw(tmp_path, stages)))
+    result = run_experiment(config_from_dict(_raw(tmp_path, stages)))
+    done = result.stages
+    assert result is done[-1].result  # the last stage's result, with every stage's
     assert [s.name for s in done] == ["coarse", "fine"]
     assert [len(s.result.trials) for s in done] == [4, 2]
     assert done[0].config.training.epochs == 1 and done[1].config.training.epochs == 2

@@ -16,9 +16,16 @@ the first epochs is normal and is never flagged alone.
 
 import dataclasses
 import math
-import re
+import typing
 
-from kt_toolkit.analysis import _curve_checks as checks
+from kt_toolkit.analysis import _failure_checks as failure
+from kt_toolkit.analysis import _fit_checks as fit
+from kt_toolkit.analysis._curves_data import Curves, Finding
+
+if typing.TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
+
+History = list[dict[str, float]]
 
 __all__ = ["DEFAULT_THRESHOLDS", "Thresholds", "VERDICT_KINDS", "Verdict", "diagnose",
            "diagnose_trial", "study_reference", "study_verdicts"]
@@ -118,7 +125,7 @@ class Thresholds:
     improving_loss_drop: float = 0.03
     saturated_loss_ratio: float = 3.0
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         for field in dataclasses.fields(self):
             value = getattr(self, field.name)
             if field.type is int and (isinstance(value, bool) or not isinstance(value, int)
@@ -150,12 +157,15 @@ class Verdict:
     kind: str
     summary: str
     advice: str
-    practices: tuple = ()
-    evidence: dict = dataclasses.field(default_factory=dict)
+    practices: tuple[str, ...] = ()
+    evidence: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
-def diagnose(history, *, objective, direction, status="COMPLETED", reason="", task=None,
-             reference=None, hyperparameters=None, thresholds=None):
+def diagnose(history: typing.Iterable[dict[str, float]], *, objective: str, direction: str,
+             status: str = "COMPLETED", reason: str = "", task: str | None = None,
+             reference: dict[str, float] | None = None,
+             hyperparameters: dict[str, object] | None = None,
+             thresholds: Thresholds | None = None) -> list[Verdict]:
     """Diagnoses one trial from one execution's per-epoch history.
 
     Checks run in order of severity and the first that fires ends the list where
@@ -221,23 +231,52 @@ def diagnose(history, *, objective, direction, status="COMPLETED", reason="", ta
     if not isinstance(thresholds, Thresholds):
         raise ValueError("`thresholds` must be a `Thresholds`. Received: "
                          f"thresholds={thresholds!r}.")
-    curves = checks.Curves.from_history(
+    curves = Curves.from_history(
         list(history), objective, direction, t=thresholds, reference=dict(reference or {}),
         hyperparameters=hyperparameters)
-    found = [Verdict(kind, summary, advice, _practices(advice), evidence)
-             for kind, summary, advice, evidence
-             in checks.run_checks(curves, status=status, reason=reason, task=task)]
+    found = [Verdict(f.kind, f.summary, f.advice, f.practices, f.evidence)
+             for f in _run_checks(curves, status=status, reason=reason, task=task)]
     if status == "RUNNING":
         found = [dataclasses.replace(v, summary=f"{v.summary} (still running)") for v in found]
     return sorted(found, key=lambda v: VERDICT_KINDS.index(v.kind))
 
 
-def _practices(advice):
-    """The PRACTICES ids an advice cites, in order: "... (B3, C5)" → ("B3", "C5")."""
-    return tuple(dict.fromkeys(re.findall(r"\b[A-F][0-9]{1,2}\b", advice)))
+def _run_checks(c: Curves, *, status: str, reason: str, task: str | None) -> list[Finding]:
+    """Every finding for one execution, in no particular order (see `diagnose`)."""
+    if status == "FAILED":
+        if failure.NAN_REASON.search(reason or ""):
+            return [failure.diverged_by_reason(c, reason)]
+        return [failure.divergence(c) or failure.failed(reason)]
+    found = [f for f in (failure.negative_loss(c, task), failure.divergence(c)) if f]
+    if found:
+        return found
+    if len(c) < c.t.min_epochs:
+        return [failure.pruned(c, reason) if status == "PRUNED" else fit.too_short(c)]
+    leak = failure.leakage(c)
+    if leak:
+        return [leak]
+    return _fit_findings(c, status=status, reason=reason)
 
 
-def study_reference(study, histories=None):
+def _fit_findings(c: Curves, *, status: str, reason: str) -> list[Finding]:
+    """The fit checks' findings, once no failure check fired."""
+    improving, stalled = fit.still_improving(c), fit.not_learning(c)
+    under = fit.underfitting(c, improving, stalled)
+    # A gap between two noisy scores of a model that does not learn is no overfitting.
+    over = None if under and stalled else fit.overfitting(c, improving)
+    found = [over or under]
+    if status == "PRUNED":  # cut short on purpose: never "train longer", never a good fit
+        return [f for f in found if f] + [failure.pruned(c, reason)]
+    if improving and status != "RUNNING":
+        found.append(fit.not_converged(c, improving))
+    found = [f for f in found if f]
+    if not found:
+        found = [fit.too_short(c) if len(c) < c.t.min_epochs_shape else fit.good_fit(c)]
+    return found
+
+
+def study_reference(study: "Study",
+                    histories: dict[str, History] | None = None) -> dict[str, float]:
     """The study-wide yardsticks `diagnose` compares a trial with.
 
     Args:
@@ -273,7 +312,8 @@ def study_reference(study, histories=None):
     return reference
 
 
-def diagnose_trial(study, trial_id, thresholds=None):
+def diagnose_trial(study: "Study", trial_id: str | int,
+                   thresholds: Thresholds | None = None) -> list[Verdict]:
     """Diagnoses one trial of a study (see `diagnose`).
 
     Reads the execution whose best objective is best (executions_per_trial is
@@ -290,7 +330,8 @@ def diagnose_trial(study, trial_id, thresholds=None):
     return _diagnose_row(study, study.trial(trial_id), study_reference(study), {}, thresholds)
 
 
-def study_verdicts(study, thresholds=None):
+def study_verdicts(study: "Study",
+                   thresholds: Thresholds | None = None) -> dict[str, list[Verdict]]:
     """Diagnoses every trial of a study, failed and running ones included.
 
     Example:
@@ -314,21 +355,22 @@ def study_verdicts(study, thresholds=None):
             for row in study.rows}
 
 
-def _rows(study, trial_id, histories):
+def _rows(study: "Study", trial_id: str, histories: dict[str, History]) -> History:
     if trial_id not in histories:
         # A Hyperband round is judged on its whole curve, earlier rounds included.
         histories[trial_id] = study.history(trial_id, with_parents=True)
     return histories[trial_id]
 
 
-def _diagnose_row(study, row, reference, histories, thresholds):
+def _diagnose_row(study: "Study", row: dict[str, object], reference: dict[str, float],
+                  histories: dict[str, History], thresholds: Thresholds | None) -> list[Verdict]:
     history = _best_execution(_rows(study, row["trial_id"], histories), study)
     return diagnose(history, objective=study.objective, direction=study.direction,
                     status=row["status"], reason=row.get("reason") or "", task=study.task,
                     reference=reference, hyperparameters=row, thresholds=thresholds)
 
 
-def _best_execution(history, study):
+def _best_execution(history: History, study: "Study") -> History:
     """The rows of the execution whose best objective is best."""
     executions = {}
     for row in history:
@@ -337,7 +379,7 @@ def _best_execution(history, study):
         return history
     sign = 1 if study.direction == "max" else -1
 
-    def best(rows):
+    def best(rows: History) -> float:
         values = [sign * row.get(study.objective, math.nan) for row in rows]
         values = [v for v in values if math.isfinite(v)]
         return max(values) if values else -math.inf

@@ -5,7 +5,7 @@ import math
 import numpy as np
 
 from kt_toolkit.analysis.importance import hyperparameter_importance
-from kt_toolkit.analysis.study import Domain, Study
+from kt_toolkit.rundir.study import Domain, Study
 
 DOMAINS = {
     "learning_rate": Domain("learning_rate", "float", min=1e-5, max=1.0, sampling="log"),

@@ -14,7 +14,7 @@ import types
 import pytest
 
 from kt_toolkit.analysis import plots
-from kt_toolkit.analysis.study import Domain, Study
+from kt_toolkit.rundir.study import Domain, Study
 from kt_toolkit.errors import ConfigError
 
 DOMAINS = {

@@ -92,7 +92,7 @@ def test_a_pruned_trial_gets_the_pruned_verdict_and_never_train_longer():
 
 
 def test_next_steps_when_every_trial_was_pruned():
-    from kt_toolkit.analysis.study import Study
+    from kt_toolkit.rundir.study import Study
 
     reason = ("pruned at epoch 3: val_accuracy 0.1 (best so far) <= chance level 0.1 + 0.05 "
               "(B2, C4)")

@@ -12,7 +12,7 @@ import pytest
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.report import write_report
 from kt_toolkit.analysis.search import BoundaryWarning
-from kt_toolkit.analysis.study import load_study
+from kt_toolkit.rundir.study import load_study
 from kt_toolkit.analysis.verdicts import Verdict
 
 # lr=1e4 with SGD diverges on TensorFlow: one FAILED trial among three.
@@ -24,7 +24,7 @@ SPACE = {"num_layers": 1, "units": [16, 32], "optimizer": "sgd", "momentum": 0.9
 
 @pytest.fixture(scope="module")
 def reported_run(tmp_path_factory, config_in):
-    from kt_toolkit.runner import run_experiment
+    from kt_toolkit.experiment import run_experiment
 
     folder = tmp_path_factory.mktemp("report")
     config = config_in(folder, model={"space": SPACE},
@@ -123,7 +123,7 @@ def test_report_command_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
 # next_steps on hand-made inputs ------------------------------------------------------
 
 def _study(rows, **domains):
-    from kt_toolkit.analysis.study import Domain, Study
+    from kt_toolkit.rundir.study import Domain, Study
 
     space = {"learning_rate": Domain("learning_rate", "float", min=1e-4, max=1e-1,
                                      sampling="log"), **domains}
@@ -182,7 +182,7 @@ def test_next_steps_do_not_repeat_what_the_best_trial_already_says():
 
 
 def test_next_steps_drop_a_choice_every_trial_of_which_failed_to_learn():
-    from kt_toolkit.analysis.study import Domain
+    from kt_toolkit.rundir.study import Domain
 
     init = Domain("kernel_initializer", "choice", values=("glorot_uniform", "zeros"))
     rows = [dict(_row(str(i), 0.9 - i / 100), kernel_initializer="glorot_uniform",

@@ -8,7 +8,7 @@ import yaml
 
 from kt_toolkit.analysis.search import (best_trials_table, boundary_warnings,
                                         optimization_history)
-from kt_toolkit.analysis.study import Domain, Study, load_study
+from kt_toolkit.rundir.study import Domain, Study, load_study
 
 LR = Domain("learning_rate", "float", min=1e-4, max=0.1, sampling="log")
 
@@ -264,7 +264,7 @@ def test_edge_fraction_is_a_knob(edge_fraction, expected):
 
 def test_history_with_parents_follows_hyperband_rounds(tmp_path):
     from kt_toolkit._io import write_csv
-    from kt_toolkit.analysis.study import Study
+    from kt_toolkit.rundir.study import Study
 
     for trial_id, epochs in (("0", [1, 2]), ("1", [3, 4, 5]), ("2", [6, 7])):
         write_csv(tmp_path / "trials" / trial_id / "history.csv",

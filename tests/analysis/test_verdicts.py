@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from kt_toolkit._io import write_csv
-from kt_toolkit.analysis.study import load_study
+from kt_toolkit.rundir.study import load_study
 from kt_toolkit.analysis.verdicts import (DEFAULT_THRESHOLDS, VERDICT_KINDS, Thresholds,
                                           diagnose, diagnose_trial, study_reference,
                                           study_verdicts)

@@ -284,7 +284,7 @@ def test_default_callbacks_add_pruning_when_switched_on():
 
 def test_a_real_search_prunes_the_slow_trial_and_never_makes_it_best(make_config):
     from kt_toolkit.analysis import load_study, study_verdicts
-    from kt_toolkit.runner import run_experiment
+    from kt_toolkit.experiment import run_experiment
 
     space = {"num_layers": 1, "units": 32, "optimizer": "adam", "batch_norm": False,
              "regularizer": "none", "dropout": 0.0, "activation": "relu",

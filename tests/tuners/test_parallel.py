@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kt_toolkit._io import read_csv
-from kt_toolkit.errors import ConfigError
+from kt_toolkit.errors import ConfigError, RunDirectoryError
 
 TIMEOUT = 240
 
@@ -139,7 +139,8 @@ def test_consecutive_failures_stop_every_worker_with_the_reasons(tmp_path):
 
 
 def test_a_second_search_of_the_same_run_directory_is_refused(make_config):
-    from kt_toolkit.runner import prepare_run_dir, run_experiment, run_lock
+    from kt_toolkit.experiment import run_experiment
+    from kt_toolkit.rundir import prepare_run_dir, run_lock
 
     config = make_config()
     run_dir = prepare_run_dir(config)
@@ -148,7 +149,8 @@ def test_a_second_search_of_the_same_run_directory_is_refused(make_config):
     open(kept, "w").write("epoch\n1\n")
     with run_lock(run_dir):  # a search is running there
         for launch in ({}, {"workers": 1}):
-            with pytest.raises(ConfigError, match=r"being searched by kt-toolkit \(pid \d+\)"):
+            with pytest.raises(RunDirectoryError,
+                               match=r"being searched by kt-toolkit \(pid \d+\)"):
                 run_experiment(config, overwrite=True, **launch)
             assert open(kept).read() == "epoch\n1\n"  # refused before touching anything
     with run_lock(run_dir):  # released with its holder
@@ -218,7 +220,7 @@ def test_a_worker_with_no_chief_to_reach_says_so(tmp_path, capsys):
 
     from kt_toolkit.cli import main
     from kt_toolkit.config import load_config
-    from kt_toolkit.runner import prepare_run_dir
+    from kt_toolkit.rundir import prepare_run_dir
 
     config, run_dir = _write_config(tmp_path)
     prepare_run_dir(load_config(config))  # the chief made the run, then went away

@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from scipy.stats import qmc
 
-from kt_toolkit.analysis.trials import PROJECT_NAME
+from kt_toolkit.rundir import PROJECT_NAME
 from kt_toolkit.errors import ConfigError
-from kt_toolkit.runner import run_experiment
+from kt_toolkit.experiment import run_experiment
 from kt_toolkit.tuners import QuasiRandomOracle, build_tuner
 
 

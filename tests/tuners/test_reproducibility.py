@@ -2,7 +2,7 @@
 
 import pytest
 
-from kt_toolkit.runner import run_experiment
+from kt_toolkit.experiment import run_experiment
 
 ALGORITHMS = {
     "random": {"algorithm": "random", "max_trials": 3},

@@ -10,7 +10,7 @@ import yaml
 
 from kt_toolkit._io import read_csv
 from kt_toolkit.errors import ConfigError
-from kt_toolkit.runner import run_experiment
+from kt_toolkit.experiment import run_experiment
 
 ALGORITHMS = {
     "random": {"algorithm": "random", "max_trials": 2},

@@ -16,8 +16,9 @@ import urllib.request
 import pytest
 import yaml
 
-from kt_toolkit.analysis.study import load_study
-from kt_toolkit.tensorboard_logs import EventWriter, sync_tensorboard
+from kt_toolkit.rundir.study import load_study
+from kt_toolkit._events import EventWriter
+from kt_toolkit.rundir import sync_tensorboard
 
 STATUSES = ["STATUS_UNKNOWN", "STATUS_SUCCESS", "STATUS_FAILURE", "STATUS_RUNNING"]
 # A grid of 4 trials on a slice of digits; lr=1e4 with SGD diverges (a FAILED trial).
@@ -148,7 +149,7 @@ def assert_tensorboard_shows_every_trial(run_dir, logdir=None, runs=1):
 @pytest.fixture(scope="module")
 def tf_run(tmp_path_factory):
     from kt_toolkit.config import config_from_dict
-    from kt_toolkit.runner import run_experiment
+    from kt_toolkit.experiment import run_experiment
 
     folder = tmp_path_factory.mktemp("tb")
     return run_experiment(config_from_dict(_raw_config(folder / "runs"))).run_dir
@@ -197,8 +198,8 @@ def test_sync_rewrites_only_what_is_missing_without_tensorflow(tf_run, tmp_path)
     for path in glob.glob(os.path.join(run_dir, "tensorboard", "*.experiment")):
         os.remove(path)
     # In a fresh interpreter: the analysis and the writer import no TensorFlow or Keras.
-    code = ("import sys; from kt_toolkit.analysis.study import load_study; "
-            "from kt_toolkit.tensorboard_logs import sync_tensorboard; "
+    code = ("import sys; from kt_toolkit.rundir.study import load_study; "
+            "from kt_toolkit.rundir import sync_tensorboard; "
             f"print(sync_tensorboard(load_study({run_dir!r}))); "
             "print(sorted(m for m in sys.modules if m.split('.')[0] in "
             "('tensorflow', 'keras', 'keras_tuner')))")
