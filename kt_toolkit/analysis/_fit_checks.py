@@ -267,9 +267,9 @@ def good_fit(c: Curves) -> Finding:
     """
     obj, maximize = c.val_score, c.maximize
     if not np.isfinite(obj).any():
-        return Finding("good_fit", f"{len(c)} epochs, no problem seen ({c.objective} not "
-                       "logged)", "Keep the weights of the best epoch (early stopping with "
-                       "restore; B4).", ("B4",), {})
+        return Finding("good_fit", f"{len(c)} epochs, no problem seen ({c.objective} not logged)",
+                       "Keep the weights of the best epoch (early stopping with restore; B4).",
+                       ("B4",), {})
     best = int(np.nanargmax(obj) if maximize else np.nanargmin(obj))
     evidence = {"best": float(obj[best]), "best_epoch": float(c.epochs[best])}
     summary = f"{c.objective} {fmt(obj[best])} at epoch {c.epoch(best)} of {c.epoch(-1)}"

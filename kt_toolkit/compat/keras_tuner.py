@@ -1,14 +1,25 @@
-"""Workarounds for KerasTuner 1.4.x internals (written against 1.4.8)."""
+"""Small workarounds for KerasTuner 1.4.x internals (written for keras-tuner 1.4.8).
+
+Nothing here imports KerasTuner at module level (`kt_toolkit.compat` is imported
+by the command line, which must not load TensorFlow): each function imports what
+it needs, or works on an object it is given. The tests are in
+`tests/compat/test_keras_tuner.py`.
+
+The bigger workarounds: `hooks.py` (what kt_toolkit's oracles and tuners
+override), `chief.py` (KerasTuner's gRPC service), `keras.py` (Keras's TF optimizer).
+"""
 
 import logging
 import os
 import warnings
 
-__all__ = ["is_consecutive_failure", "quiet_backends"]
+__all__ = ["is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
+           "values_hash", "was_tried"]
 
 # KerasTuner's `Oracle._check_consecutive_failures` raises a bare RuntimeError
 # whose text is the only way to tell it from other errors (1.4.8:
-# "Number of consecutive failures exceeded the limit of N.").
+# "Number of consecutive failures exceeded the limit of N.\n<last message>").
+# Test: test_consecutive_failure_error_is_recognised.
 _CONSECUTIVE_FAILURES = "consecutive failures"
 
 
@@ -21,7 +32,8 @@ def quiet_backends() -> None:
     """Silences TensorFlow's C++ logs, Keras's user warnings and KerasTuner's tracebacks.
 
     KerasTuner prints every failed trial's traceback while its module-level
-    `keras_tuner.src.config.DEBUG` is set; `trials.csv` keeps the reason.
+    `keras_tuner.src.config.DEBUG` is set (1.4.8; no public switch); `trials.csv`
+    keeps the reason. Test: test_quiet_backends_turns_keras_tuner_debug_off.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
@@ -30,3 +42,35 @@ def quiet_backends() -> None:
     from keras_tuner.src import config as keras_tuner_config
 
     keras_tuner_config.DEBUG = False
+
+
+def set_oracle_seed(oracle, seed):
+    """Sets a KerasTuner oracle's seed, `0` included.
+
+    KerasTuner 1.4.8's `Oracle.__init__` sets `self.seed = seed or random.randint(...)`
+    (a seed of 0 becomes a random one) and starts its private `_seed_state` (where
+    `_random_values` continues, saved in `oracle.json` as `seed_state`) from it.
+    Test: test_set_oracle_seed_keeps_zero_and_the_saved_seed_state.
+    """
+    oracle.seed = seed
+    oracle._seed_state = seed
+
+
+def values_hash(oracle, values):
+    """The hash a KerasTuner oracle records for a dict of active values.
+
+    KerasTuner 1.4.8 keeps the hash of every trial's values in `_tried_so_far`,
+    computed by `_compute_values_hash` (Hyperband's leaves its `tuner/` keys out).
+    Test: test_tried_values_are_recognised_by_their_hash.
+    """
+    return oracle._compute_values_hash(values)
+
+
+def tried_hashes(oracle):
+    """The (live) set of hashes of the values a KerasTuner oracle has handed out."""
+    return oracle._tried_so_far
+
+
+def was_tried(oracle, values):
+    """Whether a trial with exactly these active values was created (1.4.8 `_duplicate`)."""
+    return values_hash(oracle, values) in tried_hashes(oracle)

@@ -5,10 +5,11 @@ For each trial it writes `<run>/trials/<trial_id>/history.csv` (every epoch),
 B2) and TensorBoard scalars and HParams
 under `<run>/tensorboard/<trial_id>/` (on every backend), turns any exception in
 build or fit into a `FailedTrialError` with a one-line reason, and refreshes
-`<run>/trials.csv` after every trial.
+`<run>/trials.csv` after every trial. KerasTuner's own state files (`oracle.json`,
+`trial.json`, the tuner's state) are written atomically (`kt_toolkit.compat.hooks`).
 """
 
-import json
+import inspect
 import logging
 import math
 import os
@@ -17,32 +18,17 @@ import time
 
 import keras_tuner
 from keras_tuner.errors import FailedTrialError, FatalError
-from keras_tuner.src import utils as keras_tuner_utils
 
-from kt_toolkit._io import atomic_write_text
 from kt_toolkit.callbacks.history import EpochLogger
 from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
-from kt_toolkit.compat import is_consecutive_failure
+from kt_toolkit.compat.hooks import TunerHooks
+from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.rundir import RunDirectory, failure_reason
 
 __all__ = ["ProcessRecycle", "RecordingMixin"]
 
 logger = logging.getLogger(__name__)
-
-
-def _atomic_save_json(path, obj):
-    """KerasTuner's `utils.save_json`, through a temporary file and a rename.
-
-    KerasTuner writes `oracle.json`, `trial.json` and the tuner's state in place: a
-    `kill -9` mid-write would leave a run that cannot be reloaded.
-    """
-    text = json.dumps(obj)
-    atomic_write_text(os.fspath(path), text)
-    return text
-
-
-keras_tuner_utils.save_json = _atomic_save_json  # what Stateful.save calls
 
 _OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError")
 
@@ -64,15 +50,23 @@ class ProcessRecycle(Exception):
     """
 
 
-class RecordingMixin:
+class RecordingMixin(TunerHooks):
     """Mixed in before a KerasTuner tuner class (see `build.py`).
 
+    Each tuner class names its `oracle_class`: KerasTuner's oracle with
+    kt_toolkit's hooks (atomic state files, the chief's stop policy), built here
+    from the arguments its constructor takes; the rest go to `keras_tuner.Tuner`.
+
     Args:
+        hypermodel: A `keras_tuner.HyperModel`.
         run_dir: String, the run directory (trial records go to `run_dir/trials`).
-        **kwargs: Passed to the tuner.
+        **kwargs: The oracle's arguments (`objective`, `max_trials`, `seed`, ...)
+            and the tuner's (`directory`, `project_name`, `overwrite`, ...).
     """
 
-    def __init__(self, *args, run_dir, **kwargs):
+    oracle_class = None
+
+    def __init__(self, hypermodel=None, *, run_dir, **kwargs):
         self.run = RunDirectory(run_dir)  # every record of the run goes through it
         self.run_dir = self.run.path
         self._executions = {}
@@ -82,18 +76,21 @@ class RecordingMixin:
         self.curves = TrialCurves(load_history=self.run.history)
         self.trials_per_process = None  # set: `search` ends with ProcessRecycle after so many
         self._trials_run = 0
-        super().__init__(*args, **kwargs)
+        accepted = inspect.signature(self.oracle_class).parameters
+        oracle_kwargs = {name: kwargs.pop(name) for name in list(kwargs) if name in accepted}
+        self.seed = oracle_kwargs.get("seed")  # as KerasTuner's RandomSearch keeps it
+        super().__init__(self.oracle_class(**oracle_kwargs), hypermodel, **kwargs)
         if isinstance(self.oracle, keras_tuner.Oracle):  # in one process, or the chief
             self.sync_tensorboard()  # the HParams experiment; sessions a killed run missed
 
     def trial_dir(self, trial_id):
         return self.run.trial_dir(trial_id)
 
-    def _populate_initial_space(self):
+    def populate_initial_space(self):
         # KerasTuner builds the default model in the constructor; a build error
         # there would crash the whole search instead of failing one trial.
         try:
-            super()._populate_initial_space()
+            super().populate_initial_space()
         except FatalError:
             raise
         except Exception as error:  # noqa: BLE001 - any build error fails trials, not the search
@@ -113,9 +110,10 @@ class RecordingMixin:
         self._executions[trial.trial_id] = 0
         self._started[trial.trial_id] = (time.monotonic(), time.time())
         self._pruned.pop(trial.trial_id, None)
-        return super().run_trial(trial, *args, **kwargs)
+        with trial_scope():  # kt_toolkit.compat.keras: TensorFlow's memory fix applies
+            return super().run_trial(trial, *args, **kwargs)
 
-    def _build_and_fit_model(self, trial, *args, **kwargs):
+    def build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
         self._executions[trial.trial_id] = execution + 1
         path = self.run.history_path(trial.trial_id)
@@ -126,7 +124,7 @@ class RecordingMixin:
         self.curves.bind(callbacks, trial.trial_id, rows=self.run.rows)
         kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir)]
         try:
-            results = super()._build_and_fit_model(trial, *args, **kwargs)
+            results = super().build_and_fit_model(trial, *args, **kwargs)
         except (FailedTrialError, FatalError):
             raise
         except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
@@ -150,15 +148,9 @@ class RecordingMixin:
             meta["reason"] = failure_reason(trial.message)
         self.run.write_meta(trial.trial_id, meta)
         try:
+            # Too many consecutive failures raise here; the oracle (OracleHooks) has
+            # saved the trial that tipped it over.
             super().on_trial_end(trial)
-        except RuntimeError as error:
-            if not is_consecutive_failure(error) or not hasattr(self.oracle, "trials"):
-                raise
-            # Too many consecutive failures: KerasTuner raises before saving the
-            # trial that tipped it over, which would stay RUNNING on disk.
-            self.oracle._save_trial(self.oracle.trials[trial.trial_id])
-            self.oracle.save()
-            raise
         finally:
             rows = self.write_trials_table()
             self.curves.update(rows)

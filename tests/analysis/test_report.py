@@ -244,5 +244,7 @@ def test_report_adds_the_hparams_records_a_killed_run_missed(reported_run, tmp_p
     shutil.copytree(reported_run.run_dir, run_dir)
     sessions = glob.glob(str(run_dir / "tensorboard" / "*" / "*.session"))
     os.remove(sessions[0])
-    write_report(str(run_dir))
+    from kt_toolkit.experiment import write_run_report  # `kt-toolkit report`'s function
+
+    write_run_report(str(run_dir))
     assert len(glob.glob(str(run_dir / "tensorboard" / "*" / "*.session"))) == len(sessions)

@@ -22,7 +22,7 @@ from kt_toolkit.config import load_config
 from kt_toolkit.data import load_dataset
 from kt_toolkit.hypermodels import HyperMLP
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 EXPERIMENT = os.path.join(REPO, "experiments", "digits_mlp.yaml")
 DIVERGING = ["model.space.optimizer=sgd", "model.space.learning_rate=10"]
 

@@ -50,3 +50,68 @@ def test_inactive_values_failures_and_hyperband_epochs(tmp_path):
     on_disk = read_csv(tmp_path / "trials.csv")
     assert list(on_disk[0])[:2] == ["trial_id", "status"]
     assert "metric:val_accuracy" in on_disk[0]
+
+
+def test_a_cached_table_rereads_only_the_files_that_changed(tmp_path):
+    from kt_toolkit.rundir import TrialTable
+
+    project = tmp_path / "tuner"
+    for trial_id in ("0", "1"):
+        _trial(str(project), trial_id, score=0.5)
+    table = TrialTable(str(tmp_path))
+    assert [row["objective"] for row in table.rows()] == [0.5, 0.5]
+    # A writer that renames (KerasTuner's files through kt_toolkit, every record of ours):
+    path = project / "trial_1" / "trial.json"
+    record = json.loads(path.read_text())
+    record["score"] = 0.75
+    (project / "trial_1" / "new.json").write_text(json.dumps(record))
+    os.replace(project / "trial_1" / "new.json", path)
+    _trial(str(project), "2", score=0.25)
+    assert [row["objective"] for row in table.rows()] == [0.5, 0.75, 0.25]
+    os.remove(path)  # a trial folder without its record is left out, as before
+    assert [row["trial_id"] for row in table.rows()] == ["0", "2"]
+
+
+def test_a_30_trial_search_reads_each_trial_json_a_bounded_number_of_times(tmp_path,
+                                                                           monkeypatch):
+    """The table is updated once per trial end from the files that changed: O(N) reads of
+    `trial.json` over a search, where re-reading every file after every trial was O(N²)."""
+    import builtins
+
+    import keras
+    import keras_tuner
+
+    from kt_toolkit.rundir import PROJECT_NAME
+    from kt_toolkit.tuners import RecordingRandomSearch
+
+    class Scored(keras_tuner.HyperModel):  # a real search, with a score instead of training
+        def build(self, hp):
+            hp.Float("x", 0.0, 1.0)
+            return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+
+        def fit(self, hp, model, *args, **kwargs):
+            return {"val_accuracy": hp["x"]}
+
+    reads = []
+    real_open = builtins.open
+
+    def counting_open(file, mode="r", *args, **kwargs):
+        if str(file).endswith("trial.json") and "r" in mode and "+" not in mode:
+            reads.append(str(file))
+        return real_open(file, mode, *args, **kwargs)
+
+    tuner = RecordingRandomSearch(Scored(), objective=keras_tuner.Objective("val_accuracy",
+                                                                            "max"),
+                                  max_trials=30, seed=1, directory=str(tmp_path),
+                                  project_name=PROJECT_NAME, run_dir=str(tmp_path))
+    monkeypatch.setattr(builtins, "open", counting_open)
+    tuner.search(verbose=0)
+    monkeypatch.setattr(builtins, "open", real_open)
+    rows = read_csv(tmp_path / "trials.csv")
+    assert len(rows) == 30 and {row["status"] for row in rows} == {"COMPLETED"}
+    per_file = {path: reads.count(path) for path in set(reads)}
+    assert len(per_file) == 30
+    # Each trial.json is written twice (RUNNING, then COMPLETED): read at most that often,
+    # plus once more for a refresh that races with a write. Re-reading every file after
+    # every trial would be 30·31/2 = 465 reads.
+    assert max(per_file.values()) <= 3 and len(reads) <= 3 * 30
