@@ -17,6 +17,8 @@ Each step is one sentence saying what to change and why, with the numbers.
 
 import collections
 
+from kt_toolkit.analysis.search import distinct_configurations
+
 __all__ = ["DIVERGED_SHARE", "STILL_IMPROVING_SHARE", "next_steps"]
 
 DIVERGED_SHARE = 0.25  # ≥ this share of finished trials diverged → a study-wide step
@@ -134,8 +136,6 @@ def _bad_choices(study, verdicts, finished):
     a choice that only shared trials with it (relu beside `zeros` init) is kept.
     Conditional knobs (inactive in some trials) are left to their parent.
     """
-    from kt_toolkit.analysis.search import distinct_configurations
-
     best = study.best(1)
     pool = [row for row in distinct_configurations(study, finished)
             if not any("penalty" in v.summary for v in verdicts.get(row["trial_id"], []))]

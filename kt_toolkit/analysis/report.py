@@ -13,13 +13,14 @@ import logging
 import os
 
 from kt_toolkit._io import atomic_write_text
+from kt_toolkit.analysis import plots
 from kt_toolkit.analysis._plot_common import _compact
 from kt_toolkit.analysis.document import Document
 from kt_toolkit.analysis.importance import hyperparameter_importance
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
-from kt_toolkit.rundir import load_study
 from kt_toolkit.analysis.verdicts import study_verdicts
+from kt_toolkit.rundir import load_study
 
 __all__ = ["Report", "write_report"]
 
@@ -64,8 +65,6 @@ def write_report(run_dir):
     Raises:
         FileNotFoundError: when `run_dir` is not a run directory.
     """
-    from kt_toolkit.analysis import plots
-
     study = load_study(run_dir)
     verdicts = study_verdicts(study)
     warnings = boundary_warnings(study)

@@ -7,6 +7,7 @@ The builders are imported lazily (they import Keras); the knob tables they use
 import importlib
 from typing import TYPE_CHECKING
 
+from kt_toolkit.config.knobs import BUILDERS
 from kt_toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -25,8 +26,6 @@ _NEEDS = {"cnn": ("image", "digits_images"), "sequence": ("tokens", "synthetic_s
 
 def get_builder(name: str) -> type:
     """The builder class registered as `name` (e.g. `"mlp"` → `HyperMLP`)."""
-    from kt_toolkit.config.knobs import BUILDERS
-
     module, cls, _ = BUILDERS[name]
     return getattr(importlib.import_module(module), cls)
 

@@ -2,8 +2,9 @@
 
 import keras
 
-from kt_toolkit.hypermodels.base import TunableModel
 from kt_toolkit.config.knobs import CNN_KNOBS
+from kt_toolkit.errors import invalid
+from kt_toolkit.hypermodels.base import TunableModel
 from kt_toolkit.hypermodels.optimizers import make_regularizer
 
 __all__ = ["HyperCNN"]
@@ -38,8 +39,6 @@ class HyperCNN(TunableModel):
     def __init__(self, input_shape, *, name="hyper_cnn", **kwargs):
         super().__init__(input_shape, name=name, **kwargs)
         if len(self.input_shape) not in (2, 3):
-            from kt_toolkit.errors import invalid
-
             raise invalid("input_shape", "an image shape (height, width) or "
                           "(height, width, channels)", input_shape)
 

@@ -3,6 +3,7 @@
 import keras
 
 from kt_toolkit.config.knobs import ADAM_FAMILY
+from kt_toolkit.schedules import make_schedule
 
 __all__ = ["make_optimizer", "make_regularizer"]
 
@@ -22,8 +23,6 @@ def _learning_rate(values, steps_per_epoch, epochs):
     name = values.get("lr_schedule") or "constant"
     if name == "constant" or steps_per_epoch is None:
         return values["learning_rate"]
-    from kt_toolkit.schedules import make_schedule
-
     options = {}
     if values.get("decay_rate") is not None:
         options["decay_rate"] = values["decay_rate"]

@@ -6,9 +6,10 @@ import logging
 
 import keras_tuner
 
+from kt_toolkit.compat.keras import install_tf_memory_fix
 from kt_toolkit.config import tasks
 from kt_toolkit.rundir.layout import PROJECT_NAME
-from kt_toolkit.tuners._tf_memory import install as install_tf_memory_fix
+from kt_toolkit.tuners.distributed import ChiefOracleMixin
 from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
 
@@ -20,11 +21,30 @@ logger = logging.getLogger(__name__)
 DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
 
 
+class _HyperbandOracle(ChiefOracleMixin, keras_tuner.oracles.HyperbandOracle):
+    """KerasTuner's Hyperband oracle with kt_toolkit's hooks."""
+
+
+class _BayesianOptimizationOracle(ChiefOracleMixin,
+                                  keras_tuner.oracles.BayesianOptimizationOracle):
+    """KerasTuner's Gaussian-process oracle with kt_toolkit's hooks."""
+
+
+class _RandomSearchOracle(ChiefOracleMixin, keras_tuner.oracles.RandomSearchOracle):
+    """KerasTuner's random search oracle with kt_toolkit's hooks."""
+
+
+class _GridSearchOracle(ChiefOracleMixin, keras_tuner.oracles.GridSearchOracle):
+    """KerasTuner's grid search oracle with kt_toolkit's hooks."""
+
+
 class RecordingHyperband(RecordingMixin, keras_tuner.Hyperband):
     """KerasTuner's Hyperband, recording trials, with an optional `max_trials` cap."""
 
-    def __init__(self, *args, max_trials=None, **kwargs):
-        super().__init__(*args, **kwargs)
+    oracle_class = _HyperbandOracle
+
+    def __init__(self, hypermodel=None, *, max_trials=None, **kwargs):
+        super().__init__(hypermodel, **kwargs)
         # HyperbandOracle has no max_trials argument, but the base Oracle honours
         # the attribute in create_trial: the cap ends the schedule early.
         self.oracle.max_trials = max_trials
@@ -33,13 +53,19 @@ class RecordingHyperband(RecordingMixin, keras_tuner.Hyperband):
 class RecordingBayesianOptimization(RecordingMixin, keras_tuner.BayesianOptimization):
     """KerasTuner's Gaussian-process Bayesian optimisation, recording trials."""
 
+    oracle_class = _BayesianOptimizationOracle
+
 
 class RecordingRandomSearch(RecordingMixin, keras_tuner.RandomSearch):
     """KerasTuner's random search, recording trials."""
 
+    oracle_class = _RandomSearchOracle
+
 
 class RecordingGridSearch(RecordingMixin, keras_tuner.GridSearch):
     """KerasTuner's grid search, recording trials."""
+
+    oracle_class = _GridSearchOracle
 
 
 def resolve_objective(tuner_config, task):
@@ -61,7 +87,7 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         A KerasTuner tuner (one of this module's classes). With `overwrite=False`
         and an existing project, it reloads it: the search resumes.
     """
-    install_tf_memory_fix()  # TensorFlow kept ~7 MB per trial; see _tf_memory.py
+    install_tf_memory_fix()  # TensorFlow kept ~7 MB per trial; see kt_toolkit/compat/keras.py
     tuner_config = config.tuner
     objective, direction = resolve_objective(tuner_config, task)
     common = {

@@ -18,15 +18,20 @@ what a run needs on top of it:
   when the tuner is built).
 """
 
-import datetime
 import logging
 import os
 import threading
 import time
 
-__all__ = ["fail_trial", "join_chief", "reachable", "serve", "split_address"]
+import keras_tuner
+from keras_tuner.engine.trial import Trial, TrialStatus
 
 from kt_toolkit.compat import is_consecutive_failure
+from kt_toolkit.compat.chief import add_oracle_service, end_trial_as_failed
+from kt_toolkit.compat.hooks import OracleHooks
+
+__all__ = ["ChiefOracleMixin", "fail_trial", "join_chief", "reachable", "serve",
+           "split_address"]
 
 logger = logging.getLogger(__name__)
 
@@ -56,7 +61,8 @@ def serve(tuner, address="127.0.0.1", port=0):
     """Serves `tuner`'s oracle to workers until every trial has ended.
 
     Args:
-        tuner: A kt_toolkit tuner built in this process (its oracle is the real one).
+        tuner: A kt_toolkit tuner built in this process (its oracle is the real one,
+            a `ChiefOracleMixin`).
         address: String, the interface to bind: `127.0.0.1` (default) keeps the
             chief on this machine; `0.0.0.0` lets workers on other hosts join.
         port: Integer, 0 for a free port.
@@ -66,18 +72,17 @@ def serve(tuner, address="127.0.0.1", port=0):
     """
     import grpc
     from concurrent import futures
-    from keras_tuner.src import protos
-    from keras_tuner.src.distribute.oracle_chief import OracleServicer
 
     oracle = tuner.oracle
+    if not isinstance(oracle, ChiefOracleMixin):
+        raise TypeError(f"serve() needs a kt_toolkit tuner (build_tuner); its oracle is a "
+                        f"{type(oracle).__name__}.")
     run = tuner.run
     run.write_stopped(None)
-    policy = _StopPolicy(oracle, run)
-    policy.forget_finished()
+    oracle.start_serving(run)
     tuner.save()
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    servicer = OracleServicer(oracle)
-    protos.get_service_grpc().add_OracleServicer_to_server(servicer, server)
+    servicer = add_oracle_service(oracle, server)
     bound = server.add_insecure_port(f"{_bracket(address)}:{port}")
     if not bound and port:  # a restarted chief's old port is taken: any free one
         logger.warning("Port %d is taken; the chief takes a free one.", port)
@@ -89,13 +94,11 @@ def serve(tuner, address="127.0.0.1", port=0):
     logger.info("Chief serving the oracle on %s:%d", address, bound)
     waited = 0.0
     try:
-        while not (servicer.stop_triggered or policy.reason) or not _finished(oracle):
+        while not (servicer.stop_triggered or oracle.stop_reason) or not oracle.search_over():
             time.sleep(_POLL_SECONDS)
             waited = waited + _POLL_SECONDS if servicer.stop_triggered else 0.0
             if waited and waited % 30 < _POLL_SECONDS:  # name who keeps the chief waiting
-                with oracle_lock(oracle):
-                    ongoing = {w: t.trial_id for w, t in oracle.ongoing_trials.items()}
-                    asking = sorted(oracle.tuner_ids)
+                ongoing, asking = oracle.waiting_for()
                 logger.warning("No trials left to start; waiting %.0f s for running trials %s "
                                "and for workers %s to ask again (a worker that is gone for "
                                "good: restart it with the same id, or stop this run and "
@@ -104,102 +107,99 @@ def serve(tuner, address="127.0.0.1", port=0):
         server.stop(grace=2).wait()
         run.remove_chief()
     oracle.save()
-    return policy.reason
+    return oracle.stop_reason
 
 
-def _finished(oracle):
-    with oracle_lock(oracle):
-        return not oracle.ongoing_trials and not oracle.tuner_ids
+class ChiefOracleMixin(OracleHooks):
+    """kt_toolkit's oracle behaviour on the chief of a parallel run.
 
+    Mixed in before a KerasTuner oracle class by every kt_toolkit tuner (see
+    `build.py`); dormant (KerasTuner's behaviour plus `OracleHooks`) until
+    `serve` calls `start_serving`. Then:
 
-def oracle_lock(oracle):
-    """KerasTuner's per-oracle lock (what its `@synchronized` methods hold)."""
-    from keras_tuner.src.engine import oracle as oracle_module
+    - `max_consecutive_failed_trials` failures in a row stop the search for every
+      worker: KerasTuner raises inside the gRPC handler, which would leave the
+      chief serving forever. The reason goes to `<run>/tuner/stopped.json` and
+      `stop_reason`; workers asking for a trial get STOPPED (or the trial they
+      held, when a restarted worker asks again).
+    - `oracle.json` is saved once a trial has left the ongoing list (KerasTuner
+      saved it before: a kill then would rerun a finished trial on resume).
+    - A trial started under a chief that died ends under this one (`adopt_trial`).
+    - Hyperband waiting for a round (IDLE) makes the asking worker wait a moment.
+    """
 
-    return oracle_module.LOCKS[oracle]
+    run = None  # the RunDirectory, once serving
+    stop_reason = None
 
+    def start_serving(self, run):
+        """Turns the chief's policy on for `run`; drops ended trials from the retry queue.
 
-class _StopPolicy:
-    """Turns KerasTuner's consecutive-failure RuntimeError into a clean stop for all."""
-
-    def __init__(self, oracle, run):
-        self.reason = None
-        self._oracle = oracle
-        self._run = run
-        self._end_trial, self._create_trial = oracle.end_trial, oracle.create_trial
-        oracle.end_trial, oracle.create_trial = self.end_trial, self.create_trial
-        self._lock = threading.Lock()
+        A chief killed right after a trial ended left it in `oracle.json`'s ongoing
+        list: KerasTuner's reload queued it for a retry.
+        """
+        self.run = run
+        self.stop_reason = None
+        self._stop_lock = threading.Lock()
+        self.forget_ended_retries()
 
     def end_trial(self, trial):
-        self._adopt(trial.trial_id)
-        try:
-            self._end_trial(trial)
-            # KerasTuner saved oracle.json before taking the trial off the ongoing
-            # list: a kill now would rerun a finished trial on resume.
-            with oracle_lock(self._oracle):
-                self._oracle.save()
+        if self.run is None:
+            return super().end_trial(trial)
+        error = self._end_served_trial(trial)
+        if error is None:
             return None
-        except Exception as error:
-            _release_leaked_lock(self._oracle)
-            if not is_consecutive_failure(error):
-                raise
-            oracle = self._oracle
-            ended = oracle.trials[trial.trial_id]
-            oracle._save_trial(ended)  # KerasTuner raised before saving it
-            for tuner_id, ongoing in list(oracle.ongoing_trials.items()):
-                if ongoing.trial_id == trial.trial_id:
-                    oracle.ongoing_trials.pop(tuner_id)
-            oracle.save()
-            with self._lock:
-                self.reason = self.reason or _failure_reason(oracle, self._run)
-                self._run.write_stopped(self.reason)
-            logger.error("Search stopped: %s", self.reason)
+        if not is_consecutive_failure(error):
+            raise error
+        with self._stop_lock:
+            self.stop_reason = self.stop_reason or _failure_reason(self, self.run)
+            self.run.write_stopped(self.stop_reason)
+        logger.error("Search stopped: %s", self.stop_reason)
         return None
 
-    def forget_finished(self):
-        """Drops ended trials a reload put back in the retry queue (see `end_trial`)."""
-        oracle = self._oracle
-        with oracle_lock(oracle):
-            oracle._retry_queue = [t for t in oracle._retry_queue
-                                   if oracle.trials[t].status not in ("COMPLETED", "FAILED")]
-
-    def _adopt(self, trial_id):
-        """Lets a trial started under a chief that died end under this one.
-
-        A worker (one on another host keeps running while the chief restarts on the
-        same port) may report a trial this chief reloaded as interrupted: it is no
-        longer to be retried, and KerasTuner's display must know its start.
-        """
-        oracle = self._oracle
-        with oracle_lock(oracle):
-            if trial_id in oracle._retry_queue:
-                oracle._retry_queue.remove(trial_id)
-            display = oracle._display
-            display.trial_start.setdefault(trial_id, datetime.datetime.now())
-            display.trial_number.setdefault(trial_id, len(display.trial_number) + 1)
+    @keras_tuner.synchronized
+    def _end_served_trial(self, trial):
+        """Ends `trial` under the oracle's lock; returns KerasTuner's error, if any."""
+        self.adopt_trial(trial.trial_id)
+        try:
+            super().end_trial(trial)
+        except Exception as error:  # noqa: BLE001 - returned: end_trial decides
+            if is_consecutive_failure(error):  # the trial is saved (OracleHooks)
+                for tuner_id, ongoing in list(self.ongoing_trials.items()):
+                    if ongoing.trial_id == trial.trial_id:
+                        self.ongoing_trials.pop(tuner_id)
+                self.save()
+            return error
+        self.save()
+        return None
 
     def create_trial(self, tuner_id):
-        if self.reason is None:
-            trial = self._create_trial(tuner_id)
-            if trial.status == "IDLE":  # Hyperband waits for a round: don't spin
+        if self.run is None:
+            return super().create_trial(tuner_id)
+        if self.stop_reason is None:
+            trial = super().create_trial(tuner_id)
+            if trial.status == TrialStatus.IDLE:  # Hyperband waits for a round: don't spin
                 time.sleep(_POLL_SECONDS)
             return trial
-        from keras_tuner.src.engine import trial as trial_module
+        return self._stopped_trial(tuner_id)
 
-        ongoing = self._oracle.ongoing_trials.get(tuner_id)
+    @keras_tuner.synchronized
+    def _stopped_trial(self, tuner_id):
+        ongoing = self.ongoing_trials.get(tuner_id)
         if ongoing is not None:  # a restarted worker finishes the trial it held
             return ongoing
-        self._oracle.tuner_ids.discard(tuner_id)
-        return trial_module.Trial(self._oracle.get_space(), status="STOPPED")
+        self.tuner_ids.discard(tuner_id)
+        return Trial(self.get_space(), status=TrialStatus.STOPPED)
 
+    @keras_tuner.synchronized
+    def search_over(self):
+        """No trial running and no worker left asking."""
+        return not self.ongoing_trials and not self.tuner_ids
 
-def _release_leaked_lock(oracle):
-    """KerasTuner's `@synchronized` does not release its lock when the method raises."""
-    from keras_tuner.src.engine import oracle as oracle_module
-
-    if oracle_module.THREADS[oracle] == threading.current_thread().name:
-        oracle_module.THREADS[oracle] = None
-        oracle_module.LOCKS[oracle].release()
+    @keras_tuner.synchronized
+    def waiting_for(self):
+        """`({worker: running trial id}, [workers still asking])`."""
+        return ({worker: trial.trial_id for worker, trial in self.ongoing_trials.items()},
+                sorted(self.tuner_ids))
 
 
 def _failure_reason(oracle, run):
@@ -227,16 +227,10 @@ def reachable(address, timeout=30.0):
 def fail_trial(address, trial_id, timeout=30):
     """Ends `trial_id` as FAILED through the chief at `address` (the caller records why)."""
     import grpc
-    from keras_tuner.src import protos
 
     host, port = split_address(address)
     with grpc.insecure_channel(f"{_bracket(host)}:{port}") as channel:
-        stub = protos.get_service_grpc().OracleStub(channel)
-        service = protos.get_service()
-        trial = stub.GetTrial(service.GetTrialRequest(trial_id=trial_id),
-                              timeout=timeout).trial
-        trial.status = protos.get_proto().TrialStatus.FAILED  # `reason` goes to meta.json
-        stub.EndTrial(service.EndTrialRequest(trial=trial), timeout=timeout)
+        end_trial_as_failed(channel, trial_id, timeout)
 
 
 def _bracket(host):

@@ -65,7 +65,9 @@ from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine import trial as trial_module
 from scipy.stats import qmc
 
+from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_hash, was_tried
 from kt_toolkit.errors import invalid
+from kt_toolkit.tuners.distributed import ChiefOracleMixin
 from kt_toolkit.tuners.recording import RecordingMixin
 
 __all__ = ["QuasiRandomOracle", "QuasiRandomSearch"]
@@ -125,7 +127,7 @@ class QuasiRandomOracle(keras_tuner.Oracle):
                          max_retries_per_trial=max_retries_per_trial,
                          max_consecutive_failed_trials=max_consecutive_failed_trials)
         if seed is not None:  # KerasTuner replaces a seed of 0 by a random one.
-            self.seed = self._seed_state = seed
+            set_oracle_seed(self, seed)
         self.max_duplicate_draws = max_duplicate_draws
         self.sequence_index = 0  # the next point of the sequence to use
         self._block = (None, None)  # ((dimensions, start), points) last drawn
@@ -141,7 +143,7 @@ class QuasiRandomOracle(keras_tuner.Oracle):
             point = self._point(self.sequence_index, dimensions)
             self.sequence_index += 1
             values = self.point_values(point)
-            if not self._duplicate(values):
+            if not was_tried(self, values):
                 return {"status": trial_module.TrialStatus.RUNNING, "values": values}
         if untried:
             return {"status": trial_module.TrialStatus.RUNNING, "values": dict(untried[0])}
@@ -178,11 +180,12 @@ class QuasiRandomOracle(keras_tuner.Oracle):
         if key != len(space):  # the space only grows (KerasTuner appends)
             listed = _list_configurations(space, MAX_LISTED_CONFIGURATIONS)
             if listed is not None:
-                listed = [(values, self._compute_values_hash(values)) for values in listed]
+                listed = [(values, values_hash(self, values)) for values in listed]
             self._listed = (len(space), listed)
         if listed is None:
             return None
-        return [values for values, hashed in listed if hashed not in self._tried_so_far]
+        tried = tried_hashes(self)
+        return [values for values, hashed in listed if hashed not in tried]
 
     def _point(self, index, dimensions):
         if dimensions == 0:
@@ -259,6 +262,10 @@ def _halton(dimensions, seed):
         return qmc.Halton(dimensions, scramble=True, seed=seed)
 
 
+class _RecordingQuasiRandomOracle(ChiefOracleMixin, QuasiRandomOracle):
+    """`QuasiRandomOracle` with kt_toolkit's hooks (what `QuasiRandomSearch` builds)."""
+
+
 class QuasiRandomSearch(RecordingMixin, keras_tuner.Tuner):
     """Quasi-random search (`QuasiRandomOracle`), recording trials.
 
@@ -270,13 +277,13 @@ class QuasiRandomSearch(RecordingMixin, keras_tuner.Tuner):
         **kwargs: Passed to `RecordingMixin` (`run_dir`) and `keras_tuner.Tuner`.
     """
 
+    oracle_class = _RecordingQuasiRandomOracle
+
     def __init__(self, hypermodel=None, objective=None, max_trials=10, seed=None,
                  hyperparameters=None, tune_new_entries=True, allow_new_entries=True,
                  max_retries_per_trial=0, max_consecutive_failed_trials=3, **kwargs):
-        self.seed = seed
-        oracle = QuasiRandomOracle(
-            objective=objective, max_trials=max_trials, seed=seed,
+        super().__init__(
+            hypermodel, objective=objective, max_trials=max_trials, seed=seed,
             hyperparameters=hyperparameters, tune_new_entries=tune_new_entries,
             allow_new_entries=allow_new_entries, max_retries_per_trial=max_retries_per_trial,
-            max_consecutive_failed_trials=max_consecutive_failed_trials)
-        super().__init__(oracle, hypermodel, **kwargs)
+            max_consecutive_failed_trials=max_consecutive_failed_trials, **kwargs)

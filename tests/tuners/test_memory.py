@@ -28,24 +28,51 @@ def _custom_gradients():
                if name.startswith("CustomGradient-"))
 
 
-def test_fits_leave_no_graph_behind_and_give_the_same_weights(monkeypatch):
-    from keras.src.backend.tensorflow import optimizer as tf_optimizer
-
-    from kt_toolkit.tuners import _tf_memory
+def test_fits_leave_no_graph_behind_and_give_the_same_weights():
+    from kt_toolkit.compat import keras as compat_keras
 
     # Keras's own method, also when an earlier test's tuner already installed the fix.
-    original = (_tf_memory._INSTALLED or [tf_optimizer.TFOptimizer._all_reduce_sum_gradients])[0]
-    monkeypatch.setattr(_tf_memory, "_INSTALLED", [])
-    monkeypatch.setattr(tf_optimizer.TFOptimizer, "_all_reduce_sum_gradients", original)
+    compat_keras.uninstall_tf_memory_fix()
     before = _custom_gradients()
     unpatched = _fit_once()
     leaked = _custom_gradients() - before
     assert leaked > 0  # Keras as shipped: one registry entry (and graph) per trace
 
-    _tf_memory.install()
-    before = _custom_gradients()
-    for _ in range(3):
-        patched = _fit_once()
-    assert _custom_gradients() == before
-    for a, b in zip(unpatched, patched):
-        np.testing.assert_array_equal(a, b)
+    assert compat_keras.install_tf_memory_fix()
+    try:
+        before = _custom_gradients()
+        with compat_keras.trial_scope():  # what kt_toolkit's tuners hold around a trial
+            for _ in range(3):
+                patched = _fit_once()
+        assert _custom_gradients() == before
+        for a, b in zip(unpatched, patched):
+            np.testing.assert_array_equal(a, b)
+    finally:
+        compat_keras.uninstall_tf_memory_fix()
+
+
+def test_a_fit_outside_a_kt_toolkit_trial_runs_keras_own_method(monkeypatch):
+    from keras.src.backend.tensorflow import optimizer as tf_optimizer
+
+    from kt_toolkit.compat import keras as compat_keras
+
+    compat_keras.uninstall_tf_memory_fix()
+    calls = []
+    keras_own = tf_optimizer.TFOptimizer._all_reduce_sum_gradients
+
+    def spy(self, grads_and_vars):
+        calls.append(1)
+        return keras_own(self, grads_and_vars)
+
+    monkeypatch.setattr(tf_optimizer.TFOptimizer, "_all_reduce_sum_gradients", spy)
+    assert compat_keras.install_tf_memory_fix()  # wraps the spy as Keras's own
+    try:
+        before = _custom_gradients()
+        _fit_once()  # a plain Keras fit, no kt_toolkit trial around it
+        assert calls and _custom_gradients() > before  # Keras's code, Keras's registry entry
+        calls.clear()
+        with compat_keras.trial_scope():
+            _fit_once()
+        assert not calls
+    finally:
+        compat_keras.uninstall_tf_memory_fix()
