@@ -9,6 +9,8 @@ import itertools
 import os
 import socket
 import time
+from collections.abc import Mapping
+from typing import Any
 
 from tensorboard.compat.proto import event_pb2, summary_pb2
 from tensorboard.summary.writer.record_writer import RecordWriter
@@ -38,7 +40,8 @@ class EventWriter:
             file that TensorBoard can follow epoch by epoch).
     """
 
-    def __init__(self, logdir, *, suffix="", atomic=False):
+    def __init__(self, logdir: str | os.PathLike[str], *, suffix: str = "",
+                 atomic: bool = False) -> None:
         os.makedirs(logdir, exist_ok=True)
         name = (f"events.out.tfevents.{int(time.time())}.{socket.gethostname()}."
                 f"{os.getpid()}.{next(_counter)}{suffix}")
@@ -54,22 +57,24 @@ class EventWriter:
     def _write(self, event):
         self._records.write(event.SerializeToString())
 
-    def summary(self, summary, *, step=0, wall_time=None):
+    def summary(self, summary: summary_pb2.Summary, *, step: int = 0,
+                wall_time: float | None = None) -> None:
         """Writes one `Summary` proto at `step`."""
         self._write(event_pb2.Event(wall_time=wall_time or time.time(), step=int(step),
                                     summary=summary))
 
-    def scalars(self, step, values, *, wall_time=None):
+    def scalars(self, step: int, values: Mapping[str, float | None], *,
+                wall_time: float | None = None) -> None:
         """Writes `{tag: number}` at `step`; non-finite values are kept (TensorBoard shows them)."""
         summary = summary_pb2.Summary(value=[
             summary_pb2.Summary.Value(tag=tag, simple_value=float(value))
             for tag, value in values.items() if value is not None])
         self.summary(summary, step=step, wall_time=wall_time)
 
-    def flush(self):
+    def flush(self) -> None:
         self._file.flush()
 
-    def close(self):
+    def close(self) -> None:
         if self._file.closed:
             return
         self._file.flush()
@@ -78,8 +83,8 @@ class EventWriter:
         if self._open_path != self.path:
             os.replace(self._open_path, self.path)
 
-    def __enter__(self):
+    def __enter__(self) -> "EventWriter":
         return self
 
-    def __exit__(self, *exc_info):
+    def __exit__(self, *exc_info: Any) -> None:
         self.close()

@@ -5,11 +5,13 @@ import io
 import math
 import os
 import threading
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 __all__ = ["as_float", "atomic_write_text", "read_csv", "write_csv"]
 
 
-def atomic_write_text(path, text):
+def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
     """Writes `text` to `path` through a temporary file and `os.replace`.
 
     A reader (or a run killed mid-write) sees the old file or the new one, never
@@ -30,7 +32,8 @@ def atomic_write_text(path, text):
         raise
 
 
-def write_csv(path, rows, fields=None):
+def write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]],
+              fields: list[str] | None = None) -> None:
     """Writes dict rows atomically; columns are `fields` or the union in first-seen order."""
     if fields is None:
         fields = []
@@ -43,7 +46,7 @@ def write_csv(path, rows, fields=None):
     atomic_write_text(path, buffer.getvalue())
 
 
-def read_csv(path):
+def read_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     """The rows of a CSV file as dicts of strings; an empty list when it is missing."""
     if not os.path.exists(path):
         return []
@@ -51,7 +54,7 @@ def read_csv(path):
         return list(csv.DictReader(handle))
 
 
-def as_float(value):
+def as_float(value: Any) -> float:
     """`float(value)`, or NaN for what is not a number (a CSV cell, a log value, `None`)."""
     try:
         return float(value)

@@ -86,3 +86,29 @@ def test_validate_prints_the_resolved_config(capsys):
     assert main(["validate", "experiments/breast_cancer_mlp.yaml"]) == 0
     out = capsys.readouterr().out
     assert "learning_rate: {min: 1.0e-05, max: 1.0" in out
+
+
+def test_error_classes_map_to_exit_codes(tmp_path, capsys):
+    """A busy run directory (RunDirectoryError) exits 2 with one line naming the file;
+    a launch failure (LaunchError) exits 1 and says the finished trials are kept."""
+    from kt_toolkit.cli import EXIT_CODES, _error
+    from kt_toolkit.errors import KtToolkitError, LaunchError
+    from kt_toolkit.rundir import run_lock
+
+    args = ["tune", "experiments/digits_mlp.yaml", *TINY,
+            "--set", f"output.directory={tmp_path}", "--set", "output.run_name=busy"]
+    with run_lock(str(tmp_path / "busy")):
+        assert main(args) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: experiments/digits_mlp.yaml: output.run_name: ")
+    assert "is being searched by kt-toolkit" in err and err.count("\n") == 1
+    assert not (tmp_path / "busy").exists()
+
+    class Namespace:
+        config = "x.yaml"
+
+    assert _error(LaunchError("The chief died 3 times"), Namespace()) == 1
+    assert "Finished trials are kept" in capsys.readouterr().err
+    assert _error(KtToolkitError("other"), Namespace()) == 1
+    assert [cls.__name__ for cls, _ in EXIT_CODES] == [
+        "ConfigError", "RunDirectoryError", "LaunchError", "KtToolkitError"]

@@ -7,7 +7,7 @@ cannot (ranges, choices); the loader checks the types and unknown keys.
 
 import dataclasses
 import math
-from typing import Optional, Union
+from typing import Any, Optional, Union
 
 from kt_toolkit.errors import invalid, suggest
 
@@ -56,7 +56,7 @@ class ExperimentSection:
     seed: int = 42
     description: str = ""
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _folder_name(f"{key}.name", self.name, "name")
         _seed(f"{key}.seed", self.seed)
 
@@ -74,7 +74,7 @@ class DataConfig:
     standardize: bool = True
     shuffle: bool = True
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         if not self.dataset:
             raise invalid(f"{key}.dataset", "a dataset name or a .npz/.csv path", self.dataset)
         _choice(f"{key}.task", self.task, TASK_NAMES)
@@ -115,7 +115,7 @@ class TunerConfig:
     seed: Optional[int] = None
     max_consecutive_failed_trials: int = 3
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _choice(f"{key}.algorithm", self.algorithm, ALGORITHMS)
         _choice(f"{key}.direction", self.direction, ("auto", "max", "min"))
         _seed(f"{key}.seed", self.seed)
@@ -138,7 +138,7 @@ class EarlyStoppingConfig:
     min_delta: float = 0.0
     restore_best_weights: bool = True
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _positive(f"{key}.patience", self.patience, strict=False)
         _positive(f"{key}.min_delta", self.min_delta, strict=False)
 
@@ -149,7 +149,7 @@ class TerminateOnNaNConfig:
 
     enabled: bool = True
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         pass
 
 
@@ -162,7 +162,7 @@ class ReduceLROnPlateauConfig:
     patience: int = 3
     min_lr: float = 1e-6
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         if not 0.0 < self.factor < 1.0:
             raise invalid(f"{key}.factor", "a number in (0, 1)", self.factor,
                           "0.5 halves the learning rate (E3); 0.1 and 0.3 are also common.")
@@ -181,7 +181,7 @@ class MedianPruningConfig:
     warmup_epochs: int = 3
     min_trials: int = 4
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _positive(f"{key}.warmup_epochs", self.warmup_epochs, strict=False)
         _positive(f"{key}.min_trials", self.min_trials)
 
@@ -197,7 +197,7 @@ class ChancePruningConfig:
     epochs: int = 3
     margin: float = 0.05
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _positive(f"{key}.epochs", self.epochs)
         if not 0.0 <= self.margin < 1.0:
             raise invalid(f"{key}.margin", "a number in [0, 1)", self.margin,
@@ -216,7 +216,7 @@ class CallbacksConfig:
     median_pruning: MedianPruningConfig = dataclasses.field(default_factory=MedianPruningConfig)
     chance_pruning: ChancePruningConfig = dataclasses.field(default_factory=ChancePruningConfig)
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         for field in dataclasses.fields(self):
             getattr(self, field.name).validate(f"{key}.{field.name}")
 
@@ -230,7 +230,7 @@ class TrainingConfig:
     verbose: int = 0
     callbacks: CallbacksConfig = dataclasses.field(default_factory=CallbacksConfig)
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         _positive(f"{key}.epochs", self.epochs)
         _positive(f"{key}.batch_size", self.batch_size)
         _choice(f"{key}.verbose", self.verbose, (0, 1, 2))
@@ -251,7 +251,7 @@ class OutputConfig:
     run_name: Optional[str] = None
     report: bool = True
 
-    def validate(self, key):
+    def validate(self, key: str) -> None:
         if self.run_name is not None:
             _folder_name(f"{key}.run_name", self.run_name, "folder name")
 
@@ -269,7 +269,7 @@ class ExperimentConfig:
     # C3 coarse to fine: searches run one after another (see `kt_toolkit.stages`).
     stages: list = dataclasses.field(default_factory=list)
 
-    def validate(self):
+    def validate(self) -> None:
         for field in dataclasses.fields(self):
             section = getattr(self, field.name)
             if hasattr(section, "validate"):
@@ -277,6 +277,6 @@ class ExperimentConfig:
         if self.tuner.seed is None:
             self.tuner.seed = self.experiment.seed
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
 
