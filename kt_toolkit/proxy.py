@@ -12,6 +12,7 @@ import dataclasses
 import logging
 import math
 import os
+from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner
@@ -26,6 +27,9 @@ from kt_toolkit.hypermodels import build_hypermodel
 from kt_toolkit.rundir import RunDirectory
 from kt_toolkit.rundir.layout import PROXY_CSV, PROXY_MD
 from kt_toolkit.tuners import resolve_objective
+
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import ExperimentConfig
 
 __all__ = ["DOUBT_RHO", "ProxyCheck", "TRUST_RHO", "check_proxy_arguments", "proxy_check"]
 
@@ -48,14 +52,14 @@ class ProxyCheck:
         path: String, the Markdown summary written into the run directory.
     """
 
-    rows: list
-    rho: float
-    p_value: float
+    rows: list[dict[str, Any]]
+    rho: float | None
+    p_value: float | None
     verdict: str
     path: str
 
 
-def check_proxy_arguments(config, top_k):
+def check_proxy_arguments(config: "ExperimentConfig", top_k: int) -> None:
     """Raises `ConfigError` unless `config` searches a proxy and `top_k` >= 2."""
     if config.stages:
         raise ConfigError("--proxy-check checks one search; this file has `stages`. Run a "
@@ -134,7 +138,7 @@ def _verdict(rho, count):
             "about the full data; do not tune on it.")
 
 
-def proxy_check(config, run_dir, *, top_k=5):
+def proxy_check(config: "ExperimentConfig", run_dir: str, *, top_k: int = 5) -> ProxyCheck:
     """Retrains the proxy search's `top_k` best trials on the full data.
 
     Args:

@@ -24,7 +24,8 @@ import dataclasses
 import logging
 import math
 import os
-from typing import Callable
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Callable
 
 import yaml
 
@@ -35,11 +36,16 @@ from kt_toolkit.config.stages import (DEFAULT_MARGIN, DEFAULT_TOP_K, STAGES_DIR,
                                       stage_run_name)
 from kt_toolkit.rundir import CONFIG_FILE, prepare_run_dir
 
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
+
 __all__ = ["StageResult", "narrow_space", "run_stages"]
 
 logger = logging.getLogger(__name__)
 
-def narrow_space(study, space, *, top_k=DEFAULT_TOP_K, margin=DEFAULT_MARGIN):
+def narrow_space(study: "Study", space: Mapping[str, Mapping[str, Any]], *,
+                 top_k: int = DEFAULT_TOP_K,
+                 margin: float = DEFAULT_MARGIN) -> dict[str, dict[str, Any]]:
     """A new `model.space` narrowed around `study`'s `top_k` best trials.
 
     Args:
@@ -113,7 +119,7 @@ class StageResult:
 
 
 def run_stages(config: ExperimentConfig, run_stage: Callable, *,
-               overwrite: bool = False) -> list:
+               overwrite: bool = False) -> list[StageResult]:
     """Runs the stages in order; returns the list of `StageResult`s.
 
     Args:

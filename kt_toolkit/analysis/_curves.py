@@ -6,10 +6,15 @@ Private: import these from `kt_toolkit.analysis.plots`.
 import math
 import re
 import textwrap
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from kt_toolkit.analysis._plot_common import (
     _BEST, _FAILED_COLOR, _TRAIN, KNOB_ALIASES, _by_influence, _compact, _figure,
     _is_finite, _log_y, _maybe_log_y, _message)
+
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
 
 _ROW_FIELDS = ("trial_id", "status", "objective", "best_epoch", "epochs_run", "seconds",
                "reason")
@@ -20,7 +25,7 @@ _NO_EPOCH = {"FAILED": "No epoch was recorded: the trial failed before its first
              "RUNNING": "No epoch recorded yet: the trial is running."}
 
 
-def curve_filename(study, row):
+def curve_filename(study: "Study", row: Mapping[str, Any]) -> str:
     """A trial's file name from its settings and score (A4).
 
     The trial id (zero-padded), each tuned and active knob under a short alias
@@ -57,7 +62,8 @@ def curve_filename(study, row):
     return "_".join([head, *parts, tail]) + ".png"
 
 
-def plot_trial_curves(study, trial_id, path, *, verdicts=None):
+def plot_trial_curves(study: "Study", trial_id: str | int, path: str, *,
+                      verdicts: Sequence[Any] | None = None) -> str:
     """Train and validation curves of one trial on one chart (B1).
 
     Panels: the loss, the objective's metric (train solid, validation dashed,

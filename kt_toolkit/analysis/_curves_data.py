@@ -16,9 +16,6 @@ import numpy as np
 
 from kt_toolkit._io import as_float
 
-if typing.TYPE_CHECKING:
-    from kt_toolkit.analysis.verdicts import Thresholds
-
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
                     "augment_crop")  # act only while training, so they lower train metrics
@@ -59,7 +56,8 @@ class Curves:
         metric: String, the objective's training-side name, e.g. `"accuracy"`.
         bounded: Boolean, whether the objective is a score in [0, 1].
         maximize: Boolean, whether a higher objective is better.
-        t: The `verdicts.Thresholds` to compare against.
+        t: The `verdicts.Thresholds` to compare against (typed `Any`: `verdicts`
+            imports this module, so this one does not import it back).
         reference: Dict of the study-wide yardsticks (see
             `verdicts.study_reference`).
         hyperparameters: Optional dict of the trial's values.
@@ -71,7 +69,7 @@ class Curves:
     metric: str
     bounded: bool
     maximize: bool
-    t: Thresholds
+    t: typing.Any
     reference: dict[str, float]
     hyperparameters: dict[str, object] | None = None
 

@@ -5,16 +5,22 @@ Private: import `plot_parallel_coordinates` from `kt_toolkit.analysis.plots`.
 
 import math
 import random
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kt_toolkit.analysis._plot_common import (
     _by_influence, _compact, _figure, _index, _is_finite, _message, _short)
 from kt_toolkit.errors import invalid, suggest
 
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
+
 MAX_PARALLEL_AXES = 8  # knobs drawn when `knobs` is not given
 _NA = -0.12  # where inactive values (and failed scores) sit
 
 
-def plot_parallel_coordinates(study, path, *, knobs=None):
+def plot_parallel_coordinates(study: "Study", path: str, *,
+                              knobs: Sequence[str] | None = None) -> str:
     """One vertical axis per knob plus the objective; one line per trial.
 
     Completed trials are coloured by objective (the better, the brighter), the

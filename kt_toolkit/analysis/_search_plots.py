@@ -6,13 +6,18 @@ Private: import these from `kt_toolkit.analysis.plots`.
 import math
 import random
 import textwrap
+from collections.abc import Iterable, Mapping
+from typing import TYPE_CHECKING, Any
 
 from kt_toolkit.analysis._plot_common import (
     _BEST, _FAILED_COLOR, _TRAIN, _figure, _index, _is_finite, _maybe_log_y, _message,
     _short)
 
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
 
-def plot_objective_vs_knobs(study, path):
+
+def plot_objective_vs_knobs(study: "Study", path: str) -> str:
     """The objective against each tuned knob, one small panel per knob.
 
     Completed trials are dots (log x for log-sampled knobs; categories with a
@@ -63,7 +68,8 @@ def plot_objective_vs_knobs(study, path):
     return path
 
 
-def plot_optimization_history(history_rows, path, *, objective, direction):
+def plot_optimization_history(history_rows: Iterable[Mapping[str, Any]], path: str, *,
+                              objective: str, direction: str) -> str:
     """The objective of each trial and the best so far, by trial and by wall time.
 
     Left: one dot per trial in finish order (pruned trials as hollow grey
@@ -133,7 +139,8 @@ def plot_optimization_history(history_rows, path, *, objective, direction):
     return path
 
 
-def plot_importance(importances, path, *, method=""):
+def plot_importance(importances: Iterable[tuple[str, float]], path: str, *,
+                    method: str = "") -> str:
     """Horizontal bars of knob importance, most important at the top.
 
     Example:

@@ -8,6 +8,7 @@ HTML file can be mailed or attached to an issue on its own.
 import base64
 import html
 import os
+from collections.abc import Iterable
 
 __all__ = ["Document"]
 
@@ -37,33 +38,33 @@ summary { cursor: pointer; font-weight: 600; }
 class Document:
     """Blocks of a report: headings, paragraphs, lists, tables, images, folds."""
 
-    def __init__(self, base_dir):
+    def __init__(self, base_dir: str) -> None:
         self.base_dir = base_dir
         self.blocks = []
 
-    def heading(self, level, text):
+    def heading(self, level: int, text: str) -> None:
         self.blocks.append(("heading", level, text))
 
-    def paragraph(self, text, *, boxed=False):
+    def paragraph(self, text: str, *, boxed: bool = False) -> None:
         self.blocks.append(("paragraph", text, boxed))
 
-    def items(self, entries, *, ordered=False):
+    def items(self, entries: Iterable[str], *, ordered: bool = False) -> None:
         self.blocks.append(("items", list(entries), ordered))
 
-    def table(self, headers, rows):
+    def table(self, headers: Iterable[object], rows: Iterable[Iterable[object]]) -> None:
         self.blocks.append(("table", list(headers), [list(row) for row in rows]))
 
-    def image(self, path, alt):
+    def image(self, path: str, alt: str) -> None:
         self.blocks.append(("image", path, alt))
 
-    def fold(self, summary):
+    def fold(self, summary: str) -> "Document":
         """A `Document` whose blocks show folded (`<details>`) in HTML."""
         inner = Document(self.base_dir)
         self.blocks.append(("fold", summary, inner))
         return inner
 
     # Markdown ------------------------------------------------------------
-    def markdown(self):
+    def markdown(self) -> str:
         return "\n".join(self._markdown_lines()).rstrip() + "\n"
 
     def _markdown_lines(self):
@@ -87,7 +88,7 @@ class Document:
         return lines
 
     # HTML ----------------------------------------------------------------
-    def html(self, title):
+    def html(self, title: str) -> str:
         body = "\n".join(self._html_parts())
         return (f"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
                 f"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">"

@@ -11,10 +11,14 @@ imported when the function runs.
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from kt_toolkit.analysis.search import distinct_configurations
+
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
 
 __all__ = ["ImportanceResult", "MIN_TRIALS", "hyperparameter_importance"]
 
@@ -49,13 +53,13 @@ class ImportanceResult:
     """
 
     method: str
-    importances: list
-    r2: float = None
+    importances: list[tuple[str, float]]
+    r2: float | None = None
     trials_used: int = 0
     note: str = ""
 
 
-def hyperparameter_importance(study, *, seed=0):
+def hyperparameter_importance(study: "Study", *, seed: int = 0) -> ImportanceResult:
     """Ranks the tuned knobs by how much of the objective's variation they explain.
 
     Knob values are encoded as numbers: ranges as they are (log10 for `log`

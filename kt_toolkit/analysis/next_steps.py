@@ -16,8 +16,16 @@ Each step is one sentence saying what to change and why, with the numbers.
 """
 
 import collections
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
 from kt_toolkit.analysis.search import distinct_configurations
+
+if TYPE_CHECKING:
+    from kt_toolkit.analysis.importance import ImportanceResult
+    from kt_toolkit.analysis.search import BoundaryWarning
+    from kt_toolkit.analysis.verdicts import Verdict
+    from kt_toolkit.rundir.study import Study
 
 __all__ = ["DIVERGED_SHARE", "STILL_IMPROVING_SHARE", "next_steps"]
 
@@ -29,7 +37,9 @@ _PRIORITY = ("diverged", "suspicious", "failed", "overfitting", "underfitting",
              "not_converged")
 
 
-def next_steps(study, verdicts, warnings, importance=None, *, count=3):
+def next_steps(study: "Study", verdicts: Mapping[str, Sequence["Verdict"]],
+               warnings: Sequence["BoundaryWarning"],
+               importance: "ImportanceResult | None" = None, *, count: int = 3) -> list[str]:
     """The `count` most useful next steps, most useful first.
 
     Args:

@@ -42,12 +42,12 @@ class Report:
 
     markdown: str
     html: str
-    next_steps: list
-    best_trial_id: str = None
-    curves: dict = dataclasses.field(default_factory=dict)
+    next_steps: list[str]
+    best_trial_id: str | None = None
+    curves: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
-def write_report(run_dir):
+def write_report(run_dir: str | os.PathLike[str]) -> Report:
     """Analyses a run directory and writes its report and figures.
 
     Example:

@@ -8,8 +8,13 @@ search should widen that end before it narrows around the best region.
 
 import dataclasses
 import math
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
 from kt_toolkit.rundir import tidy_value
+
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
 
 __all__ = ["BoundaryWarning", "EDGE_FRACTION", "EDGE_SHARE", "KNOB_LIMITS", "MAX_CHANCE",
            "best_trials_table", "boundary_warnings", "distinct_configurations",
@@ -82,7 +87,7 @@ class BoundaryWarning:
     message: str
 
 
-def best_trials_table(study, count=5):
+def best_trials_table(study: "Study", count: int = 5) -> list[dict[str, Any]]:
     """The best completed trials, best first, as table rows.
 
     Example:
@@ -113,7 +118,7 @@ def best_trials_table(study, count=5):
     return table
 
 
-def optimization_history(study):
+def optimization_history(study: "Study") -> list[dict[str, Any]]:
     """The finished trials in the order they finished, with the best score so far.
 
     Elapsed time is wall-clock time since the first trial started, from each
@@ -167,8 +172,9 @@ def optimization_history(study):
     return history
 
 
-def boundary_warnings(study, *, top_k=None, edge_fraction=EDGE_FRACTION,
-                      edge_share=EDGE_SHARE, max_chance=MAX_CHANCE):
+def boundary_warnings(study: "Study", *, top_k: int | None = None,
+                      edge_fraction: float = EDGE_FRACTION, edge_share: float = EDGE_SHARE,
+                      max_chance: float = MAX_CHANCE) -> list[BoundaryWarning]:
     """Warns when the best trials sit at an edge of a tuned numeric knob's range.
 
     For each tuned `float`/`int` knob, and each choice knob whose choices are
@@ -230,7 +236,8 @@ def boundary_warnings(study, *, top_k=None, edge_fraction=EDGE_FRACTION,
     return warnings
 
 
-def distinct_configurations(study, rows):
+def distinct_configurations(study: "Study",
+                            rows: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
     """`rows` without repeats of a configuration (same tuned knob values), first kept.
 
     Hyperband trains one configuration in several trials (rounds); this keeps the

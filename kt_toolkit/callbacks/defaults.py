@@ -1,15 +1,21 @@
 """The default callbacks of every trial, built from `training.callbacks`."""
 
+from typing import TYPE_CHECKING
+
 import keras
 
 from kt_toolkit.callbacks.guards import NanGuard
 from kt_toolkit.callbacks.plateau import ReduceLROnPlateau
 from kt_toolkit.callbacks.pruning import pruning_callbacks
 
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import CallbacksConfig
+
 __all__ = ["default_callbacks"]
 
 
-def default_callbacks(config, *, objective, direction, chance=None):
+def default_callbacks(config: "CallbacksConfig", *, objective: str, direction: str,
+                      chance: float | None = None) -> list[keras.callbacks.Callback]:
     """EarlyStopping (restore best), NaN guard, ReduceLROnPlateau and pruning, as configured.
 
     Args:

@@ -1,6 +1,7 @@
 """`NanGuard`: ends a trial whose loss or metrics stop being finite, as FAILED (B5)."""
 
 import math
+from typing import Any
 
 import keras
 from keras_tuner.errors import FailedTrialError
@@ -27,19 +28,19 @@ class NanGuard(keras.callbacks.Callback):
             (stops a diverging epoch early). Defaults to `True`.
     """
 
-    def __init__(self, check_batches=True):
+    def __init__(self, check_batches: bool = True) -> None:
         super().__init__()
         self.check_batches = check_batches
         self._epoch = 0
 
-    def on_epoch_begin(self, epoch, logs=None):
+    def on_epoch_begin(self, epoch: int, logs: dict | None = None) -> None:
         self._epoch = epoch
 
-    def on_train_batch_end(self, batch, logs=None):
+    def on_train_batch_end(self, batch: int, logs: dict | None = None) -> None:
         if self.check_batches and logs and "loss" in logs:
             self._check("loss", logs["loss"], f"epoch {self._epoch + 1}, batch {batch + 1}")
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         for name, value in (logs or {}).items():
             self._check(name, value, f"epoch {epoch + 1}")
 
@@ -54,5 +55,5 @@ class NanGuard(keras.callbacks.Callback):
                 f"{name} became {value} at {where}: training diverged. The learning rate "
                 "is likely too high (B5): lower it, or clip gradients.")
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"check_batches": self.check_batches}

@@ -2,6 +2,7 @@
 
 import math
 import os
+from typing import Any
 
 import keras
 
@@ -21,18 +22,18 @@ class EpochLogger(keras.callbacks.Callback):
         execution: Integer, which execution of the trial this is. Defaults to `0`.
     """
 
-    def __init__(self, path, execution=0):
+    def __init__(self, path: str | os.PathLike[str], execution: int = 0) -> None:
         super().__init__()
         self.path = os.fspath(path)
         self.execution = execution
         self._rows = None
 
-    def on_train_begin(self, logs=None):
+    def on_train_begin(self, logs: dict | None = None) -> None:
         # Keep earlier executions' rows; replace this execution's (a rerun).
         self._rows = [row for row in read_csv(self.path)
                       if int(row["execution"]) != self.execution]
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         row = {"execution": self.execution, "epoch": epoch + 1}
         for name, value in (logs or {}).items():
             row[name] = as_float(value)
@@ -40,7 +41,7 @@ class EpochLogger(keras.callbacks.Callback):
         self._rows.append(row)
         write_csv(self.path, self._rows)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"path": self.path, "execution": self.execution}
 
 

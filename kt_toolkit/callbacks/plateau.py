@@ -15,7 +15,7 @@ class ReduceLROnPlateau(keras.callbacks.ReduceLROnPlateau):
     Args: as `keras.callbacks.ReduceLROnPlateau`.
     """
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         rate = getattr(self.model.optimizer, "_learning_rate", None)
         if isinstance(rate, keras.optimizers.schedules.LearningRateSchedule):
             return

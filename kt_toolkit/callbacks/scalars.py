@@ -1,6 +1,7 @@
 """`EpochScalars`: per-epoch TensorBoard scalars on every backend (A2, B1)."""
 
 import math
+from typing import Any
 
 import keras
 
@@ -28,7 +29,7 @@ class EpochScalars(keras.callbacks.Callback):
         logdir: String, the directory; `train/` and `validation/` go under it.
     """
 
-    def __init__(self, logdir):
+    def __init__(self, logdir: str) -> None:
         super().__init__()
         self.logdir = logdir
         self._writers = {}
@@ -38,7 +39,7 @@ class EpochScalars(keras.callbacks.Callback):
             self._writers[split] = EventWriter(f"{self.logdir}/{split}")
         return self._writers[split]
 
-    def on_epoch_end(self, epoch, logs=None):
+    def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
         values = {"train": {}, "validation": {}}
         for name, value in (logs or {}).items():
             if name == "learning_rate":
@@ -54,10 +55,10 @@ class EpochScalars(keras.callbacks.Callback):
                 writer.scalars(epoch + 1, scalars)
                 writer.flush()
 
-    def on_train_end(self, logs=None):
+    def on_train_end(self, logs: dict | None = None) -> None:
         for writer in self._writers.values():
             writer.close()
         self._writers = {}
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"logdir": self.logdir}

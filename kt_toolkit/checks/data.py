@@ -20,12 +20,18 @@ Thresholds (module constants, documented in the README's "Check before you tune"
   autocorrelation, above max(0.5, 4/sqrt(n)). Needs `MIN_ORDER_SAMPLES` (20).
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from kt_toolkit.checks.report import Finding
 from kt_toolkit.data import registry
 from kt_toolkit.data.files import read_file
 from kt_toolkit.data.sequences import is_ragged
+
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import DataConfig
+    from kt_toolkit.data.dataset import Dataset, RawData
 
 __all__ = ["dataset_findings", "read_source", "source_finding"]
 
@@ -38,7 +44,7 @@ MIN_ORDER_SAMPLES = 20
 SCALE_WARN = 10.0  # max |x| of features a model gets unstandardized
 
 
-def read_source(config):
+def read_source(config: "DataConfig") -> "RawData":
     """The `RawData` of `config.dataset` as its file or registry loader gives it."""
     if registry.is_file_path(config.dataset):
         return read_file(config.dataset, target=config.target)
@@ -53,7 +59,7 @@ def _nonfinite(array):
     return int(np.isnan(array).sum()), int(np.isinf(array).sum()), samples
 
 
-def source_finding(raw):
+def source_finding(raw: "RawData") -> Finding | None:
     """`inputs` as a failure when the source holds NaN/inf, else `None`."""
     counts = {}
     for name, array in (("x", raw.x), ("x_val", raw.x_val), ("y", raw.y),
@@ -78,7 +84,8 @@ def source_finding(raw):
                    "skipped.", numbers={"nonfinite": counts})
 
 
-def dataset_findings(data, raw, config):
+def dataset_findings(data: "Dataset", raw: "RawData | None",
+                     config: "DataConfig") -> list[Finding]:
     """The data findings for a loaded `Dataset` (see the module docstring).
 
     Args:

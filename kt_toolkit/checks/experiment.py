@@ -2,6 +2,7 @@
 
 import logging
 import re
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -16,6 +17,12 @@ from kt_toolkit.data import load_dataset
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels import build_hypermodel
 
+if TYPE_CHECKING:
+    import keras_tuner
+
+    from kt_toolkit.config.schema import ExperimentConfig
+    from kt_toolkit.hypermodels.base import TunableModel
+
 __all__ = ["check_experiment"]
 
 logger = logging.getLogger(__name__)
@@ -24,8 +31,10 @@ DEFAULT_SUBSET = 64
 DEFAULT_MAX_EPOCHS = 200
 
 
-def check_experiment(config, *, subset=DEFAULT_SUBSET, max_epochs=DEFAULT_MAX_EPOCHS,
-                     hypermodel=None):
+def check_experiment(config: "ExperimentConfig", *, subset: int = DEFAULT_SUBSET,
+                     max_epochs: int = DEFAULT_MAX_EPOCHS,
+                     hypermodel: "keras_tuner.HyperModel | type[TunableModel] | None" = None
+                     ) -> CheckReport:
     """Checks an experiment's data and default model before any search (C4, C6, F2).
 
     Looks at the data (shapes, dtypes, NaN/inf, labels and imbalance, the split,

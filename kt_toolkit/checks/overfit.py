@@ -17,9 +17,14 @@ samples; when they do not, the likely cause is named with numbers:
 """
 
 import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from kt_toolkit.checks.report import Finding
 from kt_toolkit.checks.training import ACCURACY_GOAL, REGRESSION_GOAL, loss_symptoms
+
+if TYPE_CHECKING:
+    from kt_toolkit.checks.training import Trace
 
 __all__ = ["RETRY_FACTORS", "clean", "overfit_finding"]
 
@@ -27,7 +32,7 @@ RETRY_FACTORS = (10, 100)
 PATHOLOGIES = {"nonfinite", "rising", "stalled"}
 
 
-def clean(trace, task):
+def clean(trace: "Trace", task: str) -> bool:
     """Whether `trace` reached the goal with a finite loss that did not rise."""
     return trace.reached and not loss_symptoms(trace, task) & {"nonfinite", "rising"}
 
@@ -73,7 +78,8 @@ def _numbers(trace, symptoms, retries):
     return numbers
 
 
-def overfit_finding(trace, retries, *, task, subset_size, outputs_ok, labels_related):
+def overfit_finding(trace: "Trace", retries: Sequence[tuple[float, "Trace"]], *, task: str,
+                    subset_size: int, outputs_ok: bool, labels_related: bool | None) -> Finding:
     """The `overfit` finding for a `memorize` run and its learning-rate retries.
 
     Args:

@@ -25,10 +25,14 @@ validation file, or a shifted split).
 """
 
 import warnings
+from typing import TYPE_CHECKING, Any, Callable
 
 import numpy as np
 
 from kt_toolkit.checks.report import Finding
+
+if TYPE_CHECKING:
+    from kt_toolkit.data.dataset import Dataset
 
 __all__ = ["association", "relation_finding"]
 
@@ -45,7 +49,7 @@ def _labels_of(outputs, task):
     return outputs.argmax(axis=-1)
 
 
-def association(predicted, y, task):
+def association(predicted: np.ndarray, y: np.ndarray, task: str) -> dict[str, Any]:
     """Score, chance and one-sided p-value of `predicted` against `y`.
 
     Returns:
@@ -84,7 +88,8 @@ def _bag_of_words(x, vocabulary):
                       shape=(len(x), int(vocabulary or ids.max() + 1)))
 
 
-def baseline_predictions(data, x_fit, y_fit, x_test, *, seed):
+def baseline_predictions(data: "Dataset", x_fit: np.ndarray, y_fit: np.ndarray,
+                         x_test: np.ndarray, *, seed: int) -> np.ndarray:
     """Fits the plain baseline on `(x_fit, y_fit)`; returns its predictions on `x_test`."""
     from sklearn.exceptions import ConvergenceWarning
     from sklearn.linear_model import LogisticRegression, Ridge
@@ -116,7 +121,9 @@ def _phrase(result, task):
             f"{_p(result['p_value'])})")
 
 
-def relation_finding(model_outputs, data, y_held, baseline, *, subset_size, val=None):
+def relation_finding(model_outputs: np.ndarray | None, data: "Dataset", y_held: np.ndarray,
+                     baseline: Callable[[], np.ndarray], *, subset_size: int,
+                     val: tuple[np.ndarray, np.ndarray] | None = None) -> Finding:
     """`labels_vs_inputs` from the memorized model's outputs and the baseline.
 
     Args:

@@ -2,6 +2,7 @@
 
 import dataclasses
 import textwrap
+from typing import Any
 
 __all__ = ["CheckReport", "Finding", "STATUSES"]
 
@@ -29,21 +30,21 @@ class Finding:
     status: str
     message: str
     advice: str = ""
-    numbers: dict = dataclasses.field(default_factory=dict)
-    details: list = dataclasses.field(default_factory=list)
+    numbers: dict[str, Any] = dataclasses.field(default_factory=dict)
+    details: list[str] = dataclasses.field(default_factory=list)
     section: str = "data"
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.status not in STATUSES:
             raise ValueError(f"`status` must be one of {', '.join(STATUSES)}. "
                              f"Received: status={self.status!r}.")
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         """Boolean: everything but `"fail"` passes (a warning is not a failure)."""
         return self.status != "fail"
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return dict(dataclasses.asdict(self), passed=self.passed)
 
 
@@ -58,32 +59,32 @@ class CheckReport:
     """
 
     title: str
-    findings: list = dataclasses.field(default_factory=list)
+    findings: list[Finding] = dataclasses.field(default_factory=list)
     model_summary: str = ""
 
     @property
-    def passed(self):
+    def passed(self) -> bool:
         """Boolean, whether no finding failed."""
         return all(finding.passed for finding in self.findings)
 
     @property
-    def failures(self):
+    def failures(self) -> list[Finding]:
         return [finding for finding in self.findings if finding.status == "fail"]
 
     @property
-    def warnings(self):
+    def warnings(self) -> list[Finding]:
         return [finding for finding in self.findings if finding.status == "warn"]
 
-    def finding(self, name):
+    def finding(self, name: str) -> Finding | None:
         """Returns the finding called `name`, or `None`."""
         return next((finding for finding in self.findings if finding.name == name), None)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, Any]:
         return {"title": self.title, "passed": self.passed,
                 "model_summary": self.model_summary,
                 "findings": [finding.to_dict() for finding in self.findings]}
 
-    def format(self):
+    def format(self) -> str:
         """Returns the report as text, one block per finding, a verdict line last."""
         lines = [self.title, ""]
         for section, heading in (("data", "Data"), ("model", "Model")):

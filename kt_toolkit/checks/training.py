@@ -19,12 +19,16 @@ before, or the training score better than a fifth ago).
 
 import dataclasses
 import math
+from typing import TYPE_CHECKING
 
 import keras
 import keras_tuner
 import numpy as np
 
 from kt_toolkit.checks.report import Finding
+
+if TYPE_CHECKING:
+    from kt_toolkit.data.dataset import Dataset
 
 __all__ = ["Trace", "build_default", "initial_loss_finding", "layers_finding",
            "loss_symptoms", "memorize", "outputs_finding", "predict"]
@@ -40,14 +44,16 @@ PROBABILITY_TOLERANCE = 1e-3
 INITIAL_LOSS_RANGE = (0.5, 1.5)  # times ln(K): a K-class softmax at initialization
 
 
-def build_default(hypermodel, *, seed, hp=None):
+def build_default(hypermodel: keras_tuner.HyperModel, *, seed: int,
+                  hp: keras_tuner.HyperParameters | None = None
+                  ) -> tuple[keras_tuner.HyperParameters, keras.Model]:
     """Builds the space's default configuration (or `hp`'s); returns `(hp, model)`."""
     hp = hp if hp is not None else keras_tuner.HyperParameters()
     keras.utils.set_random_seed(seed)
     return hp, hypermodel.build(hp)
 
 
-def predict(model, x):
+def predict(model: keras.Model, x: np.ndarray) -> np.ndarray:
     """Inference-mode outputs of `model` on `x` as a float64 NumPy array."""
     outputs = model(x, training=False)
     return np.asarray(keras.ops.convert_to_numpy(outputs), dtype=np.float64)
@@ -60,7 +66,7 @@ def _shape(layer):
         return "?"
 
 
-def layers_finding(model, data):
+def layers_finding(model: keras.Model, data: "Dataset") -> Finding:
     """`layers`: every layer's output shape; fails when the output does not fit the task."""
     rows = [f"{layer.name:<24} {type(layer).__name__:<22} {_shape(layer):<20} "
             f"{layer.count_params():>9,}" for layer in model.layers]
@@ -96,7 +102,7 @@ def _from_logits(model):
                 or getattr(loss, "_fn_kwargs", {}).get("from_logits", False))
 
 
-def outputs_finding(model, data, x):
+def outputs_finding(model: keras.Model, data: "Dataset", x: np.ndarray) -> Finding:
     """`outputs`: classification outputs must be probabilities (B5, E14)."""
     outputs = predict(model, x)
     activation, loss = _activation(model), _loss_name(model)
@@ -163,7 +169,8 @@ def _data_loss(outputs, y, task):
     return float(-np.mean(np.log(np.clip(p[np.arange(len(y)), y], eps, 1.0))))
 
 
-def initial_loss_finding(model, data, x, y):
+def initial_loss_finding(model: keras.Model, data: "Dataset", x: np.ndarray,
+                         y: np.ndarray) -> Finding:
     """`initial_loss`: cross-entropy at initialization against ln(K) (classification)."""
     classes = data.num_classes
     loss = _data_loss(predict(model, x), y, data.task)
@@ -200,20 +207,20 @@ class Trace:
         model: The trained `keras.Model`.
     """
 
-    learning_rate: float
-    epochs: list = dataclasses.field(default_factory=list)
-    losses: list = dataclasses.field(default_factory=list)
-    scores: list = dataclasses.field(default_factory=list)
-    reached_at: int = None
-    nonfinite_at: int = None
-    model: object = None
+    learning_rate: float | None
+    epochs: list[int] = dataclasses.field(default_factory=list)
+    losses: list[float] = dataclasses.field(default_factory=list)
+    scores: list[float] = dataclasses.field(default_factory=list)
+    reached_at: int | None = None
+    nonfinite_at: int | None = None
+    model: keras.Model | None = None
 
     @property
-    def reached(self):
+    def reached(self) -> bool:
         return self.reached_at is not None
 
 
-def training_score(outputs, y, task):
+def training_score(outputs: np.ndarray, y: np.ndarray, task: str) -> float:
     """Accuracy (classification) or MSE / var(y) (regression) of `outputs`."""
     if task == "regression":
         return float(np.mean((outputs.reshape(-1) - y) ** 2) / max(np.var(y), 1e-12))
@@ -222,7 +229,7 @@ def training_score(outputs, y, task):
     return float(np.mean(outputs.argmax(axis=-1) == y))
 
 
-def goal_reached(score, task):
+def goal_reached(score: float, task: str) -> bool:
     return score <= REGRESSION_GOAL if task == "regression" else score >= ACCURACY_GOAL
 
 
@@ -251,7 +258,9 @@ class _Monitor(keras.callbacks.Callback):
             self.model.stop_training = True
 
 
-def memorize(hypermodel, hp, model, x, y, *, task, max_epochs, batch_size):
+def memorize(hypermodel: keras_tuner.HyperModel, hp: keras_tuner.HyperParameters,
+             model: keras.Model, x: np.ndarray, y: np.ndarray, *, task: str, max_epochs: int,
+             batch_size: int) -> Trace:
     """Trains `model` (built from `hp`) on `(x, y)` until the goal or `max_epochs`.
 
     Returns:
@@ -275,7 +284,7 @@ def _trace(hp, model):
     return Trace(learning_rate=None if rate is None else float(rate), model=model)
 
 
-def loss_symptoms(trace, task):
+def loss_symptoms(trace: Trace, task: str) -> set[str]:
     """Returns the set of `"nonfinite"`, `"rising"`, `"stalled"`, `"improving"`."""
     losses = trace.losses
     if trace.nonfinite_at is not None:

@@ -9,6 +9,10 @@ import copy
 import hashlib
 import json
 import os
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import ExperimentConfig
 
 __all__ = ["RESUMABLE_KEYS", "fingerprint", "run_directory", "search_settings"]
 
@@ -29,7 +33,7 @@ def _drop_keys(data, keys):
     return data
 
 
-def search_settings(config):
+def search_settings(config: "ExperimentConfig") -> dict[str, Any]:
     """The parts of the config that define a search (everything but budget/output).
 
     A stage's own budget (`stages.<n>.tuner.max_trials`, …) is budget too.
@@ -45,13 +49,13 @@ def search_settings(config):
     return settings
 
 
-def fingerprint(config):
+def fingerprint(config: "ExperimentConfig") -> str:
     """8 hex digits identifying the search settings (see `search_settings`)."""
     text = json.dumps(search_settings(config), sort_keys=True, default=str)
     return hashlib.sha256(text.encode()).hexdigest()[:8]
 
 
-def run_directory(config) -> str:
+def run_directory(config: "ExperimentConfig") -> str:
     """`<output.directory>/<output.run_name>`, or `<name>-<fingerprint>` without a name."""
     name = config.output.run_name or f"{config.experiment.name}-{fingerprint(config)}"
     return os.path.join(config.output.directory, name)

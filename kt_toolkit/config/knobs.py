@@ -21,7 +21,8 @@ SCHEDULE_NAMES = ("constant", "exponential", "step", "multistep", "cosine", "noa
 CLASS_BALANCE = ("none", "class_weight", "oversample", "balanced_batches")
 
 
-def optimizer_knobs(*, clipnorm=0.0, clip_values=None):
+def optimizer_knobs(*, clipnorm: float = 0.0,
+                    clip_values: tuple[float, ...] | None = None) -> tuple[Knob, ...]:
     """The optimizer, learning-rate, schedule and batch knobs every builder shares.
 
     Args:
@@ -76,7 +77,7 @@ def optimizer_knobs(*, clipnorm=0.0, clip_values=None):
     )
 
 
-def regularizer_knobs():
+def regularizer_knobs() -> tuple[Knob, ...]:
     return (
         Knob("regularizer", "choice", "l2", "E11", "weight penalty on kernels",
              values=REGULARIZERS, allowed=REGULARIZERS),
@@ -178,5 +179,5 @@ BUILDERS = {
 }
 
 
-def builder_knobs(builder):
+def builder_knobs(builder: str) -> tuple[Knob, ...]:
     return BUILDERS[builder][2]

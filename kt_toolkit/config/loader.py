@@ -8,7 +8,7 @@ Every error is a `ConfigError` naming the file, the dotted key and the value.
 
 import os
 import re
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import yaml
 
@@ -57,7 +57,7 @@ def _yaml(text):
     return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
 
 
-def parse_override(text):
+def parse_override(text: str) -> tuple[str, Any]:
     """Splits `"tuner.max_trials=4"` into `("tuner.max_trials", 4)` (YAML-typed value)."""
     if "=" not in text:
         raise ConfigError(f"An override must look like dotted.key=value. Received: {text!r}.",
@@ -75,7 +75,8 @@ def parse_override(text):
     return key, value
 
 
-def apply_overrides(raw, overrides):
+def apply_overrides(raw: dict[str, Any],
+                    overrides: Iterable[tuple[str, Any]]) -> dict[str, Any]:
     """Sets each `(dotted_key, value)` in the nested dict `raw` (in place)."""
     for key, value in overrides:
         node = raw
@@ -114,7 +115,7 @@ def config_from_dict(raw: dict, *, checks: Sequence[Callable] = ()) -> Experimen
     return config
 
 
-def load_config(path, overrides: Iterable[str] = (), *,
+def load_config(path: str | os.PathLike[str], overrides: Iterable[str] = (), *,
                 checks: Sequence[Callable] = ()) -> ExperimentConfig:
     """Reads an experiment file, applies `--set` overrides and validates it.
 
@@ -176,6 +177,6 @@ def _blame(path, overrides, key):
     return path
 
 
-def dump_config(config):
+def dump_config(config: ExperimentConfig) -> str:
     """The config as YAML text (the resolved form written into the run directory)."""
     return yaml.safe_dump(config.to_dict(), sort_keys=False, default_flow_style=None)

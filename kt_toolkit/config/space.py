@@ -15,6 +15,8 @@ validated without them; `register` only calls methods of the `hp` object it gets
 import dataclasses
 import logging
 import math
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 from kt_toolkit.errors import ConfigError, invalid, suggest
 
@@ -57,19 +59,19 @@ class Knob:
     default: object
     practice: str = ""
     help: str = ""
-    min_value: float = None
-    max_value: float = None
-    step: float = None
+    min_value: float | None = None
+    max_value: float | None = None
+    step: float | None = None
     sampling: str = "linear"
     values: tuple = ()
-    allowed: tuple = None
-    lower: tuple = None
-    upper: tuple = None
-    grid_step: float = None
-    parent: tuple = None
+    allowed: tuple | None = None
+    lower: tuple[float, bool] | None = None
+    upper: tuple[float, bool] | None = None
+    grid_step: float | None = None
+    parent: tuple[str, tuple] | None = None
     tuned: bool = True
 
-    def default_spec(self, *, discrete=False):
+    def default_spec(self, *, discrete: bool = False) -> dict[str, Any]:
         """The knob's default spec in normalized form (see `normalize_spec`).
 
         A knob with `tuned=False` (e.g. Adam's β1, tuned last by C2) is fixed at its
@@ -95,7 +97,7 @@ class Knob:
         }
 
 
-def knob_names(knobs):
+def knob_names(knobs: Sequence[Knob]) -> list[str]:
     return [knob.name for knob in knobs]
 
 
@@ -136,7 +138,8 @@ def _check_value(knob, value, key):
     return float(value) if knob.kind == "float" else value
 
 
-def normalize_spec(knob, spec, key, *, discrete=False):
+def normalize_spec(knob: Knob, spec: Any, key: str, *,
+                   discrete: bool = False) -> dict[str, Any]:
     """Validates a user spec for `knob` and returns it in normalized form.
 
     Args:
@@ -231,7 +234,8 @@ def _normalize_range(knob, spec, key, *, discrete):
     return {"min": low, "max": high, "step": step, "sampling": sampling, "default": default}
 
 
-def resolve_space(knobs, overrides, *, key="model.space", discrete=False):
+def resolve_space(knobs: Sequence[Knob], overrides: Mapping[str, Any] | None, *,
+                  key: str = "model.space", discrete: bool = False) -> dict[str, dict[str, Any]]:
     """Merges user overrides into the builder's default space.
 
     Args:
@@ -292,7 +296,7 @@ def _warn_inactive(knobs, resolved, overrides, key):
                            key, parent, ", ".join(map(str, possible)))
 
 
-def register(hp, knob, spec):
+def register(hp: Any, knob: Knob, spec: Mapping[str, Any]) -> Any:
     """Declares `knob` on a KerasTuner `HyperParameters` object and returns its value.
 
     Args:

@@ -7,10 +7,14 @@ settings laid over the file's, run as a sub-run `<run>/stages/<n>-<name>/`.
 """
 
 import os
+from typing import TYPE_CHECKING, Any
 
 from kt_toolkit.config._build import build_config
 from kt_toolkit.config.identity import run_directory
 from kt_toolkit.errors import ConfigError, invalid, suggest
+
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import ExperimentConfig
 
 __all__ = ["DEFAULT_MARGIN", "DEFAULT_TOP_K", "NARROW_KEYS", "STAGES_DIR", "STAGE_KEYS",
            "stage_config", "stage_run_name", "validate_stages"]
@@ -33,7 +37,7 @@ def _stage_raw(config, index):
     return raw
 
 
-def stage_run_name(config, index: int) -> str:
+def stage_run_name(config: "ExperimentConfig", index: int) -> str:
     """`<n>-<name>`: the folder of stage `index` (0-based) under `<run>/stages/`."""
     return f"{index + 1}-{config.stages[index]['name']}"
 
@@ -46,7 +50,8 @@ def _merge(base, extra):
             base[key] = value
 
 
-def stage_config(config, index, space=None):
+def stage_config(config: "ExperimentConfig", index: int,
+                 space: dict[str, Any] | None = None) -> "ExperimentConfig":
     """The `ExperimentConfig` of stage `index` (0-based), with `space` if given.
 
     Raises:
@@ -65,7 +70,7 @@ def stage_config(config, index, space=None):
         raise ConfigError(error.message, key=key, file=error.file) from None
 
 
-def validate_stages(config):
+def validate_stages(config: "ExperimentConfig") -> None:
     """Checks every stage's keys and settings; a `ConfigError` names the first bad one."""
     stages = config.stages
     if not stages:

@@ -20,23 +20,24 @@ TASKS = {
 _MAXIMIZED = ("accuracy", "auc")
 
 
-def allowed_objectives(task):
+def allowed_objectives(task: str) -> list[str]:
     """Every metric name the compiled model logs for `task`, train and validation."""
     names = ("loss",) + TASKS[task]["metrics"]
     return [prefix + name for prefix in ("val_", "") for name in names]
 
 
-def default_objective(task):
+def default_objective(task: str) -> str:
     return TASKS[task]["objective"]
 
 
-def objective_direction(objective):
+def objective_direction(objective: str) -> str:
     """`"max"` for accuracy/AUC-like metrics, `"min"` for losses and errors."""
     base = objective[4:] if objective.startswith("val_") else objective
     return "max" if base in _MAXIMIZED else "min"
 
 
-def check_objective(objective, direction, task, *, key="tuner.objective"):
+def check_objective(objective: str, direction: str, task: str, *,
+                    key: str = "tuner.objective") -> None:
     """Raises `ConfigError` when the task's model does not log `objective`."""
     allowed = allowed_objectives(task)
     if objective not in allowed:
@@ -55,7 +56,7 @@ def check_objective(objective, direction, task, *, key="tuner.objective"):
             key="tuner.direction")
 
 
-def resolve_objective(objective, direction, task):
+def resolve_objective(objective: str, direction: str, task: str) -> tuple[str, str]:
     """`(objective, direction)` with `auto` filled from the task, checked against it."""
     if objective == "auto":
         objective = default_objective(task)

@@ -33,7 +33,7 @@ class RawData:
     vocabulary_size: Optional[int] = None
 
     @property
-    def is_presplit(self):
+    def is_presplit(self) -> bool:
         return self.x_val is not None
 
 
@@ -86,18 +86,18 @@ class Dataset:
     x_val: np.ndarray
     y_val: np.ndarray
     num_classes: Optional[int] = None
-    class_names: Optional[list] = None
+    class_names: Optional[list[str]] = None
     feature_mean: Optional[np.ndarray] = None
     feature_variance: Optional[np.ndarray] = None
     input_kind: str = "features"
     vocabulary_size: Optional[int] = None
 
     @property
-    def input_shape(self):
+    def input_shape(self) -> tuple[int, ...]:
         """Tuple, the shape of one sample (`x_train.shape[1:]`)."""
         return tuple(self.x_train.shape[1:])
 
-    def summary(self):
+    def summary(self) -> str:
         """Returns one line: name, task, sizes, input shape and classes."""
         parts = [f"{self.name}: {self.task}",
                  f"{len(self.x_train)} train / {len(self.x_val)} val",

@@ -19,7 +19,7 @@ __all__ = ["read_csv", "read_file", "read_npz"]
 NPZ_LAYOUTS = (("x", "y"), ("x_train", "y_train", "x_val", "y_val"))
 
 
-def read_file(path, *, target=None):
+def read_file(path: str | os.PathLike[str], *, target: str | int | None = None) -> RawData:
     """Reads a `.npz` or `.csv` file into a `RawData`.
 
     Args:
@@ -63,7 +63,7 @@ def _targets(y, x, path, key):
     return y
 
 
-def read_npz(path):
+def read_npz(path: str | os.PathLike[str]) -> RawData:
     """Reads an `.npz` archive; see the module docstring for its layouts."""
     with np.load(path, allow_pickle=False) as archive:
         found = sorted(archive.files)
@@ -142,7 +142,7 @@ def _is_float(text):
         return False
 
 
-def read_csv(path, *, target=None):
+def read_csv(path: str | os.PathLike[str], *, target: str | int | None = None) -> RawData:
     """Reads a `.csv` with a header row; see the module docstring for the rules."""
     header, rows = _read_rows(path)
     target_index = _target_index(header, target)

@@ -5,6 +5,8 @@ integer-like numbers or strings with exactly 2 distinct values are binary, with 
 to `MAX_AUTO_CLASSES` multiclass; more integers are a regression.
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from kt_toolkit.errors import DataError
@@ -41,7 +43,7 @@ def _preview(names, limit=12):
     return shown + (f", … ({len(names)} in all)" if len(names) > limit else "")
 
 
-def infer_task(y):
+def infer_task(y: np.ndarray) -> str:
     """Returns the task that targets `y` make under `task: auto`.
 
     Args:
@@ -126,7 +128,9 @@ def _encode_regression(y_all, requested):
     return y_all.astype(np.float32)
 
 
-def encode_targets(y, y_val, *, task, classes=None):
+def encode_targets(y: np.ndarray, y_val: np.ndarray | None, *, task: str,
+                   classes: Sequence[object] | None = None
+                   ) -> tuple[np.ndarray, np.ndarray | None, list[str] | None]:
     """Encodes targets for `task`, keeping only the `classes` listed (D2).
 
     Class indices follow the sorted original labels, or the order of `classes`

@@ -10,6 +10,8 @@ change with `subsample`: trials tuned on a sample build the same model as the
 final run on all of it.
 """
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 
 from kt_toolkit.data import labels, registry, sequences, split
@@ -19,10 +21,13 @@ from kt_toolkit.config.stages import stage_config
 from kt_toolkit.config.tasks import resolve_objective
 from kt_toolkit.errors import DataError
 
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import DataConfig, ExperimentConfig
+
 __all__ = ["check_data_config", "dataset_task", "load_dataset"]
 
 
-def dataset_task(config):
+def dataset_task(config: "DataConfig") -> str | None:
     """Returns the task of `config` without loading arrays, when it is known.
 
     Args:
@@ -42,7 +47,7 @@ def dataset_task(config):
     return registry.get_entry(config.dataset).task
 
 
-def check_data_config(config) -> None:
+def check_data_config(config: "ExperimentConfig") -> None:
     """Checks what a config says of its data before any is loaded: registry names,
     and the objective against the dataset's task (each stage's too).
 
@@ -122,7 +127,7 @@ def _pad(x_train, x_val):
     return sequences.pad_sequences(x_train, length), sequences.pad_sequences(x_val, length)
 
 
-def load_dataset(config, *, seed):
+def load_dataset(config: "DataConfig", *, seed: int) -> Dataset:
     """Loads, filters, splits and subsamples a dataset as `config` says.
 
     Example:

@@ -139,17 +139,17 @@ DATASETS = {
 }
 
 
-def offline_names():
+def offline_names() -> list[str]:
     """Returns the sorted registry names that load without a network."""
     return sorted(name for name, entry in DATASETS.items() if entry.offline)
 
 
-def is_file_path(dataset):
+def is_file_path(dataset: object) -> bool:
     """Returns whether `dataset` names a `.npz`/`.csv` file rather than a registry entry."""
     return str(dataset).lower().endswith(FILE_SUFFIXES)
 
 
-def get_entry(name):
+def get_entry(name: str) -> DatasetEntry:
     """Returns the `DatasetEntry` of a registry name.
 
     Raises:

@@ -28,6 +28,8 @@ pad_sequences(sequences, 3)          # [[5, 6, 0], [8, 9, 10], [11, 0, 0]]
 ```
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 
 __all__ = ["LENGTH_QUANTILE", "as_ragged", "is_ragged", "pad_sequences",
@@ -36,7 +38,7 @@ __all__ = ["LENGTH_QUANTILE", "as_ragged", "is_ragged", "pad_sequences",
 LENGTH_QUANTILE = 90  # percent of the training sequences that fit whole (C8)
 
 
-def as_ragged(sequences):
+def as_ragged(sequences: Sequence[Sequence[int]] | np.ndarray) -> np.ndarray:
     """Returns `sequences` as a 1-D object array of 1-D int32 arrays.
 
     `np.array(list_of_lists, dtype=object)` would build a 2-D array when all
@@ -49,12 +51,13 @@ def as_ragged(sequences):
     return ragged
 
 
-def is_ragged(x):
+def is_ragged(x: np.ndarray | None) -> bool:
     """Returns whether `x` holds variable-length sequences (a 1-D object array)."""
     return x is not None and x.dtype == object and x.ndim == 1
 
 
-def padding_length(sequences, quantile=LENGTH_QUANTILE):
+def padding_length(sequences: Sequence[Sequence[int]] | np.ndarray,
+                   quantile: float = LENGTH_QUANTILE) -> int:
     """Returns the padding length that covers `quantile` % of `sequences` (C8).
 
     Args:
@@ -71,7 +74,7 @@ def padding_length(sequences, quantile=LENGTH_QUANTILE):
     return max(1, int(np.ceil(np.percentile(lengths, quantile))))
 
 
-def pad_sequences(sequences, length):
+def pad_sequences(sequences: Sequence[Sequence[int]] | np.ndarray, length: int) -> np.ndarray:
     """Pads with zeros at the end and truncates at the start to `length` tokens.
 
     Same result as `keras.utils.pad_sequences(sequences, maxlen=length,

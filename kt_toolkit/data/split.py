@@ -6,6 +6,7 @@ model.
 """
 
 import logging
+from collections.abc import Sequence
 
 import numpy as np
 
@@ -30,7 +31,8 @@ def _check_class_sizes(y, class_names):
             "or set `task: regression` for a numeric target.", key="data.dataset")
 
 
-def split(x, y, *, fraction, stratify, shuffle, seed, class_names=None):
+def split(x: np.ndarray, y: np.ndarray, *, fraction: float, stratify: bool, shuffle: bool,
+          seed: int, class_names: Sequence[str] | None = None) -> list[np.ndarray]:
     """Splits `(x, y)` into training and validation parts.
 
     With `shuffle` false nothing is shuffled or stratified: the last `fraction`
@@ -69,7 +71,8 @@ def split(x, y, *, fraction, stratify, shuffle, seed, class_names=None):
             key="data.validation_split") from error
 
 
-def subsample(x, y, size, *, num_classes, shuffle, seed):
+def subsample(x: np.ndarray, y: np.ndarray, size: int, *, num_classes: int | None,
+              shuffle: bool, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Keeps `size` training samples, stratified by class when classifying (D1).
 
     Only the training part is subsampled: the validation part stays whole, so
@@ -111,13 +114,14 @@ def subsample(x, y, size, *, num_classes, shuffle, seed):
     return x[kept], y[kept]
 
 
-def shuffle_arrays(x, y, *, seed):
+def shuffle_arrays(x: np.ndarray, y: np.ndarray, *,
+                   seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Returns `(x, y)` in one seeded random order (F2)."""
     order = np.random.default_rng(seed).permutation(len(x))
     return x[order], y[order]
 
 
-def feature_statistics(x):
+def feature_statistics(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Per-feature mean and variance of `x` for a `keras.layers.Normalization` (F1).
 
     Args:

@@ -61,6 +61,8 @@ x = pad_sequences(sequences, padding_length(sequences))
 ```
 """
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from kt_toolkit.errors import invalid
@@ -86,7 +88,7 @@ def _is_polar(tokens, ids):
     return (tokens >= ids.start) & (tokens < ids.stop)
 
 
-def sentiment_score(tokens):
+def sentiment_score(tokens: Sequence[int] | np.ndarray) -> int:
     """Returns the net polarity of a token sequence, the rule that labels the task.
 
     Each positive word counts +1 and each negative word -1, except that a
@@ -124,7 +126,7 @@ def sentiment_score(tokens):
     return score
 
 
-def sentiment_label(tokens):
+def sentiment_label(tokens: Sequence[int] | np.ndarray) -> int:
     """Returns the label of a token sequence: 1 when `sentiment_score` is positive.
 
     Args:
@@ -212,9 +214,10 @@ def _swap_polarity(tokens):
     return swapped
 
 
-def generate_sentiment(num_samples=4000, *, seed=0, vocabulary_size=1000,
-                       median_length=20, negation_rate=0.2, max_negation_gap=1,
-                       filler_exponent=1.75):
+def generate_sentiment(num_samples: int = 4000, *, seed: int = 0, vocabulary_size: int = 1000,
+                       median_length: float = 20, negation_rate: float = 0.2,
+                       max_negation_gap: int = 1, filler_exponent: float = 1.75
+                       ) -> tuple[list[np.ndarray], np.ndarray]:
     """Generates the token sequences and labels of the sentiment task.
 
     The defaults make the registry's `synthetic_sentiment` (with `seed=0`);

@@ -5,12 +5,14 @@ The builders are imported lazily (they import Keras); the knob tables they use
 """
 
 import importlib
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from kt_toolkit.config.knobs import BUILDERS
 from kt_toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
+    from kt_toolkit.config.schema import ExperimentConfig
+    from kt_toolkit.data.dataset import Dataset
     from kt_toolkit.hypermodels.base import TunableModel
     from kt_toolkit.hypermodels.cnn import HyperCNN
     from kt_toolkit.hypermodels.mlp import HyperMLP
@@ -30,7 +32,7 @@ def get_builder(name: str) -> type:
     return getattr(importlib.import_module(module), cls)
 
 
-def build_hypermodel(config, data) -> "TunableModel":
+def build_hypermodel(config: "ExperimentConfig", data: "Dataset") -> "TunableModel":
     """The experiment's builder for `data`, with the config's space and seed.
 
     Args:
@@ -55,12 +57,12 @@ def build_hypermodel(config, data) -> "TunableModel":
                                        seed=config.experiment.seed)
 
 
-def __getattr__(name):
+def __getattr__(name: str) -> Any:
     if name in _LAZY:
         module = importlib.import_module(f"kt_toolkit.hypermodels.{_LAZY[name]}")
         return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-def __dir__():
+def __dir__() -> list[str]:
     return sorted(set(globals()) | set(_LAZY))

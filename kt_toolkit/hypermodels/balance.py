@@ -1,6 +1,8 @@
 """Class handling for imbalanced data (E17): class weights, oversampling, balanced batches."""
 
 import math
+from collections.abc import Mapping
+from typing import Any
 
 import keras
 import numpy as np
@@ -8,14 +10,15 @@ import numpy as np
 __all__ = ["BalancedBatches", "apply", "class_weights", "oversample"]
 
 
-def class_weights(y):
+def class_weights(y: np.ndarray) -> dict[int, float]:
     """`{class: n / (k * count)}`: each class weighs the same in the loss."""
     classes, counts = np.unique(np.asarray(y).astype(int), return_counts=True)
     total = counts.sum()
     return {int(c): float(total / (len(classes) * n)) for c, n in zip(classes, counts)}
 
 
-def oversample(x, y, *, seed=0):
+def oversample(x: np.ndarray, y: np.ndarray, *,
+               seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Duplicates rare-class samples (drawn with replacement) up to the largest class."""
     rng = np.random.default_rng(seed)
     labels = np.asarray(y).astype(int)
@@ -37,7 +40,8 @@ class BalancedBatches(keras.utils.PyDataset):
         seed: Integer, for the draws.
     """
 
-    def __init__(self, x, y, batch_size, *, seed=0, **kwargs):
+    def __init__(self, x: np.ndarray, y: np.ndarray, batch_size: int, *, seed: int = 0,
+                 **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.x, self.y = x, y
         labels = np.asarray(y).astype(int)
@@ -46,17 +50,19 @@ class BalancedBatches(keras.utils.PyDataset):
         self.batches = max(1, math.ceil(len(y) / (self.per_class * len(self.index))))
         self.rng = np.random.default_rng(seed)
 
-    def __len__(self):
+    def __len__(self) -> int:
         return self.batches
 
-    def __getitem__(self, batch):
+    def __getitem__(self, batch: int) -> tuple[np.ndarray, np.ndarray]:
         chosen = np.concatenate([self.rng.choice(i, self.per_class, replace=len(i) <
                                                  self.per_class) for i in self.index])
         chosen = self.rng.permutation(chosen)
         return self.x[chosen], self.y[chosen]
 
 
-def apply(kind, x, y, fit_kwargs, *, seed=0):
+def apply(kind: str, x: np.ndarray, y: np.ndarray, fit_kwargs: Mapping[str, Any], *,
+          seed: int = 0
+          ) -> tuple[np.ndarray | BalancedBatches, np.ndarray | None, dict[str, Any]]:
     """Returns `(x, y, fit_kwargs)` for the `class_balance` knob value `kind`.
 
     A `validation_split` is cut off first (the last samples, as Keras does) and

@@ -5,6 +5,9 @@ standardization, the task head and compile, and a `fit` that applies the
 tuned batch size (E8), learning-rate schedule (E3) and class handling (E17).
 """
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import keras
 import keras_tuner
 import numpy as np
@@ -14,6 +17,9 @@ from kt_toolkit.hypermodels import balance
 from kt_toolkit.hypermodels.heads import check_task, compile_arguments, output_layer
 from kt_toolkit.hypermodels.optimizers import make_optimizer
 from kt_toolkit.config.space import register, resolve_space
+
+if TYPE_CHECKING:
+    from kt_toolkit.data.dataset import Dataset
 
 __all__ = ["TunableModel"]
 
@@ -36,9 +42,11 @@ class TunableModel(keras_tuner.HyperModel):
 
     knobs = ()
 
-    def __init__(self, input_shape, *, task="multiclass", num_classes=None, space=None,
-                 feature_mean=None, feature_variance=None, discrete=False, seed=0,
-                 name=None):
+    def __init__(self, input_shape: Sequence[int], *, task: str = "multiclass",
+                 num_classes: int | None = None, space: Mapping[str, Any] | None = None,
+                 feature_mean: np.ndarray | None = None,
+                 feature_variance: np.ndarray | None = None, discrete: bool = False,
+                 seed: int = 0, name: str | None = None) -> None:
         super().__init__(name=name or type(self).__name__.lower(), tunable=True)
         if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
                                       for d in input_shape):
@@ -57,13 +65,13 @@ class TunableModel(keras_tuner.HyperModel):
         self.feature_variance = feature_variance
 
     @classmethod
-    def from_data(cls, data, **kwargs):
+    def from_data(cls, data: "Dataset", **kwargs: Any) -> "TunableModel":
         """The builder for a `kt_toolkit.data.Dataset` (shape, task, statistics)."""
         return cls(data.input_shape, task=data.task, num_classes=data.num_classes,
                    feature_mean=data.feature_mean, feature_variance=data.feature_variance,
                    **kwargs)
 
-    def declare(self, hp):
+    def declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         """Registers every knob on `hp`; returns a dict of this trial's values.
 
         Conditional knobs (e.g. `momentum` under `optimizer=sgd`) are declared in
@@ -80,7 +88,8 @@ class TunableModel(keras_tuner.HyperModel):
                 values[knob.name] = register(hp, knob, spec)
         return values
 
-    def standardize(self, x, *, flatten=False):
+    def standardize(self, x: keras.KerasTensor, *,
+                    flatten: bool = False) -> keras.KerasTensor:
         """Applies the training statistics inside the model (F1), if given."""
         if self.feature_mean is None:
             return x
@@ -91,7 +100,7 @@ class TunableModel(keras_tuner.HyperModel):
         return keras.layers.Normalization(axis=axis, mean=mean, variance=variance,
                                           name="standardize")(x)
 
-    def build(self, hp):
+    def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         values = self.declare(hp)
         inputs = keras.Input(shape=self.input_shape, name="inputs")
         x = self.build_body(inputs, values)
@@ -100,16 +109,20 @@ class TunableModel(keras_tuner.HyperModel):
         self.compile_model(model, values)
         return model
 
-    def build_body(self, inputs, values):
+    def build_body(self, inputs: keras.KerasTensor,
+                   values: Mapping[str, Any]) -> keras.KerasTensor:
         """Subclasses: the layers from `inputs` to the last hidden tensor."""
         raise NotImplementedError
 
-    def compile_model(self, model, values, *, steps_per_epoch=None, epochs=None):
+    def compile_model(self, model: keras.Model, values: Mapping[str, Any], *,
+                      steps_per_epoch: int | None = None, epochs: int | None = None) -> None:
         """Compiles with the trial's optimizer; a schedule needs the epoch length."""
         optimizer = make_optimizer(values, steps_per_epoch=steps_per_epoch, epochs=epochs)
         model.compile(optimizer=optimizer, **compile_arguments(self.task))
 
-    def fit(self, hp, model, x=None, y=None, *args, **kwargs):
+    def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model,
+            x: np.ndarray | keras.utils.PyDataset | None = None, y: np.ndarray | None = None,
+            *args: Any, **kwargs: Any) -> keras.callbacks.History:
         """Trains `model` with the trial's batch size, schedule and class handling.
 
         The `batch_size` knob wins when the space sets it (as `kt-toolkit` does

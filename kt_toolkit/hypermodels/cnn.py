@@ -1,5 +1,8 @@
 """`HyperCNN`: convolution blocks for images, with the practices' architecture knobs."""
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import keras
 
 from kt_toolkit.config.knobs import CNN_KNOBS
@@ -36,13 +39,15 @@ class HyperCNN(TunableModel):
 
     knobs = CNN_KNOBS
 
-    def __init__(self, input_shape, *, name="hyper_cnn", **kwargs):
+    def __init__(self, input_shape: Sequence[int], *, name: str = "hyper_cnn",
+                 **kwargs: Any) -> None:
         super().__init__(input_shape, name=name, **kwargs)
         if len(self.input_shape) not in (2, 3):
             raise invalid("input_shape", "an image shape (height, width) or "
                           "(height, width, channels)", input_shape)
 
-    def build_body(self, inputs, values):
+    def build_body(self, inputs: keras.KerasTensor,
+                   values: Mapping[str, Any]) -> keras.KerasTensor:
         x = self.standardize(inputs)
         if len(self.input_shape) == 2:
             x = keras.layers.Reshape(self.input_shape + (1,), name="add_channel")(x)

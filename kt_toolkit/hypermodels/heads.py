@@ -1,5 +1,7 @@
 """Output heads, losses and metrics that follow the task (E14, E15, A5)."""
 
+from typing import Any
+
 import keras
 
 from kt_toolkit.errors import invalid
@@ -8,7 +10,7 @@ from kt_toolkit.config.tasks import TASKS
 __all__ = ["check_task", "compile_arguments", "output_layer"]
 
 
-def check_task(task, num_classes):
+def check_task(task: str, num_classes: int | None) -> int:
     """Validates a `(task, num_classes)` pair; returns the output width."""
     if task not in TASKS:
         raise invalid("task", "one of " + ", ".join(TASKS), task)
@@ -19,14 +21,15 @@ def check_task(task, num_classes):
     return 1
 
 
-def output_layer(task, num_classes, *, name="output"):
+def output_layer(task: str, num_classes: int | None, *,
+                 name: str = "output") -> keras.layers.Dense:
     """Softmax over the classes, one sigmoid unit, or one linear unit."""
     units = check_task(task, num_classes)
     activation = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}[task]
     return keras.layers.Dense(units, activation=activation, name=name)
 
 
-def compile_arguments(task):
+def compile_arguments(task: str) -> dict[str, Any]:
     """`loss` and `metrics` for `model.compile`, named as `tasks.TASKS` lists them."""
     if task == "multiclass":
         return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}

@@ -1,5 +1,8 @@
 """`HyperMLP`: a fully connected network whose search space is the PRACTICES priors."""
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 import keras
 
 from kt_toolkit.hypermodels.base import TunableModel
@@ -40,10 +43,12 @@ class HyperMLP(TunableModel):
 
     knobs = MLP_KNOBS
 
-    def __init__(self, input_shape, *, name="hyper_mlp", **kwargs):
+    def __init__(self, input_shape: Sequence[int], *, name: str = "hyper_mlp",
+                 **kwargs: Any) -> None:
         super().__init__(input_shape, name=name, **kwargs)
 
-    def build_body(self, inputs, values):
+    def build_body(self, inputs: keras.KerasTensor,
+                   values: Mapping[str, Any]) -> keras.KerasTensor:
         x = keras.layers.Flatten(name="flatten")(inputs) if len(self.input_shape) > 1 else inputs
         x = self.standardize(x, flatten=True)
         for index in range(values["num_layers"]):

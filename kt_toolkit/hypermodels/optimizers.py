@@ -1,5 +1,8 @@
 """Optimizers, schedules and weight penalties named by the search space (E2–E5, E9, E11)."""
 
+from collections.abc import Mapping
+from typing import Any
+
 import keras
 
 from kt_toolkit.config.knobs import ADAM_FAMILY
@@ -34,7 +37,8 @@ def _learning_rate(values, steps_per_epoch, epochs):
                          epochs=max(1, int(epochs or 1)), **options)
 
 
-def make_optimizer(values, *, steps_per_epoch=None, epochs=None):
+def make_optimizer(values: Mapping[str, Any], *, steps_per_epoch: int | None = None,
+                   epochs: int | None = None) -> keras.optimizers.Optimizer:
     """A Keras optimizer from a trial's knob values.
 
     Args:
@@ -65,7 +69,8 @@ def make_optimizer(values, *, steps_per_epoch=None, epochs=None):
     return _OPTIMIZERS[name](**kwargs)
 
 
-def make_regularizer(kind, *, l1=None, l2=None):
+def make_regularizer(kind: str, *, l1: float | None = None,
+                     l2: float | None = None) -> keras.regularizers.Regularizer | None:
     """`None`, `L1`, `L2` or `L1L2` for the `regularizer` knob."""
     if kind == "l1":
         return keras.regularizers.L1(l1)

@@ -1,10 +1,16 @@
 """`HyperSequence`: embedding + recurrent layers for integer token sequences."""
 
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
+
 import keras
 
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels.base import TunableModel
 from kt_toolkit.config.knobs import SEQUENCE_KNOBS
+
+if TYPE_CHECKING:
+    from kt_toolkit.data.dataset import Dataset
 
 __all__ = ["HyperSequence"]
 
@@ -42,7 +48,8 @@ class HyperSequence(TunableModel):
 
     knobs = SEQUENCE_KNOBS
 
-    def __init__(self, input_shape, *, vocabulary_size, name="hyper_sequence", **kwargs):
+    def __init__(self, input_shape: Sequence[int], *, vocabulary_size: int,
+                 name: str = "hyper_sequence", **kwargs: Any) -> None:
         kwargs.pop("feature_mean", None)
         kwargs.pop("feature_variance", None)
         super().__init__(input_shape, name=name, **kwargs)
@@ -53,11 +60,12 @@ class HyperSequence(TunableModel):
         self.vocabulary_size = vocabulary_size
 
     @classmethod
-    def from_data(cls, data, **kwargs):
+    def from_data(cls, data: "Dataset", **kwargs: Any) -> "HyperSequence":
         return cls(data.input_shape, vocabulary_size=int(data.vocabulary_size),
                    task=data.task, num_classes=data.num_classes, **kwargs)
 
-    def build_body(self, inputs, values):
+    def build_body(self, inputs: keras.KerasTensor,
+                   values: Mapping[str, Any]) -> keras.KerasTensor:
         x = keras.layers.Embedding(self.vocabulary_size, values["embedding_dim"],
                                    embeddings_initializer=values["embedding_initializer"],
                                    mask_zero=True, name="embedding")(inputs)

@@ -40,7 +40,7 @@ def _row(knob):
             f"{'; '.join(notes)} |")
 
 
-def knob_tables():
+def knob_tables() -> str:
     """Markdown: one table per builder, then the shared optimizer/schedule/batch knobs."""
     shared = {knob.name for knob in optimizer_knobs()}
     parts = []

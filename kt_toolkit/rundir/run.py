@@ -34,7 +34,7 @@ class RunDirectory:
         path: String or path-like, the run directory (it need not exist yet).
     """
 
-    def __init__(self, path) -> None:
+    def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = os.fspath(path)
         self.project_dir = layout.project_dir(self.path)
         self.table = TrialTable(self.path, self.project_dir)

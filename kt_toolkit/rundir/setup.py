@@ -8,6 +8,7 @@ refused rather than mixing two searches. Nothing is changed when a check fails.
 import logging
 import os
 import shutil
+from typing import TYPE_CHECKING
 
 import yaml
 
@@ -15,6 +16,9 @@ from kt_toolkit._io import atomic_write_text
 from kt_toolkit.config import config_from_dict, dump_config, run_directory, search_settings
 from kt_toolkit.errors import ConfigError, RunDirectoryError
 from kt_toolkit.rundir.layout import CONFIG_FILE
+
+if TYPE_CHECKING:
+    from kt_toolkit.config.schema import ExperimentConfig
 
 __all__ = ["check_run_dir", "prepare_run_dir", "read_stored_config"]
 
@@ -30,7 +34,7 @@ def _differences(old, new, prefix=""):
     return [] if old == new else [(prefix.rstrip("."), old, new)]
 
 
-def prepare_run_dir(config, *, overwrite: bool = False) -> str:
+def prepare_run_dir(config: "ExperimentConfig", *, overwrite: bool = False) -> str:
     """Creates (or checks, to resume) the run directory; writes `config.yaml`.
 
     Args:
@@ -78,7 +82,7 @@ def prepare_run_dir(config, *, overwrite: bool = False) -> str:
     return run_dir
 
 
-def check_run_dir(config) -> str:
+def check_run_dir(config: "ExperimentConfig") -> str:
     """The existing run directory of `config`; a `ConfigError` if absent or of other settings.
 
     For processes that join a run (`kt-toolkit worker`): they never create one.
@@ -101,7 +105,7 @@ def check_run_dir(config) -> str:
     return run_dir
 
 
-def read_stored_config(path: str):
+def read_stored_config(path: str) -> "ExperimentConfig":
     """The config a run directory was made with (`<run>/config.yaml` or the run itself).
 
     Raises:

@@ -10,6 +10,8 @@ import dataclasses
 import json
 import math
 import os
+from collections.abc import Mapping
+from typing import Any
 
 import yaml
 
@@ -37,25 +39,25 @@ class Domain:
 
     name: str
     kind: str
-    min: float = None
-    max: float = None
+    min: float | None = None
+    max: float | None = None
     sampling: str = "linear"
-    step: float = None
+    step: float | None = None
     values: tuple = ()
 
     @property
-    def is_tuned(self):
+    def is_tuned(self) -> bool:
         """Whether the search varies this knob."""
         if self.kind == "choice":
             return len(self.values) > 1
         return self.kind in ("float", "int") and self.min != self.max
 
     @property
-    def is_numeric(self):
+    def is_numeric(self) -> bool:
         return self.kind in ("float", "int")
 
     @classmethod
-    def from_spec(cls, name, spec):
+    def from_spec(cls, name: str, spec: Mapping[str, Any]) -> "Domain":
         if "fixed" in spec:
             return cls(name, "fixed", values=(spec["fixed"],))
         if "values" in spec:
@@ -85,29 +87,29 @@ class Study:
     run_dir: str
     objective: str
     direction: str
-    task: str
-    config: dict
-    domains: dict
-    rows: list
-    record: dict = dataclasses.field(default_factory=dict)
+    task: str | None
+    config: dict[str, Any]
+    domains: dict[str, Domain]
+    rows: list[dict[str, Any]]
+    record: dict[str, Any] = dataclasses.field(default_factory=dict)
 
     @property
-    def metric(self):
+    def metric(self) -> str:
         """The objective's training-side name: `val_accuracy` → `accuracy`."""
         return self.objective[4:] if self.objective.startswith("val_") else self.objective
 
     @property
-    def is_bounded_metric(self):
+    def is_bounded_metric(self) -> bool:
         """Whether the objective lives in [0, 1] with 1 best (accuracy, AUC, …)."""
         return any(self.metric.endswith(name) for name in _ACCURACY_LIKE)
 
     @property
-    def tuned_knobs(self):
+    def tuned_knobs(self) -> list[str]:
         """Names of the knobs the search varies, in the space's order."""
         return [name for name, domain in self.domains.items() if domain.is_tuned]
 
     @property
-    def completed(self):
+    def completed(self) -> list[dict[str, Any]]:
         """COMPLETED trials with a finite objective, in trial order.
 
         PRUNED trials (stopped early by a pruning callback, B2) are not among
@@ -118,34 +120,35 @@ class Study:
                 and row["objective"] is not None and math.isfinite(row["objective"])]
 
     @property
-    def pruned(self):
+    def pruned(self) -> list[dict[str, Any]]:
         """PRUNED trials with a finite objective (the best they reached), in trial order."""
         return [row for row in self.rows if row["status"] == "PRUNED"
                 and row["objective"] is not None and math.isfinite(row["objective"])]
 
-    def best(self, count=1):
+    def best(self, count: int = 1) -> list[dict[str, Any]]:
         """The `count` best completed trials, best first."""
         return sorted(self.completed, key=lambda row: row["objective"],
                       reverse=self.direction == "max")[:count]
 
     @staticmethod
-    def last_epoch(row):
+    def last_epoch(row: Mapping[str, Any]) -> int | None:
         """The number of a trial's last epoch: a Hyperband round continues from
         `tuner/initial_epoch`, so epochs 8–15 are 8 epochs run, the last being 15."""
         runs = int(row.get("epochs_run") or 0)
         return int(row.get("tuner/initial_epoch") or 0) + runs if runs else None
 
-    def is_better(self, a, b):
+    def is_better(self, a: float, b: float) -> bool:
         """Whether score `a` beats score `b` in this study's direction."""
         return a > b if self.direction == "max" else a < b
 
-    def trial(self, trial_id):
+    def trial(self, trial_id: str | int) -> dict[str, Any]:
         return next(row for row in self.rows if row["trial_id"] == str(trial_id))
 
-    def trial_dir(self, trial_id):
+    def trial_dir(self, trial_id: str | int) -> str:
         return trial_dir(self.run_dir, trial_id)
 
-    def history(self, trial_id, execution=None, *, with_parents=False):
+    def history(self, trial_id: str | int, execution: int | None = None, *,
+                with_parents: bool = False) -> list[dict[str, float]]:
         """A trial's epochs as dicts of floats (`execution`, `epoch`, every log).
 
         Args:
@@ -183,7 +186,7 @@ class Study:
         parent = row.get("tuner/trial_id") if row else None
         return str(parent) if parent not in (None, "") else None
 
-    def meta(self, trial_id):
+    def meta(self, trial_id: str | int) -> dict[str, Any]:
         """A trial's `meta.json` (seconds, started_at, finished_at), `{}` if missing."""
         path = os.path.join(self.trial_dir(trial_id), META_FILE)
         try:
@@ -193,7 +196,8 @@ class Study:
             return {}
 
 
-def load_study(run_dir, rows=None):
+def load_study(run_dir: str | os.PathLike[str],
+               rows: list[dict[str, Any]] | None = None) -> Study:
     """Reads a run directory.
 
     Args:

@@ -13,7 +13,7 @@ changed, and a search of N trials reads each `trial.json` O(1) times, not O(N).
 import json
 import math
 import os
-from typing import Callable, Optional
+from typing import Any, Callable, Optional
 
 from kt_toolkit._io import read_csv, write_csv
 from kt_toolkit.rundir.layout import (HISTORY_FILE, META_FILE, TRIALS_TABLE, project_dir,
@@ -28,7 +28,7 @@ _STATUS = {"COMPLETED": "COMPLETED", "FAILED": "FAILED", "INVALID": "FAILED",
            "RUNNING": "RUNNING", "IDLE": "RUNNING", "STOPPED": "STOPPED"}
 
 
-def tidy_value(value):
+def tidy_value(value: Any) -> Any:
     """Hides float artefacts (0.30000000000000004 → 0.3)."""
     if isinstance(value, float) and math.isfinite(value):
         return float(f"{value:.6g}")
@@ -43,7 +43,7 @@ def _is_active(entry, values):
     return True
 
 
-def failure_reason(message):
+def failure_reason(message: str | None) -> str:
     """The one line that says why a trial failed, from KerasTuner's traceback."""
     lines = [line.strip() for line in (message or "").splitlines() if line.strip()]
     for line in reversed(lines):

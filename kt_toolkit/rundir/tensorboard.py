@@ -20,6 +20,8 @@ half an HParams record; `sync_tensorboard` (re)writes whatever a run lacks.
 import math
 import os
 import time
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
 
 from google.protobuf import struct_pb2
 from tensorboard.compat.proto import summary_pb2
@@ -30,6 +32,9 @@ from kt_toolkit.config.tasks import TASKS, allowed_objectives
 from kt_toolkit.rundir.layout import TENSORBOARD_DIR, trial_logdir
 from kt_toolkit.rundir.study import Domain
 
+if TYPE_CHECKING:
+    from kt_toolkit.rundir.study import Study
+
 __all__ = ["experiment_summary", "metric_tag", "session_summaries", "sync_tensorboard"]
 
 METRIC_PREFIX = "hparams/"
@@ -39,7 +44,7 @@ _STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE
            "PRUNED": api_pb2.STATUS_UNKNOWN}  # stopped early (B2): HParams has no such status
 
 
-def metric_tag(name):
+def metric_tag(name: str) -> str:
     """The scalar tag under which a trial's HParams score `name` is stored."""
     return METRIC_PREFIX + name
 
@@ -103,7 +108,7 @@ def _logged_knobs(study):
     return knobs
 
 
-def experiment_summary(study):
+def experiment_summary(study: "Study") -> summary_pb2.Summary:
     """The HParams experiment: every tuned knob with its domain, and the scores."""
     max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
     infos = [_hparam_info(study.domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
@@ -122,7 +127,8 @@ def experiment_summary(study):
     return _plugin_summary(metadata.EXPERIMENT_TAG, {"experiment": experiment})
 
 
-def session_summaries(study, row):
+def session_summaries(study: "Study", row: Mapping[str, Any]
+                      ) -> tuple[summary_pb2.Summary, summary_pb2.Summary, dict[str, float]]:
     """`(start, end, scores)` for one finished trial: its HParams session."""
     meta = study.meta(row["trial_id"])
     end_time = meta.get("finished_at") or time.time()
@@ -161,7 +167,7 @@ def _has_file(logdir, suffix):
         return False
 
 
-def sync_tensorboard(study):
+def sync_tensorboard(study: "Study") -> list[str]:
     """Writes the HParams experiment and each finished trial's session, once each.
 
     Safe to call after every trial, on resume and from `kt-toolkit report`: what

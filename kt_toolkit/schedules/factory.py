@@ -17,9 +17,11 @@ __all__ = ["SCHEDULES", "make_schedule"]
 SCHEDULES = ("constant", "exponential", "step", "multistep", "cosine", "noam")
 
 
-def make_schedule(name, learning_rate, *, steps_per_epoch, epochs, decay_rate=0.96,
-                  step_factor=0.5, step_epochs=None, cosine_epochs=None,
-                  warmup_epochs=None):
+def make_schedule(name: str, learning_rate: float, *, steps_per_epoch: int, epochs: int,
+                  decay_rate: float = 0.96, step_factor: float = 0.5,
+                  step_epochs: int | None = None, cosine_epochs: int | None = None,
+                  warmup_epochs: int | None = None
+                  ) -> float | keras.optimizers.schedules.LearningRateSchedule:
     """Builds the learning rate named `name`, with its lengths given in epochs.
 
     A search space can then offer `hp.Choice("lr_schedule", SCHEDULES)` and pass

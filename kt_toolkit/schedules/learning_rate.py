@@ -9,6 +9,8 @@ optimizer's `learning_rate` reloads with `keras.saving.load_model` and no
 
 import math
 import numbers
+from collections.abc import Iterable
+from typing import Any
 
 import keras
 from keras import ops
@@ -51,7 +53,7 @@ class WarmupInverseSqrtSchedule(keras.optimizers.schedules.LearningRateSchedule)
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, peak_learning_rate, warmup_steps=4000):
+    def __init__(self, peak_learning_rate: float, warmup_steps: int = 4000) -> None:
         super().__init__()
         self.peak_learning_rate = _check_positive_number(
             "peak_learning_rate", peak_learning_rate, "Pass e.g. 1e-3.")
@@ -59,7 +61,8 @@ class WarmupInverseSqrtSchedule(keras.optimizers.schedules.LearningRateSchedule)
             "warmup_steps", warmup_steps, "Pass e.g. 4000.")
 
     @classmethod
-    def from_model_dimension(cls, d_model, warmup_steps=4000):
+    def from_model_dimension(cls, d_model: int,
+                             warmup_steps: int = 4000) -> "WarmupInverseSqrtSchedule":
         """The original Transformer schedule, from the model's width.
 
         `d_model^-0.5 * min(n^-0.5, n * warmup_steps^-1.5)` with `n = step + 1`,
@@ -89,14 +92,14 @@ class WarmupInverseSqrtSchedule(keras.optimizers.schedules.LearningRateSchedule)
         peak = d_model ** -0.5 * warmup_steps ** -0.5
         return cls(peak_learning_rate=peak, warmup_steps=warmup_steps)
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         peak = ops.convert_to_tensor(self.peak_learning_rate)
         dtype = peak.dtype
         update = ops.cast(step, dtype) + ops.cast(1, dtype)
         warmup = ops.cast(self.warmup_steps, dtype)
         return peak * ops.minimum(update / warmup, ops.sqrt(warmup / update))
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"peak_learning_rate": self.peak_learning_rate,
                 "warmup_steps": self.warmup_steps}
 
@@ -130,14 +133,15 @@ class MultiStepDecay(keras.optimizers.schedules.LearningRateSchedule):
         ValueError: If an argument is out of range.
     """
 
-    def __init__(self, initial_learning_rate, boundaries, factor=0.1):
+    def __init__(self, initial_learning_rate: float, boundaries: Iterable[int],
+                 factor: float = 0.1) -> None:
         super().__init__()
         self.initial_learning_rate = _check_positive_number(
             "initial_learning_rate", initial_learning_rate, "Pass e.g. 0.1.")
         self.boundaries = _check_boundaries(boundaries)
         self.factor = _check_fraction("factor", factor, "Pass e.g. 0.1 or 0.5.")
 
-    def __call__(self, step):
+    def __call__(self, step: Any) -> Any:
         initial = ops.convert_to_tensor(self.initial_learning_rate)
         dtype = initial.dtype
         # Compared as integers, so boundaries past 2**24 steps stay exact.
@@ -146,7 +150,7 @@ class MultiStepDecay(keras.optimizers.schedules.LearningRateSchedule):
         count = ops.sum(ops.cast(passed, dtype))
         return initial * ops.power(ops.cast(self.factor, dtype), count)
 
-    def get_config(self):
+    def get_config(self) -> dict[str, Any]:
         return {"initial_learning_rate": self.initial_learning_rate,
                 "boundaries": list(self.boundaries),
                 "factor": self.factor}

@@ -1,0 +1,79 @@
+"""kt_toolkit.compat.keras_tuner: what each small workaround relies on in keras-tuner 1.4.x."""
+
+import json
+
+import keras_tuner
+import pytest
+from compat_helpers import end, in_project, space
+
+from kt_toolkit.compat import is_consecutive_failure, quiet_backends
+from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_hash, was_tried
+
+SCORE = keras_tuner.Objective("score", "max")
+
+
+def test_consecutive_failure_error_is_recognised(tmp_path):
+    oracle = in_project(keras_tuner.oracles.RandomSearchOracle(
+        objective=SCORE, max_trials=10, seed=1, hyperparameters=space(),
+        max_consecutive_failed_trials=2), tmp_path)
+    end(oracle, oracle.create_trial("tuner0"), "FAILED")
+    with pytest.raises(RuntimeError) as raised:
+        end(oracle, oracle.create_trial("tuner0"), "FAILED")
+    assert is_consecutive_failure(raised.value)
+    assert not is_consecutive_failure(RuntimeError("something else"))
+    assert not is_consecutive_failure(ValueError("2 consecutive failures"))
+
+
+def test_quiet_backends_turns_keras_tuner_debug_off(tmp_path, monkeypatch, capsys):
+    from keras_tuner.src import config as keras_tuner_config
+
+    class Failing(keras_tuner.Tuner):
+        def run_trial(self, trial, *args, **kwargs):
+            raise keras_tuner.errors.FailedTrialError("no luck")
+
+    def search(name):
+        tuner = Failing(oracle=keras_tuner.oracles.RandomSearchOracle(
+            objective=SCORE, max_trials=1, seed=1, hyperparameters=space()),
+            directory=str(tmp_path), project_name=name)
+        tuner.search(verbose=0)
+        return capsys.readouterr().err
+
+    monkeypatch.setattr(keras_tuner_config, "DEBUG", True)
+    assert "FailedTrialError: no luck" in search("debug")  # the traceback it prints
+    quiet_backends()
+    assert keras_tuner_config.DEBUG is False
+    assert "no luck" not in search("quiet")
+
+
+def test_set_oracle_seed_keeps_zero_and_the_saved_seed_state(tmp_path):
+    oracle = keras_tuner.oracles.RandomSearchOracle(objective=SCORE, seed=0,
+                                                    hyperparameters=space())
+    assert oracle.seed != 0  # KerasTuner 1.4.8 replaces a seed of 0
+    set_oracle_seed(in_project(oracle, tmp_path), 0)
+    assert oracle.seed == 0
+    state = oracle.get_state()
+    assert state["seed"] == 0 and state["seed_state"] == 0
+    first = oracle.create_trial("tuner0").hyperparameters.values  # drawn from seed_state 0
+    again = in_project(keras_tuner.oracles.RandomSearchOracle(
+        objective=SCORE, seed=0, hyperparameters=space()), tmp_path / "again")
+    set_oracle_seed(again, 0)
+    assert again.create_trial("tuner0").hyperparameters.values == first
+    oracle.save()
+    saved = json.loads((tmp_path / "project" / "oracle.json").read_text())
+    assert saved["seed"] == 0 and saved["seed_state"] > 0  # `_random_values` continued
+
+
+def test_tried_values_are_recognised_by_their_hash(tmp_path):
+    oracle = in_project(keras_tuner.oracles.RandomSearchOracle(
+        objective=SCORE, max_trials=10, seed=1, hyperparameters=space()), tmp_path)
+    trial = oracle.create_trial("tuner0")
+    values = dict(trial.hyperparameters.values)
+    assert was_tried(oracle, values)
+    assert values_hash(oracle, values) in tried_hashes(oracle)
+    assert not was_tried(oracle, {"x": (values["x"] + 1) % 100})
+    assert isinstance(tried_hashes(oracle), set)
+    assert set(oracle.get_state()["tried_so_far"]) == tried_hashes(oracle)  # what is saved
+    # Hyperband's hash leaves its bookkeeping values out.
+    hyperband = keras_tuner.oracles.HyperbandOracle(objective=SCORE, max_epochs=3)
+    assert values_hash(hyperband, {"x": 1, "tuner/epochs": 3}) == values_hash(
+        hyperband, {"x": 1})
