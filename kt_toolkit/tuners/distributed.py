@@ -128,7 +128,7 @@ class ChiefOracleMixin(OracleHooks):
     - Hyperband waiting for a round (IDLE) makes the asking worker wait a moment.
     """
 
-    run = None  # the RunDirectory, once serving
+    served_run = None  # the RunDirectory, once serving
     stop_reason = None
 
     def start_serving(self, run):
@@ -137,13 +137,13 @@ class ChiefOracleMixin(OracleHooks):
         A chief killed right after a trial ended left it in `oracle.json`'s ongoing
         list: KerasTuner's reload queued it for a retry.
         """
-        self.run = run
+        self.served_run = run
         self.stop_reason = None
         self._stop_lock = threading.Lock()
         self.forget_ended_retries()
 
     def end_trial(self, trial):
-        if self.run is None:
+        if self.served_run is None:
             return super().end_trial(trial)
         error = self._end_served_trial(trial)
         if error is None:
@@ -151,8 +151,8 @@ class ChiefOracleMixin(OracleHooks):
         if not is_consecutive_failure(error):
             raise error
         with self._stop_lock:
-            self.stop_reason = self.stop_reason or _failure_reason(self, self.run)
-            self.run.write_stopped(self.stop_reason)
+            self.stop_reason = self.stop_reason or _failure_reason(self, self.served_run)
+            self.served_run.write_stopped(self.stop_reason)
         logger.error("Search stopped: %s", self.stop_reason)
         return None
 
@@ -173,7 +173,7 @@ class ChiefOracleMixin(OracleHooks):
         return None
 
     def create_trial(self, tuner_id):
-        if self.run is None:
+        if self.served_run is None:
             return super().create_trial(tuner_id)
         if self.stop_reason is None:
             trial = super().create_trial(tuner_id)

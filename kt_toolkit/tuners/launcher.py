@@ -89,7 +89,7 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
                    budget=trial_budget(config), objective=setup.objective,
                    direction=setup.direction)
     try:
-        group.run()
+        group.supervise()
     finally:
         group.stop()
     return run.stopped_reason()
@@ -160,7 +160,7 @@ class _Group:
         self.in_a_row = {}  # worker id -> deaths since a trial last ended
         self._shown, self._chief_starts = None, 0
 
-    def run(self):
+    def supervise(self):
         previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _interrupt)}
         try:
             self._start_all()

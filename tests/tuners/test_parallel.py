@@ -15,7 +15,7 @@ import pytest
 import yaml
 
 from kt_toolkit._io import read_csv
-from kt_toolkit.errors import ConfigError, RunDirectoryError
+from kt_toolkit.errors import RunDirectoryError
 
 TIMEOUT = 240
 
@@ -174,23 +174,6 @@ def test_hyperband_budget_matches_keras_tuner():
                                     for b in range(oracle._get_num_brackets())
                                     for r in range(oracle._get_num_rounds(b)))
         assert trial_budget(config) == expected
-
-
-def test_keras_tuner_state_files_are_written_atomically(tmp_path, monkeypatch):
-    import kt_toolkit.tuners  # noqa: F401 - installs the atomic writer
-    from keras_tuner.src.engine import stateful
-
-    path = tmp_path / "oracle.json"
-    stateful.utils.save_json(str(path), {"trials": 1})  # what oracle/trial .save() call
-
-    def killed(src, dst):
-        raise OSError("killed mid-write")
-
-    monkeypatch.setattr(os, "replace", killed)
-    with pytest.raises(OSError):
-        stateful.utils.save_json(str(path), {"trials": 2})
-    assert json.loads(path.read_text()) == {"trials": 1}
-    assert os.listdir(tmp_path) == ["oracle.json"]
 
 
 def test_kt_toolkit_worker_joins_a_chief_by_address(tmp_path):
