@@ -10,9 +10,7 @@ import sys
 import pytest
 
 from kt_toolkit.analysis.next_steps import next_steps
-from kt_toolkit.analysis.report import write_report
 from kt_toolkit.analysis.search import BoundaryWarning
-from kt_toolkit.rundir.study import load_study
 from kt_toolkit.analysis.verdicts import Verdict
 
 # lr=1e4 with SGD diverges on TensorFlow: one FAILED trial among three.
