@@ -1,14 +1,15 @@
-"""Atomic file writes and CSV helpers shared by the run-directory writers. No Keras."""
+"""Atomic file writes, CSV and JSON helpers shared by the run-directory writers. No Keras."""
 
 import csv
 import io
+import json
 import math
 import os
 import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["as_float", "atomic_write_text", "read_csv", "write_csv"]
+__all__ = ["as_float", "atomic_write_text", "read_csv", "read_json", "write_csv"]
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -60,3 +61,12 @@ def as_float(value: Any) -> float:
         return float(value)
     except (TypeError, ValueError):
         return math.nan
+
+
+def read_json(path: str | os.PathLike[str], default: Any = None) -> Any:
+    """The JSON in `path`, or `default` when it is missing or not (yet) whole JSON."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)
+    except (OSError, ValueError):
+        return default

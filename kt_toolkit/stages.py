@@ -49,7 +49,7 @@ def narrow_space(study: "Study", space: Mapping[str, Mapping[str, Any]], *,
     """A new `model.space` narrowed around `study`'s `top_k` best trials.
 
     Args:
-        study: A `kt_toolkit.analysis.Study` (the previous stage).
+        study: A `kt_toolkit.rundir.Study` (`kt_toolkit.analysis.load_study`) (the previous stage).
         space: Dict, that stage's resolved space (knob → spec).
         top_k: Integer, how many best trials define the new ranges.
         margin: Float, added on each side, as a share of the top trials' span

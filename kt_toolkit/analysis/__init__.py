@@ -14,8 +14,7 @@ Example:
 >>> write_report(study.run_dir).next_steps
 """
 
-from kt_toolkit.rundir import (PROJECT_NAME, Domain, Study, load_study, trial_rows,
-                               write_trials_table)
+from kt_toolkit.rundir import PROJECT_NAME, Domain, Study, load_study, trial_rows
 from kt_toolkit.analysis.importance import ImportanceResult, hyperparameter_importance
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.report import Report, write_report
@@ -27,5 +26,4 @@ from kt_toolkit.analysis.verdicts import (Thresholds, Verdict, diagnose, diagnos
 __all__ = ["BoundaryWarning", "Domain", "ImportanceResult", "PROJECT_NAME", "Report", "Study",
            "Thresholds", "Verdict", "best_trials_table", "boundary_warnings", "diagnose",
            "diagnose_trial", "hyperparameter_importance", "load_study", "next_steps",
-           "optimization_history", "study_verdicts", "trial_rows", "write_report",
-           "write_trials_table"]
+           "optimization_history", "study_verdicts", "trial_rows", "write_report"]

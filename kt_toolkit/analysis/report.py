@@ -50,6 +50,10 @@ class Report:
 def write_report(run_dir: str | os.PathLike[str]) -> Report:
     """Analyses a run directory and writes its report and figures.
 
+    It reads the run and writes only the report's files. To also add the
+    TensorBoard HParams records a killed run left out, as `kt-toolkit report`
+    does, call `kt_toolkit.experiment.write_run_report` instead.
+
     Example:
 
     >>> report = write_report("runs/digits_mlp-6379dab0")

@@ -6,6 +6,10 @@ package's OS lock (`flock` on POSIX, `msvcrt.locking` on Windows), so it goes
 with its process, `kill -9` included. Who holds it is written beside it, in
 `<lock>.owner`, for the error message of the command that is refused (a
 Windows lock also locks reading the locked file itself).
+
+On a file system without `flock` (some NFS and FUSE mounts), `filelock` falls
+back to a plain lock file, which a `kill -9` leaves behind: delete
+`<output.directory>/.<run name>.lock` by hand once no command runs there.
 """
 
 import contextlib
@@ -49,11 +53,14 @@ def run_lock(run_dir: str) -> Iterator[None]:
     except OSError as error:
         raise RunDirectoryError(f"Cannot write into {parent!r}: {error.strerror}. Choose a "
                                 "writable output.directory.", key="output.directory") from None
+    owner = path + ".owner"
     try:
         with contextlib.suppress(OSError):
-            atomic_write_text(path + ".owner", f"kt-toolkit (pid {os.getpid()})")
+            atomic_write_text(owner, f"kt-toolkit (pid {os.getpid()})")
         yield
     finally:
+        with contextlib.suppress(OSError):
+            os.remove(owner)
         lock.release()
 
 

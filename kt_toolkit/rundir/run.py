@@ -12,7 +12,7 @@ from typing import Optional
 
 import yaml
 
-from kt_toolkit._io import atomic_write_text, read_csv
+from kt_toolkit._io import atomic_write_text, read_csv, read_json
 from kt_toolkit.rundir import layout
 from kt_toolkit.rundir.study import Study, load_study
 from kt_toolkit.rundir.table import TrialTable
@@ -82,14 +82,14 @@ class RunDirectory:
 
     def read_meta(self, trial_id: str) -> dict:
         """A trial's `meta.json`, `{}` when it has none (yet)."""
-        return _read_json(self.meta_path(trial_id)) or {}
+        return read_json(self.meta_path(trial_id)) or {}
 
     def write_meta(self, trial_id: str, meta: dict) -> None:
         atomic_write_text(self.meta_path(trial_id), json.dumps(meta, indent=2))
 
     def is_pruned(self, trial_id: str) -> bool:
         """Whether a pruning callback stopped the trial (`meta.json` says so)."""
-        return bool(self.read_meta(trial_id).get("pruned"))
+        return bool(self.table.meta(trial_id).get("pruned"))
 
     def history(self, trial_id: str) -> list:
         """A trial's `history.csv` rows, as dicts of strings."""
@@ -107,11 +107,11 @@ class RunDirectory:
 
     def oracle_state(self) -> dict:
         """KerasTuner's `oracle.json` (the chief's), `{}` when missing or being written."""
-        return _read_json(os.path.join(self.project_dir, layout.ORACLE_FILE)) or {}
+        return read_json(os.path.join(self.project_dir, layout.ORACLE_FILE)) or {}
 
     def read_chief(self) -> Optional[dict]:
         """The chief's `{"address", "port", "pid"}` record, or `None` before it serves."""
-        return _read_json(os.path.join(self.project_dir, layout.CHIEF_FILE))
+        return read_json(os.path.join(self.project_dir, layout.CHIEF_FILE))
 
     def write_chief(self, record: dict) -> None:
         atomic_write_text(os.path.join(self.project_dir, layout.CHIEF_FILE), json.dumps(record))
@@ -121,7 +121,7 @@ class RunDirectory:
 
     def stopped_reason(self) -> Optional[str]:
         """Why the chief stopped the search early (consecutive failures), or `None`."""
-        return (_read_json(os.path.join(self.project_dir, layout.STOPPED_FILE)) or {}).get(
+        return (read_json(os.path.join(self.project_dir, layout.STOPPED_FILE)) or {}).get(
             "reason")
 
     def write_stopped(self, reason: Optional[str]) -> None:
@@ -179,14 +179,6 @@ class RunDirectory:
         still = {r["trial_id"] for r in rows if r["status"] == "RUNNING"}
         ongoing = self.oracle_state().get("ongoing_trials") or {}
         return {w: t for w, t in ongoing.items() if t in still}
-
-
-def _read_json(path):
-    try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
-    except (OSError, ValueError):
-        return None
 
 
 def _remove(path):

@@ -34,6 +34,12 @@ def _differences(old, new, prefix=""):
     return [] if old == new else [(prefix.rstrip("."), old, new)]
 
 
+def _changed_settings(config_path, config):
+    """`[(dotted key, stored, new)]` where `config`'s search differs from the stored one."""
+    return _differences(search_settings(read_stored_config(config_path)),
+                        search_settings(config))
+
+
 def prepare_run_dir(config: "ExperimentConfig", *, overwrite: bool = False) -> str:
     """Creates (or checks, to resume) the run directory; writes `config.yaml`.
 
@@ -58,8 +64,7 @@ def prepare_run_dir(config: "ExperimentConfig", *, overwrite: bool = False) -> s
                               key="output.run_name")
         shutil.rmtree(run_dir)
     elif os.path.exists(config_path):
-        stored = read_stored_config(config_path)
-        changed = _differences(search_settings(stored), search_settings(config))
+        changed = _changed_settings(config_path, config)
         if changed:
             key, old, new = changed[0]
             raise ConfigError(
@@ -95,8 +100,7 @@ def check_run_dir(config: "ExperimentConfig") -> str:
                           "--oracle-address 0.0.0.0`), and give this worker the same config "
                           "and --set options, with output.directory on a file system both "
                           "hosts share.", key="output.directory")
-    changed = _differences(search_settings(read_stored_config(config_path)),
-                           search_settings(config))
+    changed = _changed_settings(config_path, config)
     if changed:
         key, old, new = changed[0]
         raise ConfigError(f"The run in {run_dir!r} searches other settings ({key} is "

@@ -5,9 +5,12 @@ best step, message) and kt_toolkit's `trials/<id>/history.csv` and `meta.json`,
 so the table can be rebuilt from a run directory alone (and after a crash).
 
 `TrialTable` keeps what it parsed, keyed by each file's inode, size and
-modification time: every file is written by a rename (a new inode), so a
-refresh after a trial ends reads only the files that trial (or another worker)
-changed, and a search of N trials reads each `trial.json` O(1) times, not O(N).
+modification time, so a refresh after a trial ends reads only the files that
+trial (or another worker) changed, and a search of N trials reads each
+`trial.json` O(1) times, not O(N). Every file it reads is replaced whole by its
+writer (kt_toolkit's own records through `_io.atomic_write_text`; KerasTuner's
+`trial.json` through `compat.hooks.OracleHooks`), and each rewrite changes the
+size or the modification time: the key changes with the content.
 """
 
 import json
@@ -82,9 +85,9 @@ class _FileCache:
         return value
 
 
-def _read_json(path):
+def _parse_json(path):
     with open(path, encoding="utf-8") as handle:
-        return json.load(handle)
+        return json.load(handle)  # a ValueError (half-written file) is not kept
 
 
 def _load_trials(project, cache):
@@ -94,7 +97,7 @@ def _load_trials(project, cache):
         return []
     trials = []
     for name in names:
-        trial = cache.get(trial_json_path(project, name[len("trial_"):]), _read_json)
+        trial = cache.get(trial_json_path(project, name[len("trial_"):]), _parse_json)
         if trial is not None:  # None: a trial being written right now; the next refresh has it
             trials.append(trial)
     return trials
@@ -125,7 +128,7 @@ def _row(trial, run_dir, hp_names, cache):
         row[name] = tidy_value(values[name]) if active else ""
     folder = trial_dir(run_dir, trial_id)
     history = cache.get(os.path.join(folder, HISTORY_FILE), read_csv, default=[])
-    meta = cache.get(os.path.join(folder, META_FILE), _read_json, default={})
+    meta = cache.get(os.path.join(folder, META_FILE), _parse_json, default={})
     pruned = meta.get("pruned") if status == "COMPLETED" else None
     if isinstance(pruned, dict):
         # KerasTuner saw a COMPLETED trial (its score is the best it reached);
@@ -210,6 +213,11 @@ class TrialTable:
         # KerasTuner pads ids to the width of max_trials: a resumed search with a
         # larger budget mixes widths ("9", "10"), so order by number.
         return sorted(rows, key=lambda row: int(row["trial_id"]))
+
+    def meta(self, trial_id: str) -> dict:
+        """A trial's `meta.json` (`{}` when it has none), read again only when it changed."""
+        return self.cache.get(os.path.join(trial_dir(self.run_dir, trial_id), META_FILE),
+                              _parse_json, default={})
 
     def write(self) -> list:
         """Refreshes the rows and writes `<run_dir>/trials.csv` atomically; returns them."""

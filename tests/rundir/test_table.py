@@ -3,7 +3,7 @@
 import json
 import os
 
-from kt_toolkit.analysis import trial_rows, write_trials_table
+from kt_toolkit.rundir import trial_rows, write_trials_table
 from kt_toolkit._io import read_csv
 
 
