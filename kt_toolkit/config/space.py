@@ -172,11 +172,12 @@ def normalize_spec(knob: Knob, spec: Any, key: str, *,
     return _normalize_range(knob, spec, key, discrete=discrete)
 
 
-def _unknown_keys(spec, allowed, key):
+def _unknown_keys(spec, allowed, key, *, noun="key", listing="Allowed here"):
+    """Refuses the first name of `spec` not in `allowed`, suggesting the closest."""
     for name in spec:
         if name not in allowed:
             raise ConfigError(
-                f"Unknown key `{name}`. Allowed here: {', '.join(allowed)}."
+                f"Unknown {noun} `{name}`. {listing}: {', '.join(allowed)}."
                 + suggest(name, allowed),
                 key=f"{key}.{name}",
             )
@@ -253,14 +254,7 @@ def resolve_space(knobs: Sequence[Knob], overrides: Mapping[str, Any] | None, *,
     overrides = dict(overrides or {})
     if not isinstance(overrides, dict):
         raise invalid(key, "a mapping from knob name to spec", overrides)
-    names = knob_names(knobs)
-    for name in overrides:
-        if name not in names:
-            raise ConfigError(
-                f"Unknown knob `{name}`. Known knobs: {', '.join(names)}."
-                + suggest(name, names),
-                key=f"{key}.{name}",
-            )
+    _unknown_keys(overrides, knob_names(knobs), key, noun="knob", listing="Known knobs")
     resolved = {}
     for knob in knobs:
         if knob.name in overrides:
