@@ -18,6 +18,7 @@ __all__ = ["RESUMABLE_KEYS", "fingerprint", "run_directory", "search_settings"]
 
 # Settings that may change between runs of one run directory: budget and verbosity.
 RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
+                  "tuner.max_time", "tuner.target",
                   "training.verbose", "output.directory", "output.run_name", "output.report",
                   "experiment.description")
 
@@ -42,7 +43,7 @@ def search_settings(config: "ExperimentConfig") -> dict[str, Any]:
     stages = []
     for stage in settings.get("stages") or []:
         stage = copy.deepcopy(stage)
-        for key in ("max_trials", "max_consecutive_failed_trials"):
+        for key in ("max_trials", "max_consecutive_failed_trials", "max_time", "target"):
             (stage.get("tuner") or {}).pop(key, None)
         stages.append(stage)
     settings["stages"] = stages

@@ -7,6 +7,7 @@ cannot (ranges, choices); the loader checks the types and unknown keys.
 
 import dataclasses
 import math
+import re
 from typing import Any, Optional, Union
 
 from kt_toolkit.errors import invalid, suggest
@@ -18,6 +19,7 @@ __all__ = [
 ]
 
 ALGORITHMS = ("hyperband", "bayesian", "random", "grid", "quasi_random")
+DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
 TASK_NAMES = ("auto", "multiclass", "binary", "regression")
 
 
@@ -39,6 +41,31 @@ def _folder_name(key, value, what):
     if not value or any(c in value for c in "/\\") or value.startswith("."):
         raise invalid(key, f"a non-empty {what} without slashes, not starting with '.'",
                       value)
+
+
+_DURATION = re.compile(r"^\s*(?:(\d+(?:\.\d*)?)\s*h)?\s*(?:(\d+(?:\.\d*)?)\s*m(?:in)?)?"
+                       r"\s*(?:(\d+(?:\.\d*)?)\s*s)?\s*$")
+
+
+def duration_seconds(value: "int | float | str | None") -> "float | None":
+    """Seconds in a duration: a number of seconds, or text such as `90s`, `15m`, `2h30m`.
+
+    Returns:
+        Float, or `None` for `None` and for text that is not a duration.
+    """
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, (int, float)):
+        return float(value)
+    try:
+        return float(value)  # "90": seconds
+    except ValueError:
+        pass
+    match = _DURATION.match(str(value))
+    if not match or not any(match.groups()):
+        return None
+    hours, minutes, seconds = (float(part or 0) for part in match.groups())
+    return hours * 3600 + minutes * 60 + seconds
 
 
 def _positive(key, value, *, allow_none=False, strict=True):
@@ -100,7 +127,10 @@ class TunerConfig:
 
     `max_trials` caps the number of trials for every algorithm (Hyperband runs
     its full schedule when it is null). `max_epochs` is Hyperband's largest
-    epoch budget (null: `training.epochs`).
+    epoch budget (null: `training.epochs`). `max_time` (`90s`, `15m`, `2h`, or
+    seconds) stops starting trials once the search has run that long, over all
+    its resumes; running trials finish. `target` stops starting trials once a
+    completed trial's objective reaches it (in the objective's direction).
     """
 
     algorithm: str = "hyperband"
@@ -114,9 +144,19 @@ class TunerConfig:
     executions_per_trial: int = 1
     seed: Optional[int] = None
     max_consecutive_failed_trials: int = 3
+    max_time: Optional[Union[int, float, str]] = None
+    target: Optional[float] = None
 
     def validate(self, key: str) -> None:
         _choice(f"{key}.algorithm", self.algorithm, ALGORITHMS)
+        if self.max_time is not None:
+            seconds = duration_seconds(self.max_time)
+            if seconds is None or not math.isfinite(seconds) or seconds <= 0:
+                raise invalid(f"{key}.max_time", "a duration such as 90s, 15m, 2h30m or a "
+                              "number of seconds > 0", self.max_time)
+        if self.target is not None and not math.isfinite(self.target):
+            raise invalid(f"{key}.target", "a finite number (the objective's value)",
+                          self.target)
         _choice(f"{key}.direction", self.direction, ("auto", "max", "min"))
         _seed(f"{key}.seed", self.seed)
         for name in ("max_trials", "max_epochs", "num_initial_points"):

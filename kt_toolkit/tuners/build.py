@@ -8,8 +8,11 @@ import keras_tuner
 
 from kt_toolkit.compat.keras import install_tf_memory_fix
 from kt_toolkit.config import tasks
+from kt_toolkit.config.schema import DEFAULT_MAX_TRIALS, duration_seconds
 from kt_toolkit.rundir.layout import PROJECT_NAME
+from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.distributed import ChiefOracleMixin
+from kt_toolkit.tuners.progress import trial_budget
 from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
 
@@ -18,23 +21,22 @@ __all__ = ["DEFAULT_MAX_TRIALS", "QuasiRandomSearch", "RecordingBayesianOptimiza
            "resolve_objective"]
 
 logger = logging.getLogger(__name__)
-DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
 
 
-class _HyperbandOracle(ChiefOracleMixin, keras_tuner.oracles.HyperbandOracle):
+class _HyperbandOracle(BudgetOracleMixin, ChiefOracleMixin, keras_tuner.oracles.HyperbandOracle):
     """KerasTuner's Hyperband oracle with kt_toolkit's hooks."""
 
 
-class _BayesianOptimizationOracle(ChiefOracleMixin,
+class _BayesianOptimizationOracle(BudgetOracleMixin, ChiefOracleMixin,
                                   keras_tuner.oracles.BayesianOptimizationOracle):
     """KerasTuner's Gaussian-process oracle with kt_toolkit's hooks."""
 
 
-class _RandomSearchOracle(ChiefOracleMixin, keras_tuner.oracles.RandomSearchOracle):
+class _RandomSearchOracle(BudgetOracleMixin, ChiefOracleMixin, keras_tuner.oracles.RandomSearchOracle):
     """KerasTuner's random search oracle with kt_toolkit's hooks."""
 
 
-class _GridSearchOracle(ChiefOracleMixin, keras_tuner.oracles.GridSearchOracle):
+class _GridSearchOracle(BudgetOracleMixin, ChiefOracleMixin, keras_tuner.oracles.GridSearchOracle):
     """KerasTuner's grid search oracle with kt_toolkit's hooks."""
 
 
@@ -123,4 +125,8 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         tuner = cls(hypermodel, **common, **extra)
     for line in printed.getvalue().splitlines():
         logger.info(line)
+    if isinstance(tuner.oracle, BudgetOracleMixin):  # in one process, or the chief
+        tuner.oracle.set_budget(max_time=duration_seconds(tuner_config.max_time),
+                                target=tuner_config.target)
+    tuner.trial_budget = trial_budget(config)  # for the progress of each trial's log line
     return tuner

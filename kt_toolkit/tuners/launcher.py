@@ -29,6 +29,7 @@ import subprocess
 import sys
 import time
 
+from kt_toolkit.config.schema import duration_seconds
 from kt_toolkit.errors import ConfigError, LaunchError
 from kt_toolkit.rundir import RunDirectory, check_run_dir
 from kt_toolkit.tuners.distributed import fail_trial, reachable, split_address
@@ -87,7 +88,8 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
     group = _Group(run, workers, oracle_address,
                    trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                    budget=trial_budget(config), objective=setup.objective,
-                   direction=setup.direction)
+                   direction=setup.direction,
+                   max_time=duration_seconds(config.tuner.max_time))
     try:
         group.supervise()
     finally:
@@ -146,8 +148,10 @@ class _Group:
     """The chief and the workers of one run, and what to do when one ends."""
 
     def __init__(self, run, workers, address, trials_per_process, *, budget,
-                 objective, direction):
+                 objective, direction, max_time=None):
         self.run, self.address, self.workers = run, address, workers
+        self.max_time = max_time
+        self._clock = None  # (monotonic start, the search's seconds before it)
         self.run_dir = run.path
         self.trials_per_process = trials_per_process
         self.progress = (budget, objective, direction)
@@ -163,6 +167,9 @@ class _Group:
     def supervise(self):
         previous = {signal.SIGTERM: signal.signal(signal.SIGTERM, _interrupt)}
         try:
+            # The search's clock: seconds spent by earlier runs (the oracle's state) + now.
+            self._clock = (time.monotonic(),
+                           float(self.run.oracle_state().get("elapsed_seconds") or 0.0))
             self._start_all()
             logger.info("%d workers, logs in %s", self.workers, self.log_dir)
             while True:
@@ -273,7 +280,9 @@ class _Group:
         now = time.monotonic()
         if self._shown is not None and now - self._shown[0] < every:
             return
-        line, key = progress_line(self.run, *self.progress)
+        elapsed = None if self._clock is None else self._clock[1] + now - self._clock[0]
+        line, key = progress_line(self.run, *self.progress, elapsed=elapsed,
+                                  max_time=self.max_time)
         if key[0] != self._ended:  # a trial ended: deaths so far were not in a row
             self._ended = key[0]
             self.in_a_row.clear()

@@ -7,9 +7,9 @@
 import math
 
 from kt_toolkit.rundir import RunDirectory
-from kt_toolkit.tuners.build import DEFAULT_MAX_TRIALS
+from kt_toolkit.config.schema import DEFAULT_MAX_TRIALS
 
-__all__ = ["progress_line", "trial_budget"]
+__all__ = ["clock", "progress_line", "timing_text", "trial_budget"]
 
 
 def trial_budget(config):
@@ -36,7 +36,8 @@ def trial_budget(config):
     return min(total, tuner.max_trials) if tuner.max_trials else total
 
 
-def progress_line(run: RunDirectory, budget, objective, direction):
+def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=None,
+                  max_time=None):
     """`(line, key)`: the progress text and what it depends on (print when it changes).
 
     Args:
@@ -44,6 +45,9 @@ def progress_line(run: RunDirectory, budget, objective, direction):
             call reads only the trials that changed).
         budget: Integer or `None` (`trial_budget`).
         objective: String; `direction` is `"max"` or `"min"`.
+        elapsed: Optional float, the search's seconds so far: adds elapsed and ETA
+            (`timing_text`); the key leaves them out.
+        max_time: Optional float, `tuner.max_time` in seconds, for the ETA.
     """
     rows = run.rows()
     counts = {}
@@ -56,6 +60,7 @@ def progress_line(run: RunDirectory, budget, objective, direction):
              if counts.get(s)]
     if parts:
         text += f" ({', '.join(parts)})"
+    timing = "" if elapsed is None else " · " + timing_text(ended, budget, elapsed, max_time)
     if done:
         pick = max if direction == "max" else min
         best = pick(done, key=lambda r: float(r["objective"]))
@@ -64,4 +69,25 @@ def progress_line(run: RunDirectory, budget, objective, direction):
     if running:
         text += " | running: " + ", ".join(f"{trial} on {worker}"
                                            for worker, trial in sorted(running.items()))
-    return text, (ended, text)
+    counts_end = text.index(" | ") if " | " in text else len(text)
+    return text[:counts_end] + timing + text[counts_end:], (ended, text)
+
+
+def clock(seconds: float) -> str:
+    """`1:05` (minutes:seconds), `1:02:05` past an hour."""
+    seconds = max(0, int(round(seconds)))
+    hours, rest = divmod(seconds, 3600)
+    return (f"{hours}:{rest // 60:02d}:{rest % 60:02d}" if hours
+            else f"{rest // 60}:{rest % 60:02d}")
+
+
+def timing_text(ended: int, budget, elapsed: float, max_time=None) -> str:
+    """`0:42 elapsed · ETA 1:10`: the ETA from the mean time per ended trial, capped by
+    what is left of `max_time` (seconds); no ETA without a budget of either kind."""
+    text = f"{clock(elapsed)} elapsed"
+    left = []
+    if budget and ended:
+        left.append(elapsed / ended * max(budget - ended, 0))
+    if max_time is not None:
+        left.append(max(max_time - elapsed, 0.0))
+    return text + (f" · ETA {clock(min(left))}" if left else "")

@@ -67,6 +67,7 @@ from scipy.stats import qmc
 
 from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_hash, was_tried
 from kt_toolkit.errors import invalid
+from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.distributed import ChiefOracleMixin
 from kt_toolkit.tuners.recording import RecordingMixin
 
@@ -262,7 +263,7 @@ def _halton(dimensions, seed):
         return qmc.Halton(dimensions, scramble=True, seed=seed)
 
 
-class _RecordingQuasiRandomOracle(ChiefOracleMixin, QuasiRandomOracle):
+class _RecordingQuasiRandomOracle(BudgetOracleMixin, ChiefOracleMixin, QuasiRandomOracle):
     """`QuasiRandomOracle` with kt_toolkit's hooks (what `QuasiRandomSearch` builds)."""
 
 

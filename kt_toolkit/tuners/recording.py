@@ -25,6 +25,8 @@ from kt_toolkit.callbacks.scalars import EpochScalars
 from kt_toolkit.compat.hooks import TunerHooks
 from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.rundir import RunDirectory, failure_reason
+from kt_toolkit.tuners.budget import BudgetOracleMixin
+from kt_toolkit.tuners.progress import timing_text
 
 __all__ = ["ProcessRecycle", "RecordingMixin"]
 
@@ -209,5 +211,13 @@ class RecordingMixin(TunerHooks):
             best = (max if self.oracle.objective.direction == "max" else min)(
                 done, key=lambda r: float(r["objective"]))
             text += f" | best {float(best['objective']):.4f} (trial {best['trial_id']})"
-        text += f" | {row['epochs_run']} epochs, {row['seconds']} s | {len(rows)} trials"
+        text += f" | {row['epochs_run']} epochs, {row['seconds']} s"
+        oracle = self.oracle
+        if isinstance(oracle, BudgetOracleMixin):  # one process: trials i/N, elapsed, ETA
+            ended = sum(1 for r in rows if r["status"] != "RUNNING")
+            budget = getattr(self, "trial_budget", None)
+            text += (f" | trials {ended}/{budget or '?'} · "
+                     + timing_text(ended, budget, oracle.elapsed(), oracle.max_time))
+        else:  # a worker: the launcher's progress line has the totals
+            text += f" | {len(rows)} trials"
         logger.info(text)

@@ -136,6 +136,8 @@ def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
 def finish_search(tuner, setup: SearchSetup, stopped_reason: Optional[str] = None) -> RunResult:
     """`trials.csv` and the best model under `best/`: a `RunResult` (without a report)."""
     rows = tuner.run.write_trials_table()
+    # A spent time budget or a reached target (tuner.max_time / target) says so too.
+    stopped_reason = stopped_reason or getattr(tuner.oracle, "budget_reason", None)
     result = RunResult(run_dir=setup.run_dir, objective=setup.objective,
                        direction=setup.direction, trials=rows, stopped_reason=stopped_reason)
     _export_best(tuner, setup.data, result)
