@@ -61,16 +61,16 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
     if parts:
         text += f" ({', '.join(parts)})"
     timing = "" if elapsed is None else " · " + timing_text(ended, budget, elapsed, max_time)
+    tail = ""
     if done:
         pick = max if direction == "max" else min
         best = pick(done, key=lambda r: float(r["objective"]))
-        text += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
+        tail += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
     running = run.running_trials(rows)
     if running:
-        text += " | running: " + ", ".join(f"{trial} on {worker}"
+        tail += " | running: " + ", ".join(f"{trial} on {worker}"
                                            for worker, trial in sorted(running.items()))
-    counts_end = text.index(" | ") if " | " in text else len(text)
-    return text[:counts_end] + timing + text[counts_end:], (ended, text)
+    return text + timing + tail, (ended, text + tail)
 
 
 def clock(seconds: float) -> str:
