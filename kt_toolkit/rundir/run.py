@@ -81,15 +81,15 @@ class RunDirectory:
         atomic_write_text(self.file(layout.RUN_RECORD), json.dumps(record, indent=2))
 
     def read_meta(self, trial_id: str) -> dict:
-        """A trial's `meta.json`, `{}` when it has none (yet)."""
-        return read_json(self.meta_path(trial_id)) or {}
+        """A trial's `meta.json`, `{}` when it has none (yet); read again only when it changed."""
+        return self.table.meta(trial_id)
 
     def write_meta(self, trial_id: str, meta: dict) -> None:
         atomic_write_text(self.meta_path(trial_id), json.dumps(meta, indent=2))
 
     def is_pruned(self, trial_id: str) -> bool:
         """Whether a pruning callback stopped the trial (`meta.json` says so)."""
-        return bool(self.table.meta(trial_id).get("pruned"))
+        return bool(self.read_meta(trial_id).get("pruned"))
 
     def history(self, trial_id: str) -> list:
         """A trial's `history.csv` rows, as dicts of strings."""
