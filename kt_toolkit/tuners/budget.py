@@ -10,7 +10,7 @@ oracle's decision, so they hold with `--workers` too (the chief decides).
 import logging
 import math
 import time
-from typing import Optional
+from typing import Callable, Optional
 
 __all__ = ["BudgetOracleMixin"]
 
@@ -31,17 +31,24 @@ class BudgetOracleMixin:
     budget_reason: Optional[str] = None
     _elapsed_before = 0.0  # seconds spent by earlier processes of this run
     _since: Optional[float] = None
+    clock: Callable[[], float] = staticmethod(time.monotonic)
 
     def set_budget(self, *, max_time: Optional[float] = None,
-                   target: Optional[float] = None) -> None:
-        """Sets the rules (seconds; the objective's value) and starts this process's clock."""
+                   target: Optional[float] = None,
+                   clock: Optional[Callable[[], float]] = None) -> None:
+        """Sets the rules (seconds; the objective's value) and starts this process's clock.
+
+        `clock` (seconds, monotonic) replaces `time.monotonic`, e.g. a test's own clock.
+        """
         self.max_time, self.target = max_time, target
-        self._since = time.monotonic()
+        if clock is not None:
+            self.clock = clock
+        self._since = self.clock()
 
     def elapsed(self) -> float:
         """Seconds the search has run, this process's and its earlier ones'."""
-        since = self._since if self._since is not None else time.monotonic()
-        return self._elapsed_before + (time.monotonic() - since)
+        now = self.clock()
+        return self._elapsed_before + (now - (self._since if self._since is not None else now))
 
     def populate_space(self, trial_id):
         reason = self._budget_spent()
@@ -75,5 +82,5 @@ class BudgetOracleMixin:
     def set_state(self, state):
         super().set_state(state)
         self._elapsed_before = float(state.get("elapsed_seconds") or 0.0)
-        self._since = time.monotonic()
+        self._since = self.clock()
         self.budget_reason = state.get("budget_reason")

@@ -1,6 +1,5 @@
 """`tuner.max_time` and `tuner.target`: stop starting trials, resume correctly, say why."""
 
-import time
 
 import keras
 import keras_tuner
@@ -39,48 +38,62 @@ def test_budget_and_target_are_budget_not_a_new_search():
     assert fingerprint(config_from_dict(raw)) == first  # the same run, resumed
 
 
-class Scored(keras_tuner.HyperModel):
-    """A real search whose trials take `seconds` and score their `x`."""
+class Clock:
+    """A search's clock that only the trials move: the tests do not depend on the machine."""
 
-    def __init__(self, seconds=0.0):
+    def __init__(self):
+        self.now = 0.0
+
+    def __call__(self):
+        return self.now
+
+
+class Scored(keras_tuner.HyperModel):
+    """A real search whose trials take `seconds` on `clock` and score their `x`."""
+
+    def __init__(self, seconds=0.0, clock=None):
         super().__init__()
-        self.seconds = seconds
+        self.seconds, self.clock = seconds, clock
 
     def build(self, hp):
         hp.Float("x", 0.0, 1.0)
         return keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
 
     def fit(self, hp, model, *args, **kwargs):
-        time.sleep(self.seconds)
+        if self.clock is not None:
+            self.clock.now += self.seconds
         return {"val_accuracy": hp["x"]}
 
 
-def _tuner(folder, hypermodel, *, max_time=None, target=None, max_trials=40):
+def _tuner(folder, hypermodel, *, max_time=None, target=None, max_trials=40, clock=None):
     tuner = RecordingRandomSearch(hypermodel, objective=keras_tuner.Objective("val_accuracy",
                                                                               "max"),
                                   max_trials=max_trials, seed=3, directory=str(folder),
                                   project_name=PROJECT_NAME, run_dir=str(folder))
-    tuner.oracle.set_budget(max_time=max_time, target=target)
+    tuner.oracle.set_budget(max_time=max_time, target=target, clock=clock)
     return tuner
 
 
 def test_max_time_stops_starting_trials_and_counts_over_resumes(tmp_path):
-    tuner = _tuner(tmp_path, Scored(0.4), max_time=1.5)
+    clock = Clock()
+    tuner = _tuner(tmp_path, Scored(0.4, clock), max_time=1.5, clock=clock)
     tuner.search(verbose=0)
-    first = len(tuner.oracle.trials)
-    assert 2 <= first <= 6  # ~0.4 s a trial: a 1.5 s budget, not 40 trials
+    # 0.4 s a trial: trials start at 0, 0.4, 0.8 and 1.2 s; at 1.6 s the budget is spent.
+    assert len(tuner.oracle.trials) == 4
     assert all(t.status == "COMPLETED" for t in tuner.oracle.trials.values())
     assert "tuner.max_time = 1.5 s" in tuner.oracle.budget_reason
     # Resumed with the same budget: it is spent, so no trial starts.
-    again = _tuner(tmp_path, Scored(0.4), max_time=1.5)
-    assert again.oracle.elapsed() >= 1.5
+    clock = Clock()
+    again = _tuner(tmp_path, Scored(0.4, clock), max_time=1.5, clock=clock)
+    assert again.oracle.elapsed() == pytest.approx(1.6)
     again.search(verbose=0)
-    assert len(again.oracle.trials) == first
-    # A larger budget resumes: the seconds already spent count.
-    more = _tuner(tmp_path, Scored(0.4), max_time=3.0)
+    assert len(again.oracle.trials) == 4
+    # A larger budget resumes: the 1.6 s already spent count, 1.4 s are left (4 trials).
+    clock = Clock()
+    more = _tuner(tmp_path, Scored(0.4, clock), max_time=3.0, clock=clock)
     more.search(verbose=0)
-    assert first < len(more.oracle.trials) <= first + 6
-    assert more.oracle.elapsed() >= 3.0
+    assert len(more.oracle.trials) == 8
+    assert more.oracle.elapsed() == pytest.approx(3.2)
 
 
 def test_target_stops_once_a_trial_reaches_it(tmp_path):
@@ -110,10 +123,12 @@ def test_build_tuner_applies_the_config_budget(tmp_path):
     config = config_from_dict({"experiment": {"name": "b"}, "data": {"dataset": "digits"},
                                "tuner": {"algorithm": "random", "max_trials": 40,
                                          "objective": "val_accuracy", "max_time": "1s"}})
-    tuner = build_tuner(config, Scored(0.3), str(tmp_path), task="multiclass")
+    clock = Clock()
+    tuner = build_tuner(config, Scored(0.3, clock), str(tmp_path), task="multiclass")
     assert tuner.oracle.max_time == 1.0 and tuner.trial_budget == 40
+    tuner.oracle.set_budget(max_time=tuner.oracle.max_time, clock=clock)
     tuner.search(verbose=0)
-    assert 2 <= len(tuner.oracle.trials) < 40
+    assert len(tuner.oracle.trials) == 4  # started at 0, 0.3, 0.6, 0.9 s
 
 
 def test_a_real_search_says_why_it_stopped(tmp_path):
