@@ -1,6 +1,5 @@
 """`tuner.max_time` and `tuner.target`: stop starting trials, resume correctly, say why."""
 
-
 import keras
 import keras_tuner
 import pytest
