@@ -15,7 +15,7 @@ import os
 import keras_tuner
 
 from kt_toolkit._io import atomic_write_text
-from kt_toolkit.compat.keras_tuner import is_consecutive_failure
+from kt_toolkit.compat.keras_tuner import first_values, is_consecutive_failure
 
 __all__ = ["OracleHooks", "TunerHooks", "write_state"]
 
@@ -59,7 +59,18 @@ class OracleHooks:
       trial ids, saved as `retry_queue`) and `_display` (`trial_start`,
       `trial_number` dicts) for a restarted chief. Test:
       test_a_reloaded_oracle_retries_its_ongoing_trials.
+    - `_random_values` makes trial 0 the space's defaults (issue 12):
+      KerasTuner 1.4.8's random search, Bayesian initial points and Hyperband's new
+      brackets all draw through `Oracle._random_values()` (dict of active values, or
+      `None` when it keeps colliding with `_tried_so_far`); `create_trial` numbers
+      the trial `len(self.trials)` before `populate_space`, so "no trial yet" is
+      `not self.trials`. `_record_values` then adds the defaults' hash to
+      `_tried_so_far`, so no later draw repeats them. Grid search already starts
+      from the defaults. Test: test_trial_zero_is_the_default_configuration.
     """
+
+    def _random_values(self):
+        return first_values(self) or super()._random_values()
 
     def save(self):
         write_state(self._get_oracle_fname(), self.get_state())

@@ -13,7 +13,7 @@ import logging
 import os
 import warnings
 
-__all__ = ["is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
+__all__ = ["first_values", "is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
            "values_hash", "was_tried"]
 
 # KerasTuner's `Oracle._check_consecutive_failures` raises a bare RuntimeError
@@ -74,3 +74,26 @@ def tried_hashes(oracle):
 def was_tried(oracle, values):
     """Whether a trial with exactly these active values was created (1.4.8 `_duplicate`)."""
     return values_hash(oracle, values) in tried_hashes(oracle)
+
+
+def first_values(oracle):
+    """The space's default values for a search's first trial, else `None`.
+
+    The defaults are the practitioners' first tries (`Knob.default`): a search that
+    starts there has a sound baseline after one trial. `None` once the oracle has
+    any trial (1.4.8's `create_trial` numbers a new trial `len(oracle.trials)` and
+    adds it only after `populate_space`) or when those values were tried already.
+    Test: test_trial_zero_is_the_default_configuration.
+    """
+    from keras_tuner.engine import hyperparameters as hp_module
+
+    if oracle.trials:
+        return None
+    hps = hp_module.HyperParameters()
+    for hp in oracle.hyperparameters.space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = hp.default
+    if not hps.values or was_tried(oracle, hps.values):
+        return None
+    return hps.values

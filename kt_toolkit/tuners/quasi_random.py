@@ -69,6 +69,7 @@ from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_
 from kt_toolkit.errors import invalid
 from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.distributed import ChiefOracleMixin
+from kt_toolkit.tuners.first import DefaultsFirstMixin
 from kt_toolkit.tuners.recording import RecordingMixin
 
 __all__ = ["QuasiRandomOracle", "QuasiRandomSearch"]
@@ -263,7 +264,8 @@ def _halton(dimensions, seed):
         return qmc.Halton(dimensions, scramble=True, seed=seed)
 
 
-class _RecordingQuasiRandomOracle(BudgetOracleMixin, ChiefOracleMixin, QuasiRandomOracle):
+class _RecordingQuasiRandomOracle(BudgetOracleMixin, DefaultsFirstMixin, ChiefOracleMixin,
+                                  QuasiRandomOracle):
     """`QuasiRandomOracle` with kt_toolkit's hooks (what `QuasiRandomSearch` builds)."""
 
 
