@@ -2,6 +2,7 @@
 
     python benchmarks/race.py                              # 4 tasks x 3 arms x 3 seeds, 90 s each
     python benchmarks/race.py --budget 30 --seeds 1 --tasks wine   # a quick look
+    python benchmarks/race.py --variant hb=tuner.algorithm=hyperband   # + a kt_toolkit variant
 
 Arms, each a fresh process, interleaved (the arm order rotates with the seed):
 
@@ -12,6 +13,9 @@ Arms, each a fresh process, interleaved (the arm order rotates with the seed):
   rate 1e-2 / 1e-3 / 1e-4, EarlyStopping patience 5, max_epochs 20, factor 3);
 - `optuna`: Optuna's `TPESampler` + `MedianPruner` over the same space, each trial
   up to 20 epochs with the same EarlyStopping.
+
+`--variant NAME=KEY=VALUE[,KEY=VALUE...]` adds a kt_toolkit arm `kt:NAME` run with
+those `--set` overrides (e.g. another algorithm), to choose a default by the same race.
 
 Tasks: the bundled `digits`, `wine`, `breast_cancer` (all: val_accuracy) and
 `diabetes` (val_loss, the MSE, on standardized targets). Every arm gets the same
@@ -203,14 +207,17 @@ def _kt_timeline(folder, started):
     return timeline
 
 
-def run_arm(arm, name, task_path, seed, budget, folder):
+def run_arm(arm, name, task_path, seed, budget, folder, overrides=()):
     """Runs one arm for `budget` seconds in a fresh process; its timeline."""
     task, objective = TASKS[name]
     log = os.path.join(folder, "timeline.jsonl")
     env = dict(os.environ, PYTHONPATH=REPO, TF_CPP_MIN_LOG_LEVEL="3")
-    if arm == "kt_toolkit":
+    kt_arm = arm == "kt_toolkit" or arm.startswith("kt:")
+    if kt_arm:
         command = [sys.executable, "-m", "kt_toolkit", "tune",
                    _kt_config(task_path, name, objective, seed, folder), "-q"]
+        for override in overrides:
+            command += ["--set", override]
     else:
         command = [sys.executable, os.path.abspath(__file__), "--arm", arm, "--task-path",
                    task_path, "--task", name, "--seed", str(seed), "--folder", folder,
@@ -224,7 +231,7 @@ def run_arm(arm, name, task_path, seed, budget, folder):
         except subprocess.TimeoutExpired:
             os.killpg(child.pid, signal.SIGKILL)
             child.wait()
-    if arm == "kt_toolkit":
+    if kt_arm:
         timeline = _kt_timeline(folder, started)
     else:
         timeline = []
@@ -258,7 +265,7 @@ def _at_chance(score, chance, maximize):
 
 
 def summarize(results, budget):
-    """One Markdown table per task: medians over seeds."""
+    """One Markdown table per task: medians over seeds (every arm of `results`)."""
     sys.path.insert(0, REPO)
     from kt_toolkit.pruning import chance_level
 
@@ -282,7 +289,9 @@ def summarize(results, budget):
                       if st == "COMPLETED" and s is not None and np.isfinite(s)]
             best = max(scores) if maximize else min(scores)
             targets[seed] = 0.98 * best if maximize else best / 0.98
-        for arm in ARMS:
+        arms = list(dict.fromkeys(r["arm"] for r in runs))
+        for arm in sorted(arms, key=lambda a: (a not in ARMS, ARMS.index(a) if a in ARMS
+                                               else 0, a)):
             mine = [r for r in runs if r["arm"] == arm]
             if not mine:
                 continue
@@ -314,6 +323,11 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--tasks", default=",".join(TASKS))
     parser.add_argument("--out", default=None, help="folder for the runs and results.json")
+    parser.add_argument("--variant", action="append", default=[], metavar="NAME=OVERRIDES",
+                        help="an extra kt_toolkit arm kt:NAME with comma-separated --set "
+                             "overrides, e.g. tpe=tuner.algorithm=tpe")
+    parser.add_argument("--arms", default=",".join(ARMS),
+                        help="the arms to run (default: all three)")
     parser.add_argument("--arm", choices=ARMS[1:], help=argparse.SUPPRESS)
     parser.add_argument("--task", help=argparse.SUPPRESS)
     parser.add_argument("--task-path", help=argparse.SUPPRESS)
@@ -331,15 +345,27 @@ def main():
     unknown = [n for n in names if n not in TASKS]
     if unknown:
         parser.error(f"--tasks: unknown {unknown}; known: {', '.join(TASKS)}")
+    arms = {arm: () for arm in args.arms.split(",") if arm}
+    bad = [arm for arm in arms if arm not in ARMS]
+    if bad:
+        parser.error(f"--arms: unknown {bad}; known: {', '.join(ARMS)}")
+    for variant in args.variant:
+        label, _, overrides = variant.partition("=")
+        if not label or "=" not in overrides:
+            parser.error(f"--variant {variant!r}: expected NAME=KEY=VALUE[,KEY=VALUE...]")
+        arms[f"kt:{label}"] = tuple(overrides.split(","))
     paths = {name: write_task(name, out) for name in names}
     results = []
+    names_of_arms = list(arms)
     for seed in range(1, args.seeds + 1):
         for name in names:
-            order = ARMS[seed % 3:] + ARMS[:seed % 3]  # interleaved, rotating
+            shift = seed % len(names_of_arms)
+            order = names_of_arms[shift:] + names_of_arms[:shift]  # interleaved, rotating
             for arm in order:
-                folder = os.path.join(out, f"{name}-{arm}-{seed}")
+                folder = os.path.join(out, f"{name}-{arm.replace(':', '_')}-{seed}")
                 os.makedirs(folder, exist_ok=True)
-                timeline = run_arm(arm, name, paths[name], seed, args.budget, folder)
+                timeline = run_arm(arm, name, paths[name], seed, args.budget, folder,
+                                   arms[arm])
                 results.append({"task": name, "arm": arm, "seed": seed,
                                 "task_path": paths[name], "timeline": timeline})
                 print(f"{name} seed {seed} {arm}: {len(timeline)} trials ended",
