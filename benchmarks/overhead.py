@@ -1,0 +1,287 @@
+"""Time spent outside `fit`: kt_toolkit and plain KerasTuner against a bare `fit` loop (issue 12).
+
+    python benchmarks/overhead.py                       # 3 rounds x 3 arms, then the report timing
+    python benchmarks/overhead.py --rounds 1 --report-trials 0     # a quick look
+    python benchmarks/overhead.py --rounds 0 --run-dir runs/x       # only time `kt-toolkit report`
+
+Every arm trains the same model the same number of times: kt_toolkit's MLP on the
+bundled `digits` (2 layers of 128 relu units, dropout 0.2, no regularizer, Adam, a
+constant learning rate, batch 64), 15 epochs, 5 trials. Only the learning rate may
+move, inside 0.999e-3 .. 1.001e-3: KerasTuner's random search stops once it draws
+values it has already tried, so a space of fixed values alone gives one trial.
+Early stopping, the plateau callback and the NaN guard are off, so every arm trains
+every epoch and the arms differ only in what happens around `fit`.
+
+Arms, each in a fresh process, interleaved (the arm order rotates with the round):
+
+- `bare`: `hypermodel.build(hp)` then `hypermodel.fit(...)`, 5 times in a loop (the
+  very calls KerasTuner makes for a trial, without a tuner);
+- `keras_tuner`: plain `keras_tuner.RandomSearch` over that hypermodel, `max_trials=5`;
+- `kt_toolkit`: `kt_toolkit.experiment.run_experiment` on the config (random search).
+
+Seconds per trial: the loop's time (bare), `tuner.search` (keras_tuner) or
+kt_toolkit's `run_search` (wrapped here to time it; `run_experiment` is otherwise
+called as is), divided by the trials. `fit s` is the time inside `keras.Model.fit`
+(wrapped in every arm), `outside` the rest of a trial. kt_toolkit's `finish` is
+`finish_search` (`trials.csv` and the best model under `best/`), `report` the
+report written at the end of the run. Printed: the median over rounds of each, and
+each arm's seconds per trial over the bare loop's.
+
+Then `kt-toolkit report` is timed (a fresh process, as a user runs it, twice: the
+second finds the first's figures) on a run of `--report-trials` trials: a cheap
+random search of 1-epoch trials made in a temporary folder, or the run `--run-dir`.
+
+The machine's speed drifts (STACK_NOTES): compare numbers from one invocation only.
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(HERE)
+sys.path.insert(0, REPO)  # this checkout's kt_toolkit, in every process
+ARMS = ("bare", "keras_tuner", "kt_toolkit")
+TRIALS = 5
+EPOCHS = 15
+SPACE = {"num_layers": 2, "units": 128, "dropout": 0.2, "regularizer": "none",
+         "activation": "relu", "kernel_initializer": "glorot_uniform", "batch_norm": False,
+         "optimizer": "adam", "lr_schedule": "constant",
+         "learning_rate": {"min": 0.999e-3, "max": 1.001e-3, "sampling": "log",
+                           "default": 1e-3}}
+NO_CALLBACKS = {"early_stopping": {"enabled": False}, "terminate_on_nan": {"enabled": False},
+                "reduce_lr_on_plateau": {"enabled": False}}
+
+
+def experiment(folder, *, name="overhead", trials=TRIALS, epochs=EPOCHS, space=None,
+               subsample=None, report=True):
+    """The benchmark's config (see the module docstring)."""
+    from kt_toolkit.config import config_from_dict
+
+    data = {"dataset": "digits"}
+    if subsample:
+        data["subsample"] = subsample
+    return config_from_dict({
+        "experiment": {"name": name, "seed": 1},
+        "data": data,
+        "model": {"space": dict(space or SPACE)},
+        "tuner": {"algorithm": "random", "max_trials": trials},
+        "training": {"epochs": epochs, "batch_size": 64, "callbacks": NO_CALLBACKS},
+        "output": {"directory": folder, "report": report}})
+
+
+class Clock:
+    """Sums the wall and CPU seconds (`<name>`, `<name>_cpu`) inside wrapped functions."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    def add(self, name, wall, cpu):
+        self.seconds[name] = self.seconds.get(name, 0.0) + wall
+        self.seconds[name + "_cpu"] = self.seconds.get(name + "_cpu", 0.0) + cpu
+
+    def wrap(self, owner, attribute, name):
+        function = getattr(owner, attribute)
+
+        def timed(*args, **kwargs):
+            wall, cpu = time.perf_counter(), time.process_time()
+            try:
+                return function(*args, **kwargs)
+            finally:
+                self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+
+        setattr(owner, attribute, timed)
+
+    def time(self, name, function, *args, **kwargs):
+        wall, cpu = time.perf_counter(), time.process_time()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            self.add(name, time.perf_counter() - wall, time.process_time() - cpu)
+
+
+def _data_and_hypermodel(config):
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.hypermodels import build_hypermodel
+
+    data = load_dataset(config.data, seed=config.experiment.seed)
+    return data, build_hypermodel(config, data)
+
+
+def run_bare(config, clock):
+    import keras
+    import keras_tuner
+
+    data, hypermodel = _data_and_hypermodel(config)
+    keras.utils.set_random_seed(config.experiment.seed)
+
+    def loop():
+        for _ in range(TRIALS):
+            hp = keras_tuner.HyperParameters()
+            model = hypermodel.build(hp)
+            hypermodel.fit(hp, model, data.x_train, data.y_train,
+                           validation_data=(data.x_val, data.y_val), epochs=EPOCHS,
+                           batch_size=64, verbose=0)
+
+    clock.time("search", loop)
+    return {}
+
+
+def run_keras_tuner(config, clock, folder):
+    import keras
+    import keras_tuner
+
+    data, hypermodel = _data_and_hypermodel(config)
+    keras.utils.set_random_seed(config.experiment.seed)
+    tuner = clock.time("setup", keras_tuner.RandomSearch, hypermodel,
+                       objective=keras_tuner.Objective("val_accuracy", "max"),
+                       max_trials=TRIALS, seed=1, directory=folder, project_name="keras_tuner")
+    clock.time("search", tuner.search, data.x_train, data.y_train,
+               validation_data=(data.x_val, data.y_val), epochs=EPOCHS, batch_size=64,
+               verbose=0)
+    clock.time("finish", tuner.get_best_models, 1)
+    return {"trials": len(tuner.oracle.trials)}
+
+
+def run_kt_toolkit(config, clock, folder):
+    from kt_toolkit import experiment as kt_experiment
+    from kt_toolkit.tuners import session
+
+    clock.wrap(session, "run_search", "search")
+    clock.wrap(session, "finish_search", "finish")
+    clock.wrap(kt_experiment, "_report_or_warn", "report")
+    start = time.perf_counter()
+    result = kt_experiment.run_experiment(config, overwrite=True)
+    total = time.perf_counter() - start
+    return {"total": total, "trials": len(result.trials),
+            "completed": result.count("COMPLETED")}
+
+
+def child(arm, folder, out):
+    """One arm in this (fresh) process; writes its timings as JSON to `out`."""
+    import keras
+
+    clock = Clock()
+    clock.wrap(keras.Model, "fit", "fit")
+    config = experiment(os.path.join(folder, "kt_toolkit"))
+    if arm == "bare":
+        timings = run_bare(config, clock)
+    elif arm == "keras_tuner":
+        timings = run_keras_tuner(config, clock, folder)
+    else:
+        timings = run_kt_toolkit(config, clock, folder)
+    timings.update(clock.seconds)
+    timings.setdefault("trials", TRIALS)
+    with open(out, "w", encoding="utf-8") as handle:
+        json.dump(timings, handle)
+
+
+def run_child(arm, folder):
+    out = os.path.join(folder, f"{arm}.json")
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--arm", arm,
+                           "--folder", folder, "--out", out], cwd=REPO,
+                          capture_output=True, text=True)
+    if done.returncode != 0:
+        raise RuntimeError(f"arm {arm} failed:\n{done.stderr[-4000:]}")
+    with open(out, encoding="utf-8") as handle:
+        return json.load(handle)
+
+
+def overhead_table(results):
+    """Markdown: median seconds per trial (wall and CPU), outside `fit`, ratio to bare."""
+    def median(arm, key, per_trial=True):
+        values = [r[key] / (r["trials"] if per_trial else 1) for r in results[arm] if key in r]
+        return statistics.median(values) if values else None
+
+    def cell(value, digits=2):
+        return "" if value is None else f"{value:.{digits}f}"
+
+    base, base_cpu = median("bare", "search"), median("bare", "search_cpu")
+    lines = ["| arm | s / trial | × bare | outside fit s / trial | CPU s / trial | × bare (CPU) "
+             "| outside fit CPU s / trial | finish s | report s |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for arm in ARMS:
+        if not results.get(arm):
+            continue
+        per, fit = median(arm, "search"), median(arm, "fit")
+        cpu, fit_cpu = median(arm, "search_cpu"), median(arm, "fit_cpu")
+        cells = [cell(per), f"×{per / base:.3f}" if base else "",
+                 cell(per - fit, 3) if fit is not None else "",
+                 cell(cpu), f"×{cpu / base_cpu:.3f}" if base_cpu else "",
+                 cell(cpu - fit_cpu, 3) if fit_cpu is not None else "",
+                 cell(median(arm, "finish", per_trial=False)),
+                 cell(median(arm, "report", per_trial=False))]
+        lines.append(f"| {arm} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def make_report_run(folder, trials):
+    """A random search of `trials` 1-epoch trials (no report): the run the report reads."""
+    from kt_toolkit.experiment import run_experiment
+
+    space = dict(SPACE, learning_rate={"min": 1e-4, "max": 1e-1, "sampling": "log"},
+                 units={"values": [16, 32, 64]}, dropout={"min": 0.0, "max": 0.5})
+    config = experiment(folder, name="report", trials=trials, epochs=1, space=space,
+                        subsample=400, report=False)
+    return run_experiment(config, overwrite=True).run_dir
+
+
+def time_report(run_dir):
+    """Seconds of `kt-toolkit report RUN` in a fresh process."""
+    start = time.perf_counter()
+    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "report", run_dir], cwd=REPO,
+                          capture_output=True, text=True)
+    seconds = time.perf_counter() - start
+    if done.returncode != 0:
+        raise RuntimeError(f"kt-toolkit report failed:\n{done.stderr[-4000:]}")
+    return seconds
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three arms")
+    parser.add_argument("--report-trials", type=int, default=100,
+                        help="trials of the run the report is timed on (0: skip)")
+    parser.add_argument("--run-dir", default=None,
+                        help="time the report on this run instead of making one")
+    parser.add_argument("--directory", default=None,
+                        help="where the runs go (default: a temporary folder)")
+    parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
+    parser.add_argument("--folder", help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.arm:
+        return child(args.arm, args.folder, args.out)
+    directory = args.directory or tempfile.mkdtemp(prefix="kt-overhead-")
+    results = {arm: [] for arm in ARMS}
+    for round_ in range(args.rounds):
+        order = ARMS[round_ % len(ARMS):] + ARMS[:round_ % len(ARMS)]
+        for arm in order:
+            folder = os.path.join(directory, f"round{round_}", arm)
+            os.makedirs(folder, exist_ok=True)
+            results[arm].append(run_child(arm, folder))
+            print(f"round {round_} {arm}: " + json.dumps(
+                {k: round(v, 3) for k, v in results[arm][-1].items()}), flush=True)
+    if args.rounds:
+        print(f"\n{TRIALS} trials of {EPOCHS} epochs, median of {args.rounds} rounds:")
+        print(overhead_table(results))
+    run_dir = args.run_dir
+    if run_dir is None and args.report_trials:
+        start = time.perf_counter()
+        run_dir = make_report_run(os.path.join(directory, "report"), args.report_trials)
+        print(f"\n{args.report_trials}-trial run made in {time.perf_counter() - start:.0f} s: "
+              f"{run_dir}", flush=True)
+    if run_dir:
+        first, second = time_report(run_dir), time_report(run_dir)
+        print(f"`kt-toolkit report` on {run_dir}: {first:.2f} s, again {second:.2f} s")
+
+
+if __name__ == "__main__":
+    main()
