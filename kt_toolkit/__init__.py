@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     from kt_toolkit.rundir import RunDirectory
     from kt_toolkit.tuners import (QuasiRandomSearch, RecordingBayesianOptimization,
                                    RecordingGridSearch, RecordingHyperband,
-                                   RecordingRandomSearch, build_tuner)
+                                   RecordingRandomSearch, TPESearch, build_tuner)
     from kt_toolkit.tuners.session import RunResult
 
 _LAZY = {
@@ -62,6 +62,7 @@ _LAZY = {
     "RecordingGridSearch": "kt_toolkit.tuners",
     "RecordingHyperband": "kt_toolkit.tuners",
     "RecordingRandomSearch": "kt_toolkit.tuners",
+    "TPESearch": "kt_toolkit.tuners",
     "RunResult": "kt_toolkit.tuners.session",
     "Report": "kt_toolkit.analysis",
     "Study": "kt_toolkit.analysis",

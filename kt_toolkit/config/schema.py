@@ -18,8 +18,8 @@ __all__ = [
     "ReduceLROnPlateauConfig", "TerminateOnNaNConfig", "TrainingConfig", "TunerConfig",
 ]
 
-ALGORITHMS = ("hyperband", "bayesian", "random", "grid", "quasi_random")
-DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
+ALGORITHMS = ("hyperband", "bayesian", "random", "grid", "quasi_random", "tpe")
+DEFAULT_MAX_TRIALS = 10  # random, quasi_random, tpe and bayesian, when tuner.max_trials is null
 TASK_NAMES = ("auto", "multiclass", "binary", "regression")
 
 

@@ -15,10 +15,11 @@ from kt_toolkit.tuners.distributed import ChiefOracleMixin
 from kt_toolkit.tuners.progress import trial_budget
 from kt_toolkit.tuners.quasi_random import QuasiRandomSearch
 from kt_toolkit.tuners.recording import RecordingMixin
+from kt_toolkit.tuners.tpe import TPESearch
 
 __all__ = ["DEFAULT_MAX_TRIALS", "QuasiRandomSearch", "RecordingBayesianOptimization",
-           "RecordingGridSearch", "RecordingHyperband", "RecordingRandomSearch", "build_tuner",
-           "resolve_objective"]
+           "RecordingGridSearch", "RecordingHyperband", "RecordingRandomSearch", "TPESearch",
+           "build_tuner", "resolve_objective"]
 
 logger = logging.getLogger(__name__)
 
@@ -118,6 +119,9 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         cls, extra = RecordingRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
     elif algorithm == "quasi_random":
         cls, extra = QuasiRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
+    elif algorithm == "tpe":
+        cls, extra = TPESearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS,
+                                 "num_initial_points": tuner_config.num_initial_points}
     else:
         cls, extra = RecordingGridSearch, {"max_trials": max_trials}
     # KerasTuner prints "Reloading Tuner from ..." itself; say it through logging.

@@ -19,7 +19,7 @@ def trial_budget(config):
     by `tuner.max_trials`; a grid's is `max_trials`, else `None`.
     """
     tuner = config.tuner
-    if tuner.algorithm in ("random", "quasi_random", "bayesian"):
+    if tuner.algorithm in ("random", "quasi_random", "tpe", "bayesian"):
         return tuner.max_trials or DEFAULT_MAX_TRIALS
     if tuner.algorithm == "grid":
         return tuner.max_trials

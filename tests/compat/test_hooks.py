@@ -149,7 +149,7 @@ def test_a_reloaded_oracle_retries_its_ongoing_trials(tmp_path):
 def test_tuner_hooks_build_the_same_tuner_as_keras_tuner(tmp_path):
     from kt_toolkit.tuners import (QuasiRandomSearch, RecordingBayesianOptimization,
                                    RecordingGridSearch, RecordingHyperband,
-                                   RecordingRandomSearch)
+                                   RecordingRandomSearch, TPESearch)
 
     common = {"objective": keras_tuner.Objective("val_accuracy", "max"), "seed": 3,
               "max_consecutive_failed_trials": 2, "executions_per_trial": 1}
@@ -158,7 +158,8 @@ def test_tuner_hooks_build_the_same_tuner_as_keras_tuner(tmp_path):
               {"max_trials": 4, "num_initial_points": 2}),
              (keras_tuner.RandomSearch, RecordingRandomSearch, {"max_trials": 4}),
              (keras_tuner.GridSearch, RecordingGridSearch, {"max_trials": 4}),
-             (keras_tuner.Tuner, QuasiRandomSearch, {"max_trials": 4})]
+             (keras_tuner.Tuner, QuasiRandomSearch, {"max_trials": 4}),
+             (keras_tuner.Tuner, TPESearch, {"max_trials": 4, "num_initial_points": 2})]
     for plain_cls, ours_cls, extra in cases:
         name = ours_cls.__name__
         ours = ours_cls(tiny_hypermodel(), **common, **extra, directory=str(tmp_path / name),

@@ -6,7 +6,8 @@ import pytest
 
 from kt_toolkit.rundir import PROJECT_NAME
 from kt_toolkit.tuners import (QuasiRandomSearch, RecordingBayesianOptimization,
-                               RecordingGridSearch, RecordingHyperband, RecordingRandomSearch)
+                               RecordingGridSearch, RecordingHyperband, RecordingRandomSearch,
+                               TPESearch)
 
 DEFAULTS = {"x": 0.3, "optimizer": "adam", "units": 64}
 
@@ -33,6 +34,7 @@ TUNERS = {
     "hyperband": (RecordingHyperband, {"max_epochs": 9, "factor": 3, "max_trials": 6}),
     "grid": (RecordingGridSearch, {"max_trials": 6}),
     "quasi_random": (QuasiRandomSearch, {"max_trials": 6}),
+    "tpe": (TPESearch, {"max_trials": 6, "num_initial_points": 2}),
 }
 
 

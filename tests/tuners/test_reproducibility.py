@@ -8,6 +8,7 @@ ALGORITHMS = {
     "random": {"algorithm": "random", "max_trials": 3},
     "quasi_random": {"algorithm": "quasi_random", "max_trials": 3},
     "bayesian": {"algorithm": "bayesian", "max_trials": 3, "num_initial_points": 2},
+    "tpe": {"algorithm": "tpe", "max_trials": 3, "num_initial_points": 2},
     "hyperband": {"algorithm": "hyperband", "max_epochs": 3, "factor": 3, "max_trials": 3},
 }
 SCORE_TOLERANCE = 1e-6  # CPU kernels are deterministic here; see the README

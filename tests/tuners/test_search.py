@@ -17,6 +17,7 @@ ALGORITHMS = {
     "bayesian": {"algorithm": "bayesian", "max_trials": 3, "num_initial_points": 2},
     "hyperband": {"algorithm": "hyperband", "max_epochs": 3, "factor": 3, "max_trials": 3},
     "grid": {"algorithm": "grid", "max_trials": None},
+    "tpe": {"algorithm": "tpe", "max_trials": 2, "num_initial_points": 1},
 }
 
 
@@ -34,7 +35,7 @@ def test_every_algorithm_runs_a_real_search(make_config, algorithm):
     model = {"space": _grid_space()} if algorithm == "grid" else {}
     config = make_config(tuner=ALGORITHMS[algorithm], model=model)
     result = run_experiment(config)
-    expected = {"random": 2, "bayesian": 3, "hyperband": 3, "grid": 2}[algorithm]
+    expected = {"random": 2, "bayesian": 3, "hyperband": 3, "grid": 2, "tpe": 2}[algorithm]
     assert len(result.trials) == expected
     assert result.count("COMPLETED") == expected
     scores = [float(row["objective"]) for row in result.trials]
