@@ -21,6 +21,10 @@ class HookedOracle(OracleHooks, keras_tuner.oracles.RandomSearchOracle):
     pass
 
 
+class HookedGrid(OracleHooks, keras_tuner.oracles.GridSearchOracle):
+    pass
+
+
 def _oracle(directory, cls=HookedOracle, **kwargs):
     kwargs = {"objective": keras_tuner.Objective("score", "max"), "max_trials": 10, "seed": 1,
               "hyperparameters": space(), **kwargs}
@@ -33,8 +37,10 @@ def _files(directory):
 
 
 def test_oracle_hooks_write_what_keras_tuner_writes_atomically(tmp_path, monkeypatch):
-    plain = _oracle(tmp_path / "plain", cls=keras_tuner.oracles.RandomSearchOracle)
-    hooked = _oracle(tmp_path / "hooked")
+    # Grid search: its first trial is the defaults with or without the hooks (a hooked
+    # random search starts from the defaults too, plain KerasTuner's does not).
+    plain = _oracle(tmp_path / "plain", cls=keras_tuner.oracles.GridSearchOracle)
+    hooked = _oracle(tmp_path / "hooked", cls=HookedGrid)
     for oracle in (plain, hooked):
         trial = oracle.create_trial("tuner0")  # saves trial.json and oracle.json
         end(oracle, trial, "COMPLETED", score=0.5)
