@@ -9,7 +9,8 @@ import threading
 from collections.abc import Mapping, Sequence
 from typing import Any
 
-__all__ = ["as_float", "atomic_write_text", "read_csv", "read_json", "write_csv"]
+__all__ = ["append_csv_row", "as_float", "atomic_write_text", "read_csv", "read_json",
+           "write_csv"]
 
 
 def atomic_write_text(path: str | os.PathLike[str], text: str) -> None:
@@ -45,6 +46,23 @@ def write_csv(path: str | os.PathLike[str], rows: Sequence[Mapping[str, Any]],
     writer.writeheader()
     writer.writerows(rows)
     atomic_write_text(path, buffer.getvalue())
+
+
+def append_csv_row(path: str | os.PathLike[str], row: Mapping[str, Any],
+                   fields: Sequence[str]) -> None:
+    """Appends one dict row to a CSV file whose header is `fields`, in one `write` call.
+
+    A reader sees the file without the row or with all of it; a process killed
+    mid-call leaves whole lines (the kernel has the line or not). Keys outside
+    `fields` are left out, missing ones are empty.
+    """
+    buffer = io.StringIO()
+    csv.DictWriter(buffer, fieldnames=list(fields), extrasaction="ignore").writerow(row)
+    descriptor = os.open(os.fspath(path), os.O_WRONLY | os.O_APPEND)
+    try:
+        os.write(descriptor, buffer.getvalue().encode("utf-8"))
+    finally:
+        os.close(descriptor)
 
 
 def read_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:

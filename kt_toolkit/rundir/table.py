@@ -9,8 +9,9 @@ modification time, so a refresh after a trial ends reads only the files that
 trial (or another worker) changed, and a search of N trials reads each
 `trial.json` O(1) times, not O(N). Every file it reads is replaced whole by its
 writer (kt_toolkit's own records through `_io.atomic_write_text`; KerasTuner's
-`trial.json` through `compat.hooks.OracleHooks`), and each rewrite changes the
-size or the modification time: the key changes with the content.
+`trial.json` through `compat.hooks.OracleHooks`) or, for `history.csv`, grows by
+whole lines (`_io.append_csv_row`); each change moves the size or the
+modification time: the key changes with the content.
 """
 
 import json

@@ -1,6 +1,7 @@
 """Callbacks driven directly: NaN guard, plateau reduction vs schedules, epoch logger."""
 
 import math
+import os
 
 import keras
 import numpy as np
@@ -76,3 +77,49 @@ def test_epoch_logger_keeps_other_executions_and_replaces_a_rerun(tmp_path):
     assert [(r["execution"], r["epoch"]) for r in rows] == [
         ("1", "1"), ("1", "2"), ("1", "3"), ("0", "1")]
     assert float(rows[0]["learning_rate"]) == pytest.approx(0.1)
+
+
+class _SameFile(keras.callbacks.Callback):
+    """Whether the history file opened after the first epoch is still the one at `path`
+    (a rewrite replaces it: the open one is then unlinked)."""
+
+    def __init__(self, path):
+        super().__init__()
+        self.path, self.handle, self.same = path, None, []
+
+    def on_epoch_end(self, epoch, logs=None):
+        if self.handle is None:
+            self.handle = open(self.path, "rb")
+        self.same.append(os.fstat(self.handle.fileno()).st_nlink == 1)
+
+
+def test_epoch_logger_appends_each_epoch_and_rewrites_only_for_a_rerun(tmp_path):
+    path = tmp_path / "history.csv"
+    model = _model(0.1)
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    same = _SameFile(path)
+    model.fit(x, y, epochs=3, verbose=0, callbacks=[EpochLogger(path, execution=0), same])
+    text = path.read_text()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[EpochLogger(path, execution=1), same])
+    same.handle.close()
+    assert same.same == [True] * 5  # written once, then only appended to
+    assert path.read_text().startswith(text)
+    # A resumed trial runs execution 0 again: its old rows go, the others stay.
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[EpochLogger(path, execution=0)])
+    rows = read_csv(path)
+    assert [(r["execution"], r["epoch"]) for r in rows] == [
+        ("1", "1"), ("1", "2"), ("0", "1"), ("0", "2")]
+    assert set(rows[0]) == {"execution", "epoch", "loss", "learning_rate"}
+    assert all(r["loss"] and r["learning_rate"] for r in rows)
+
+
+def test_epoch_logger_adds_a_column_a_later_epoch_logs(tmp_path):
+    path = tmp_path / "history.csv"
+    model = _model(0.1)
+    x, y = np.zeros((4, 2), "float32"), np.zeros((4, 1), "float32")
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[EpochLogger(path, execution=0)])
+    model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y),
+              callbacks=[EpochLogger(path, execution=1)])
+    rows = read_csv(path)
+    assert [r["execution"] for r in rows] == ["0", "1"]
+    assert rows[0]["val_loss"] == "" and float(rows[1]["val_loss"]) >= 0
