@@ -16,6 +16,10 @@ Nothing is patched at import. The modules:
 - `chief`: KerasTuner's gRPC oracle service and a one-call client.
 - `keras`: the TensorFlow memory fix, installed when a kt_toolkit tuner is built
   and active only inside kt_toolkit's trials.
+- `checkpoint`: the best epoch's weights kept in memory and written once per
+  trial, in place of KerasTuner's write at every better epoch.
+- `collection`: KerasTuner's garbage collection before every build, made to
+  visit only what the search created (the heap of before it is frozen).
 - `version`: the tested keras-tuner range; importing this package warns once
   (`UntestedVersionWarning`) outside it.
 """

@@ -7,6 +7,11 @@ under `<run>/tensorboard/<trial_id>/` (on every backend), turns any exception in
 build or fit into a `FailedTrialError` with a one-line reason, and refreshes
 `<run>/trials.csv` after every trial. KerasTuner's own state files (`oracle.json`,
 `trial.json`, the tuner's state) are written atomically (`kt_toolkit.compat.hooks`).
+
+Less time outside `fit` than KerasTuner alone (issue 12): the best epoch's
+weights stay in memory and are written once, when the trial's training ends
+(`kt_toolkit.compat.checkpoint`), and KerasTuner's collection before every build
+visits only what the search created (`kt_toolkit.compat.collection`).
 """
 
 import inspect
@@ -22,6 +27,8 @@ from keras_tuner.errors import FailedTrialError, FatalError
 from kt_toolkit.callbacks.history import EpochLogger
 from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
+from kt_toolkit.compat.checkpoint import BestEpochCheckpoints
+from kt_toolkit.compat.collection import collect_young_only
 from kt_toolkit.compat.hooks import TunerHooks
 from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.rundir import RunDirectory, failure_reason
@@ -76,6 +83,10 @@ class RecordingMixin(TunerHooks):
         self._pruned = {}  # trial_id -> {"epoch", "reason"} of a pruning callback (B2)
         # What MedianPruning compares with: completed trials' histories, read once each.
         self.curves = TrialCurves(load_history=self.run.history)
+        self.checkpoints = BestEpochCheckpoints()  # each trial's best epoch, written once
+        # Functions of an ended trial's id, called once its records are written (a
+        # layer above passes them down: the experiment's background curve drawer).
+        self.trial_listeners = []
         self.trials_per_process = None  # set: `search` ends with ProcessRecycle after so many
         self._trials_run = 0
         accepted = inspect.signature(self.oracle_class).parameters
@@ -105,6 +116,12 @@ class RecordingMixin(TunerHooks):
                 declare(hp)
                 self.oracle.update_space(hp)
 
+    def search(self, *fit_args, **fit_kwargs):
+        # KerasTuner collects garbage before every build: only what the search
+        # made is visited (kt_toolkit.compat.collection).
+        with collect_young_only():
+            return super().search(*fit_args, **fit_kwargs)
+
     def run_trial(self, trial, *args, **kwargs):
         # A trial runs here only when it has not finished: scalars left by an
         # interrupted attempt (a killed run) would mix with this one's.
@@ -113,7 +130,11 @@ class RecordingMixin(TunerHooks):
         self._started[trial.trial_id] = (time.monotonic(), time.time())
         self._pruned.pop(trial.trial_id, None)
         with trial_scope():  # kt_toolkit.compat.keras: TensorFlow's memory fix applies
-            return super().run_trial(trial, *args, **kwargs)
+            try:
+                return super().run_trial(trial, *args, **kwargs)
+            finally:
+                # The best epoch's checkpoint, once, before the oracle ends the trial.
+                self.checkpoints.write(trial.trial_id)
 
     def build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
@@ -123,6 +144,8 @@ class RecordingMixin(TunerHooks):
         if self.executions_per_trial > 1:
             logdir = os.path.join(logdir, f"execution{execution}")
         callbacks = kwargs.get("callbacks", [])  # KerasTuner's copies for this execution
+        if self.distribution_strategy is None:
+            callbacks = self.checkpoints.take_over(trial.trial_id, callbacks)
         self.curves.bind(callbacks, trial.trial_id, rows=self.run.rows)
         kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir)]
         try:
@@ -158,9 +181,17 @@ class RecordingMixin(TunerHooks):
             self.curves.update(rows)
             self._log_trial(trial.trial_id, rows)
             self.sync_tensorboard(rows)
+            self._tell_listeners(trial.trial_id)
         self._trials_run += 1
         if self.trials_per_process and self._trials_run >= self.trials_per_process:
             raise ProcessRecycle(self._trials_run)
+
+    def _tell_listeners(self, trial_id):
+        for listener in self.trial_listeners:
+            try:
+                listener(trial_id)
+            except Exception as error:  # noqa: BLE001 - a listener must never end a search
+                logger.warning("A trial listener failed: %s: %s", type(error).__name__, error)
 
     def best_trials(self, num_trials=1):
         """The best COMPLETED trials with a finite score, best first.

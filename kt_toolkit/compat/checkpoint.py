@@ -1,0 +1,124 @@
+"""The best epoch's weights kept in memory, written once per trial (keras-tuner 1.4.8).
+
+KerasTuner 1.4.8's `Tuner.run_trial` appends one `tuner_utils.SaveBestEpoch`
+callback (the same object in every execution of the trial, so the best epoch is
+the best over all executions) whose `on_epoch_end` calls `_save_model()` after
+every epoch that improves the objective (every epoch when the objective is not
+in the logs): `model.save_weights(<trial dir>/checkpoint.weights.h5)`, layer
+weights and optimizer slots. On a small model that is a file write for most
+epochs (~0.12 s a trial measured, issue 12). `Tuner.load_model` (hence
+`get_best_models` and kt_toolkit's `best/` export) and Hyperband's continued
+trials read that file back.
+
+`BestEpochCheckpoints` replaces KerasTuner's callback in each execution's list
+(`take_over`) by a `BestEpochWeights`: a subclass whose `_save_model` copies the
+weights and optimizer variables to host memory instead, and whose `write()` puts
+that copy back into the model and calls KerasTuner's own `_save_model` once. The
+tuner calls `write` when `run_trial` returns (or fails), before the trial ends in
+the oracle, so every COMPLETED trial has its file as before; a run killed during
+a trial leaves it RUNNING, and a resume trains it again anyway. A model whose
+weights exceed `MAX_KEPT_BYTES` is written at every better epoch as KerasTuner
+does (no second copy of a large model in memory). A tuner with a
+`distribution_strategy` keeps KerasTuner's callback.
+
+Test: `tests/compat/test_checkpoint.py` (what it relies on in 1.4.8; the file is
+written once, holds the best epoch and reloads).
+"""
+
+import math
+
+from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
+
+__all__ = ["MAX_KEPT_BYTES", "BestEpochCheckpoints", "BestEpochWeights"]
+
+MAX_KEPT_BYTES = 1 << 30  # 1 GiB of weights and slots; larger models write as KerasTuner does
+
+
+class BestEpochWeights(SaveBestEpoch):
+    """KerasTuner's `SaveBestEpoch` that keeps the best epoch in memory until `write()`.
+
+    Args:
+        objective: A `keras_tuner.Objective` (KerasTuner's `oracle.objective`).
+        filepath: String, the checkpoint KerasTuner writes (`checkpoint.weights.h5`).
+        max_bytes: Integer, above this size each better epoch is written at once.
+            Defaults to `MAX_KEPT_BYTES`.
+    """
+
+    def __init__(self, objective, filepath, max_bytes=MAX_KEPT_BYTES):
+        super().__init__(objective, filepath)
+        self.max_bytes = max_bytes
+        self.writes = 0  # checkpoint files written (for tests and the benchmark)
+        self._kept = None  # (model, weights, optimizer variables) of the best epoch
+
+    def _save_model(self):
+        model = self.model
+        variables = list(model.weights)
+        optimizer = getattr(model, "optimizer", None)
+        slots = list(optimizer.variables) if optimizer is not None else []
+        size = sum(math.prod(v.shape) * _itemsize(v) for v in variables + slots)
+        if size > self.max_bytes:
+            self._kept = None
+            self._write(model)
+            return
+        self._kept = (model, [v.numpy() for v in variables], [v.numpy() for v in slots])
+
+    def write(self):
+        """Writes the kept epoch's checkpoint; `False` when no epoch was kept."""
+        if self._kept is None:
+            return False
+        model, weights, slots = self._kept
+        self._kept = None
+        for variable, value in zip(model.weights, weights):
+            variable.assign(value)
+        optimizer = getattr(model, "optimizer", None)
+        for variable, value in zip(optimizer.variables if optimizer is not None else (), slots):
+            variable.assign(value)
+        self._write(model)
+        return True
+
+    def _write(self, model):
+        self.set_model(model)  # the kept model: a later execution's may be the current one
+        super()._save_model()
+        self.writes += 1
+
+
+def _itemsize(variable):
+    dtype = str(getattr(variable, "dtype", "float32"))
+    digits = "".join(c for c in dtype if c.isdigit())
+    return max(int(digits) // 8, 1) if digits else 4
+
+
+class BestEpochCheckpoints:
+    """The in-memory best-epoch callback of each running trial of one tuner."""
+
+    def __init__(self, max_bytes=MAX_KEPT_BYTES):
+        self.max_bytes = max_bytes
+        self._trials = {}
+
+    def take_over(self, trial_id, callbacks):
+        """`callbacks` with KerasTuner's `SaveBestEpoch` replaced by the trial's `BestEpochWeights`.
+
+        The same replacement serves every execution of the trial, as KerasTuner's
+        one callback does.
+        """
+        replaced = []
+        for callback in callbacks:
+            if type(callback) is SaveBestEpoch:  # noqa: E721 - exactly KerasTuner's, not ours
+                kept = self._trials.get(trial_id)
+                if kept is None:
+                    kept = self._trials[trial_id] = BestEpochWeights(
+                        callback.objective, callback.filepath, self.max_bytes)
+                callback = kept
+            replaced.append(callback)
+        return replaced
+
+    def write(self, trial_id):
+        """Writes the trial's checkpoint (if any epoch was kept) and forgets the trial.
+
+        Returns:
+            The trial's `BestEpochWeights`, or `None` when it had none.
+        """
+        kept = self._trials.pop(trial_id, None)
+        if kept is not None:
+            kept.write()
+        return kept
