@@ -21,6 +21,8 @@ import logging
 from typing import TYPE_CHECKING, Iterable, Optional
 
 from kt_toolkit.analysis import write_report
+from kt_toolkit.analysis.curve_drawer import CurveDrawer
+from kt_toolkit.compat.collection import collect_young_only
 from kt_toolkit.config import ExperimentConfig, load_config, run_directory
 from kt_toolkit.data import check_data_config
 from kt_toolkit.rundir import RunDirectory, run_lock
@@ -105,16 +107,24 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
 
     with run_lock(run_directory(config)):
         setup = prepare_search(config, overwrite=overwrite)
-        if workers is None:
-            keras.utils.set_random_seed(config.experiment.seed)
-            tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
-            stopped_reason = run_search(tuner, config, setup)
-        else:
-            stopped_reason = run_parallel(config, setup, workers=workers,
-                                          oracle_address=oracle_address,
-                                          trials_per_process=trials_per_process)
-            tuner = build_tuner(config, setup.hypermodel, setup.run_dir, task=setup.data.task)
-        result = finish_search(tuner, setup, stopped_reason)
+        # The report's curves are drawn in the background as trials end (one process);
+        # KerasTuner's collections before each build, in the search and in the best
+        # model's export, visit only what the search made (kt_toolkit.compat.collection).
+        with collect_young_only(), CurveDrawer(setup.run_dir) as drawer:
+            if workers is None:
+                keras.utils.set_random_seed(config.experiment.seed)
+                tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
+                                    task=setup.data.task)
+                if config.output.report:
+                    tuner.trial_listeners.append(drawer.notify)
+                stopped_reason = run_search(tuner, config, setup)
+            else:
+                stopped_reason = run_parallel(config, setup, workers=workers,
+                                              oracle_address=oracle_address,
+                                              trials_per_process=trials_per_process)
+                tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
+                                    task=setup.data.task)
+            result = finish_search(tuner, setup, stopped_reason)
         if config.output.report:
             result.report = _report_or_warn(setup.run_dir)
         return result

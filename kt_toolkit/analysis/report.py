@@ -4,7 +4,10 @@ The report opens with the best trial, its verdict and the three most useful next
 steps; then the best trials, every trial's verdict, the boundary check, the
 optimization history, hyperparameter importance, the objective against each
 knob, parallel coordinates and each trial's learning curves (A4 file names under
-`<run>/curves/`). It needs only the run directory's files: no Keras, no TensorFlow.
+`<run>/curves/`; a figure already drawn, by an earlier report or while the search
+ran, is drawn again only when what it shows changed, and so is each study figure;
+the importance is computed again only when the trials changed: `figure_files`).
+It needs only the run directory's files: no Keras, no TensorFlow.
 """
 
 import dataclasses
@@ -15,18 +18,19 @@ import os
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis import plots
 from kt_toolkit.analysis._plot_common import _compact
+from kt_toolkit.analysis.figure_files import FigureIndex, study_inputs, write_curves
 from kt_toolkit.analysis.document import Document
-from kt_toolkit.analysis.importance import hyperparameter_importance
+from kt_toolkit.analysis.importance import ImportanceResult, hyperparameter_importance
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
 from kt_toolkit.analysis.verdicts import study_verdicts
 from kt_toolkit.rundir import load_study
+from kt_toolkit.rundir.layout import CURVES_DIR, REPORT_DIR
 
 __all__ = ["Report", "write_report"]
 
 logger = logging.getLogger(__name__)
-FIGURES_DIR = "report"
-CURVES_DIR = "curves"
+FIGURES_DIR = REPORT_DIR
 
 
 @dataclasses.dataclass
@@ -70,13 +74,16 @@ def write_report(run_dir: str | os.PathLike[str]) -> Report:
         FileNotFoundError: when `run_dir` is not a run directory.
     """
     study = load_study(run_dir)
+    index = FigureIndex(study.run_dir)
+    inputs = study_inputs(study)
     verdicts = study_verdicts(study)
     warnings = boundary_warnings(study)
-    importance = hyperparameter_importance(study)
+    importance = index.value("importance", inputs, lambda: hyperparameter_importance(study),
+                             dump=dataclasses.asdict, load=_importance_result)
     steps = next_steps(study, verdicts, warnings, importance)
     figures = os.path.join(study.run_dir, FIGURES_DIR)
     os.makedirs(figures, exist_ok=True)
-    curves = _write_curves(study, verdicts, plots)
+    curves = write_curves(study, verdicts, index=index)  # only the figures that changed
 
     doc = Document(study.run_dir)
     _overview(doc, study, verdicts, steps, curves)
@@ -89,24 +96,10 @@ def write_report(run_dir: str | os.PathLike[str]) -> Report:
         doc.paragraph("No tuned range has its best trials crowded at an edge"
                       + (" (fewer than 3 completed trials: not checked)."
                          if len(study.completed) < 3 else "."))
-    doc.heading(2, "Optimization history")
-    history = optimization_history(study)
-    doc.image(plots.plot_optimization_history(
-        history, os.path.join(figures, "optimization_history.png"),
-        objective=study.objective, direction=study.direction), "optimization history")
-    _importance(doc, study, importance, figures, plots)
-    doc.heading(2, "Objective against each hyperparameter")
-    doc.image(plots.plot_objective_vs_knobs(study, os.path.join(figures, "objective_vs_knobs.png")),
-              "objective against each hyperparameter")
-    doc.heading(2, "Parallel coordinates")
-    trusted = importance.r2 is not None and importance.r2 > 0 and importance.importances
-    knobs = ([name for name, _ in importance.importances][:plots.MAX_PARALLEL_AXES]
-             if trusted else None)  # the most important knobs, else the influence order
-    doc.image(plots.plot_parallel_coordinates(
-        study, os.path.join(figures, "parallel_coordinates.png"), knobs=knobs),
-        "parallel coordinates")
+    _study_figures(doc, study, importance, _Figures(index, inputs, figures))
     _curve_section(doc, study, curves)
     _files(doc, study)
+    index.save()
 
     title = f"kt_toolkit report: {os.path.basename(study.run_dir)}"
     md_path = os.path.join(study.run_dir, "report.md")
@@ -118,24 +111,42 @@ def write_report(run_dir: str | os.PathLike[str]) -> Report:
                   best_trial_id=best[0]["trial_id"] if best else None, curves=curves)
 
 
-def _write_curves(study, verdicts, plots):
-    """One PNG per finished trial, named after its settings and score (A4, B1)."""
-    folder = os.path.join(study.run_dir, CURVES_DIR)
-    os.makedirs(folder, exist_ok=True)
-    paths = {}
-    for row in study.rows:
-        if row["status"] not in ("COMPLETED", "FAILED", "PRUNED"):
-            continue
-        path = os.path.join(folder, plots.curve_filename(study, row))
-        prefix = os.path.basename(path).split("_", 1)[0] + "_"
-        for old in os.listdir(folder):  # a rerun trial or renamed knobs: one file per trial
-            if old.startswith(prefix) and old != os.path.basename(path):
-                os.remove(os.path.join(folder, old))
-        # Always redrawn: a verdict is relative to the study's best, which moves.
-        plots.plot_trial_curves(study, row["trial_id"], path,
-                                verdicts=verdicts.get(row["trial_id"]))
-        paths[row["trial_id"]] = path
-    return paths
+@dataclasses.dataclass
+class _Figures:
+    """Where the study figures go, and what each was last drawn from."""
+
+    index: FigureIndex
+    inputs: list
+    folder: str
+
+    def draw(self, name, extra, draw):
+        path = os.path.join(self.folder, name)
+        return self.index.figure(name, path, [self.inputs, extra], lambda: draw(path))
+
+
+def _study_figures(doc, study, importance, figures):
+    """History, importance, objective against the knobs, parallel coordinates."""
+    doc.heading(2, "Optimization history")
+    history = optimization_history(study)
+    doc.image(figures.draw("optimization_history.png", history, lambda path: (
+        plots.plot_optimization_history(history, path, objective=study.objective,
+                                        direction=study.direction))), "optimization history")
+    _importance(doc, study, importance, figures)
+    doc.heading(2, "Objective against each hyperparameter")
+    doc.image(figures.draw("objective_vs_knobs.png", None, lambda path: (
+        plots.plot_objective_vs_knobs(study, path))), "objective against each hyperparameter")
+    doc.heading(2, "Parallel coordinates")
+    trusted = importance.r2 is not None and importance.r2 > 0 and importance.importances
+    knobs = ([name for name, _ in importance.importances][:plots.MAX_PARALLEL_AXES]
+             if trusted else None)  # the most important knobs, else the influence order
+    doc.image(figures.draw("parallel_coordinates.png", knobs, lambda path: (
+        plots.plot_parallel_coordinates(study, path, knobs=knobs))), "parallel coordinates")
+
+
+def _importance_result(value):
+    value = dict(value)
+    value["importances"] = [(name, share) for name, share in value["importances"]]
+    return ImportanceResult(**value)
 
 
 def _fmt(value):
@@ -207,7 +218,7 @@ def _verdict_table(doc, study, verdicts):
     doc.table(["trial", "status", study.objective, "verdict", "evidence"], rows)
 
 
-def _importance(doc, study, importance, figures, plots):
+def _importance(doc, study, importance, figures):
     doc.heading(2, "Hyperparameter importance")
     if not importance.importances:
         doc.paragraph(importance.note or "Not enough completed trials to estimate it.")
@@ -221,9 +232,10 @@ def _importance(doc, study, importance, figures, plots):
     doc.paragraph(f"Cross-validated R² of the forest: {importance.r2:.2f} (how well the "
                   "knobs predict the score; near 0, the ranking is noise). The method is "
                   "under the chart." + (f" {importance.note}" if importance.note else ""))
-    doc.image(plots.plot_importance(importance.importances,
-                                    os.path.join(figures, "importance.png"),
-                                    method=importance.method), "hyperparameter importance")
+    doc.image(figures.draw("importance.png", [importance.importances, importance.method],
+                           lambda path: plots.plot_importance(
+                               importance.importances, path, method=importance.method)),
+              "hyperparameter importance")
 
 
 def _curve_section(doc, study, curves):

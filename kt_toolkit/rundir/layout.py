@@ -12,6 +12,7 @@
 | `logs/` | the chief's and workers' logs of a parallel run | `tuners.launcher` |
 | `stages/<n>-<name>/`, `stages.md` | a coarse-to-fine experiment's stages, each a run | `kt_toolkit.stages` |
 | `report.md`, `report.html`, `report/`, `curves/` | the report, its figures, each trial's curves | `analysis.report` |
+| `report/figures.json` | what each figure was drawn from (a fingerprint: an unchanged figure is not drawn again) | `analysis.figure_files` |
 | `proxy_check.csv`, `proxy_check.md` | the proxy check | `kt_toolkit.proxy` |
 
 Beside the run, `<output.directory>/.<run name>.lock` is its lock (`rundir.lock`).
@@ -20,7 +21,7 @@ Imports nothing but the standard library.
 
 import os
 
-__all__ = ["BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR", "HISTORY_FILE",
+__all__ = ["BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR", "FIGURES_INDEX", "HISTORY_FILE",
            "LOGS_DIR", "META_FILE", "ORACLE_FILE", "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
            "REPORT_DIR", "REPORT_HTML", "REPORT_MD", "RUN_RECORD", "STOPPED_FILE",
            "TENSORBOARD_DIR", "TRIALS_DIR", "TRIALS_TABLE", "lock_path", "project_dir",
@@ -43,6 +44,7 @@ REPORT_MD = "report.md"
 REPORT_HTML = "report.html"
 REPORT_DIR = "report"
 CURVES_DIR = "curves"
+FIGURES_INDEX = "figures.json"  # in REPORT_DIR
 PROXY_CSV = "proxy_check.csv"
 PROXY_MD = "proxy_check.md"
 

@@ -246,3 +246,62 @@ def test_report_adds_the_hparams_records_a_killed_run_missed(reported_run, tmp_p
 
     write_run_report(str(run_dir))
     assert len(glob.glob(str(run_dir / "tensorboard" / "*" / "*.session"))) == len(sessions)
+
+
+# Figures drawn once ------------------------------------------------------------------
+
+def _stamps(folder):
+    """Each file's (inode, mtime): a figure drawn again is a new file."""
+    return {name: (os.stat(os.path.join(folder, name)).st_ino,
+                   os.stat(os.path.join(folder, name)).st_mtime_ns)
+            for name in os.listdir(folder)}
+
+
+def test_a_second_report_draws_nothing_again_and_a_changed_trial_only_its_curves(
+        reported_run, tmp_path):
+    from kt_toolkit._io import read_csv, write_csv
+    from kt_toolkit.analysis import write_report
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(reported_run.run_dir, run_dir)
+    curves, figures = _stamps(run_dir / "curves"), _stamps(run_dir / "report")
+    markdown = (run_dir / "report.md").read_text()
+    write_report(str(run_dir))
+    assert _stamps(run_dir / "curves") == curves
+    assert {k: v for k, v in _stamps(run_dir / "report").items() if k.endswith(".png")} == \
+        {k: v for k, v in figures.items() if k.endswith(".png")}
+    lines = (run_dir / "report.md").read_text().splitlines()[1:]  # after the run's name
+    assert [re.sub(r"written [0-9: -]+", "", line) for line in lines] == [
+        re.sub(r"written [0-9: -]+", "", line).replace(reported_run.run_dir, str(run_dir))
+        for line in markdown.splitlines()[1:]]
+
+    # One trial's history changes (a rerun): its figure alone is drawn again.
+    trial = next(r["trial_id"] for r in reported_run.trials if r["status"] == "COMPLETED")
+    path = run_dir / "trials" / trial / "history.csv"
+    rows = read_csv(path)
+    rows[0]["learning_rate"] = "0.5"
+    write_csv(path, rows, list(rows[0]))
+    write_report(str(run_dir))
+    after = _stamps(run_dir / "curves")
+    redrawn = sorted(name for name in after if after[name] != curves.get(name))
+    assert [name.split("_", 1)[0] for name in redrawn] == [trial.zfill(4)]
+
+
+def test_the_background_drawer_draws_the_curves_the_report_then_reuses(reported_run,
+                                                                      tmp_path):
+    from kt_toolkit.analysis import write_report
+    from kt_toolkit.analysis.curve_drawer import CurveDrawer
+
+    run_dir = tmp_path / "run"
+    shutil.copytree(reported_run.run_dir, run_dir)
+    shutil.rmtree(run_dir / "curves")
+    shutil.rmtree(run_dir / "report")
+    with CurveDrawer(run_dir, timeout=120) as drawer:
+        for row in reported_run.trials:  # as the search tells it, once per ended trial
+            drawer.notify(row["trial_id"])
+    assert drawer.process is None  # closed: it drew, then ended
+    curves = _stamps(run_dir / "curves")
+    assert len(curves) == len(reported_run.trials)
+    report = write_report(str(run_dir))
+    assert _stamps(run_dir / "curves") == curves
+    assert sorted(os.path.basename(p) for p in report.curves.values()) == sorted(curves)
