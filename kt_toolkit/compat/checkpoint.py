@@ -48,30 +48,36 @@ class BestEpochWeights(SaveBestEpoch):
         super().__init__(objective, filepath)
         self.max_bytes = max_bytes
         self.writes = 0  # checkpoint files written (for tests and the benchmark)
-        self._kept = None  # (model, weights, optimizer variables) of the best epoch
+        self._variables = None  # (model, its weights and optimizer variables, bytes)
+        self._kept = None  # (model, variables, their values) of the best epoch
 
     def _save_model(self):
-        model = self.model
-        variables = list(model.weights)
-        optimizer = getattr(model, "optimizer", None)
-        slots = list(optimizer.variables) if optimizer is not None else []
-        size = sum(math.prod(v.shape) * _itemsize(v) for v in variables + slots)
+        model, variables, size = self._model_variables()
         if size > self.max_bytes:
             self._kept = None
             self._write(model)
             return
-        self._kept = (model, [v.numpy() for v in variables], [v.numpy() for v in slots])
+        self._kept = (model, variables, [v.numpy() for v in variables])
+
+    def _model_variables(self):
+        """The model's weights and optimizer variables, listed once per model."""
+        model = self.model
+        if self._variables is None or self._variables[0] is not model:
+            optimizer = getattr(model, "optimizer", None)
+            variables = list(model.weights) + (
+                list(optimizer.variables) if optimizer is not None else [])
+            size = sum(math.prod(v.shape) * _itemsize(v) for v in variables)
+            self._variables = (model, variables, size)
+        return self._variables
 
     def write(self):
         """Writes the kept epoch's checkpoint; `False` when no epoch was kept."""
+        self._variables = None  # the trial is over: its models can go
         if self._kept is None:
             return False
-        model, weights, slots = self._kept
+        model, variables, values = self._kept
         self._kept = None
-        for variable, value in zip(model.weights, weights):
-            variable.assign(value)
-        optimizer = getattr(model, "optimizer", None)
-        for variable, value in zip(optimizer.variables if optimizer is not None else (), slots):
+        for variable, value in zip(variables, values):
             variable.assign(value)
         self._write(model)
         return True
