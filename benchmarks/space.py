@@ -50,6 +50,7 @@ WIDE = {  # the default MLP space before issue 12
                                       "random_normal", "zeros"], "default": "glorot_uniform"},
     "lr_schedule": {"values": ["constant", "exponential", "step", "multistep", "cosine",
                                "noam"], "default": "constant"},
+    "dropout": {"min": 0.0, "max": 0.7, "step": 0.1, "default": 0.5},
 }
 LOG_KNOBS = ("learning_rate", "l1", "l2", "weight_decay")
 CHOICE_KNOBS = ("optimizer", "kernel_initializer", "regularizer", "lr_schedule",
@@ -74,14 +75,24 @@ def run_task(name, space, trials, epochs, folder, seed, reuse=False):
         "data": {"dataset": name},
         "model": {"builder": "mlp", "space": space},
         "tuner": {"algorithm": "quasi_random", "max_trials": trials, "seed": seed},
-        "training": {"epochs": epochs},
+        "training": {"epochs": epochs, "callbacks": {"chance_pruning": False,
+                                                     "median_pruning": False}},
         "output": {"directory": folder, "report": False}})
-    result = run_experiment(config, overwrite=not reuse)
+    runs = sorted(entry for entry in (os.listdir(folder) if reuse and os.path.isdir(folder)
+                                      else []) if os.path.isfile(os.path.join(
+                                          folder, entry, "trials.csv")))
+    if runs:  # the run found there, whatever defaults made it
+        from kt_toolkit._io import read_csv
+
+        run_dir = os.path.join(folder, runs[0])
+        rows = read_csv(os.path.join(run_dir, "trials.csv"))
+    else:
+        result = run_experiment(config, overwrite=True)
+        rows, run_dir = result.trials, result.run_dir
     task = TASKS[name]
     objective, direction = tasks.resolve_objective("auto", "auto", task)
     data = load_dataset(config.data, seed=seed)
-    return (result.trials, chance_level(objective, task, data.y_val), direction == "max",
-            objective, result.run_dir)
+    return rows, chance_level(objective, task, data.y_val), direction == "max", objective, run_dir
 
 
 RULES = ((3, 0.05), (5, 0.05), (3, 0.02), (2, 0.05))  # (epochs, margin) replayed
@@ -91,10 +102,12 @@ def replay_chance(records):
     """Markdown: the chance rule replayed on every trial's recorded epochs."""
     from kt_toolkit.pruning import chance_decision
 
-    lines = ["| chance rule (epochs, margin) | stopped | false stops | dead trials "
-             "not stopped | epochs saved |", "|---|---|---|---|---|"]
+    lines = ["| chance rule (epochs, margin) | stopped | false stops | best false stop "
+             "(score / best) | dead trials not stopped | epochs saved |",
+             "|---|---|---|---|---|---|"]
     for epochs, margin in RULES:
         stopped = false = missed = saved = total = 0
+        lost = []
         for record in records:
             values = record["curve"]
             total += len(values)
@@ -112,12 +125,15 @@ def replay_chance(records):
                 if reason:
                     stopped += 1
                     false += not record["dead"]
+                    if not record["dead"]:
+                        lost.append(record["relative"])
                     saved += len(values) - epoch
                     break
             else:
                 missed += record["dead"]
+        worst = f"{max(lost):.2f}" if lost else "—"
         lines.append(f"| {epochs}, {margin:g} | {stopped} of {len(records)} | {false} | "
-                     f"{missed} | {100 * saved / max(total, 1):.0f} % |")
+                     f"{worst} | {missed} | {100 * saved / max(total, 1):.0f} % |")
     return "\n".join(lines)
 
 
@@ -154,6 +170,27 @@ def summarize(records):
             flag = " **" if dead >= max(2 * overall, 0.2) else ""
             lines.append(f"| {knob} | {bucket} | {len(group)} | {100 * dead:.0f} %{flag} | "
                          f"{relative:.2f} |")
+    return "\n".join(lines)
+
+
+def pair_table(records, row_knob="optimizer", column_knob="learning_rate"):
+    """Markdown: share at chance for each (row value, column bucket) pair."""
+    cells = {}
+    for record in records:
+        row = _bucket(row_knob, record["values"].get(row_knob))
+        column = _bucket(column_knob, record["values"].get(column_knob))
+        if row is not None and column is not None:
+            cells.setdefault((row, column), []).append(record["dead"])
+    rows = sorted({r for r, _ in cells})
+    columns = sorted({c for _, c in cells}, key=lambda b: float(b[2:]))
+    lines = [f"| {row_knob} \\ {column_knob} | " + " | ".join(columns) + " |",
+             "|---|" + "---|" * len(columns)]
+    for row in rows:
+        parts = []
+        for column in columns:
+            dead = cells.get((row, column))
+            parts.append(f"{sum(dead)}/{len(dead)}" if dead else "")
+        lines.append(f"| {row} | " + " | ".join(parts) + " |")
     return "\n".join(lines)
 
 
@@ -203,6 +240,8 @@ def main(argv=None):
     print(f"\nSpace `{args.space}`, quasi-random, {args.trials} trials per task, "
           f"{args.epochs} epochs, seed {args.seed}; runs in {folder}\n")
     print(summarize(records))
+    print("\nAt chance / trials, per optimizer and learning-rate decade:\n")
+    print(pair_table(records))
     print("\nThe chance rule replayed on the same trials (false stop: the trial ended "
           "above chance):\n")
     print(replay_chance(records))

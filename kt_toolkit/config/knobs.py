@@ -31,11 +31,12 @@ def optimizer_knobs(*, clipnorm: float = 0.0,
             keeps `clipnorm` fixed until the YAML opens it (to 0, 5, 10, 15).
     """
     return (
-        Knob("optimizer", "choice", "adam", "E4", "optimizer; Adam is the usual best choice",
-             values=("adam", "adamw", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"),
-             allowed=OPTIMIZERS),
-        Knob("learning_rate", "float", 1e-3, "E1, E2", "learning rate, log scale",
-             min_value=1e-5, max_value=1.0, sampling="log", lower=(0.0, False),
+        Knob("optimizer", "choice", "adam", "E4", "optimizer; Adam is the usual best choice "
+             "(adagrad, adadelta: one line away)",
+             values=("adam", "adamw", "nadam", "sgd", "rmsprop"), allowed=OPTIMIZERS),
+        Knob("learning_rate", "float", 1e-3, "E1, E2", "learning rate, log scale (the wide "
+             "1e-5..1 of E2 is one line away)",
+             min_value=3e-4, max_value=3e-2, sampling="log", lower=(0.0, False),
              grid_step=10.0),
         Knob("momentum", "float", 0.9, "C2, E4", "SGD momentum",
              min_value=0.0, max_value=0.99, lower=(0.0, True), upper=(1.0, False),
@@ -58,8 +59,9 @@ def optimizer_knobs(*, clipnorm: float = 0.0,
         Knob("clipnorm", "float", clipnorm, "E9", "gradient clipping by global norm (0 = off)",
              values=clip_values or (0.0, 5.0, 10.0, 15.0), lower=(0.0, True),
              tuned=clip_values is not None),
-        Knob("lr_schedule", "choice", "constant", "E3", "learning-rate schedule",
-             values=SCHEDULE_NAMES, allowed=SCHEDULE_NAMES),
+        Knob("lr_schedule", "choice", "constant", "E3", "learning-rate schedule (cosine, "
+             "exponential, step: one line away)",
+             values=("constant", "multistep", "noam"), allowed=SCHEDULE_NAMES),
         Knob("decay_rate", "float", 0.96, "E3", "exponential decay per epoch",
              min_value=0.9, max_value=0.99, step=0.01, lower=(0.0, False), upper=(1.0, False),
              parent=("lr_schedule", ("exponential",))),
@@ -81,11 +83,13 @@ def regularizer_knobs() -> tuple[Knob, ...]:
     return (
         Knob("regularizer", "choice", "l2", "E11", "weight penalty on kernels",
              values=REGULARIZERS, allowed=REGULARIZERS),
-        Knob("l1", "float", 1e-4, "E1, E11", "L1 strength, log scale",
-             min_value=1e-6, max_value=10.0, sampling="log", lower=(0.0, True),
+        Knob("l1", "float", 1e-4, "E1, E11", "L1 strength, log scale (Keras adds it "
+             "to the loss per weight: 1 and above swamps it)",
+             min_value=1e-6, max_value=1e-2, sampling="log", lower=(0.0, True),
              grid_step=100.0, parent=("regularizer", ("l1", "l1_l2"))),
-        Knob("l2", "float", 1e-4, "E1, E11", "L2 strength, log scale",
-             min_value=1e-6, max_value=10.0, sampling="log", lower=(0.0, True),
+        Knob("l2", "float", 1e-4, "E1, E11", "L2 strength, log scale (E1's 1.0 is a "
+             "demonstration value on Keras's scale)",
+             min_value=1e-6, max_value=1e-2, sampling="log", lower=(0.0, True),
              grid_step=100.0, parent=("regularizer", ("l2", "l1_l2"))),
     )
 
@@ -98,10 +102,11 @@ MLP_KNOBS = (
     Knob("activation", "choice", "relu", "E14", "hidden activation",
          values=("relu", "leaky_relu", "elu", "tanh"), allowed=ACTIVATIONS),
     Knob("dropout", "float", 0.5, "E1, E10", "dropout after each hidden layer, linear scale",
-         min_value=0.0, max_value=0.7, step=0.1, lower=(0.0, True), upper=(1.0, False)),
+         min_value=0.0, max_value=0.5, step=0.1, lower=(0.0, True), upper=(1.0, False)),
 ) + regularizer_knobs() + (
-    Knob("kernel_initializer", "choice", "glorot_uniform", "E13", "Dense kernel initializer",
-         values=("glorot_uniform", "he_normal", "random_uniform", "random_normal", "zeros"),
+    Knob("kernel_initializer", "choice", "glorot_uniform", "E13", "Dense kernel initializer "
+         "(zeros never trains; it is one line away)",
+         values=("glorot_uniform", "he_normal", "random_uniform", "random_normal"),
          allowed=INITIALIZERS),
     Knob("batch_norm", "bool", False, "E16", "BatchNormalization after each Dense layer",
          values=(False, True)),

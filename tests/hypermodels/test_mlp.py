@@ -53,13 +53,38 @@ def test_defaults_are_the_practices_priors():
     assert values["optimizer"] == "adam" and values["learning_rate"] == 1e-3  # E2, E4
     assert values["momentum"] is None         # only under optimizer=sgd
     learning_rate = next(e for e in hp.space if e.name == "learning_rate")
-    assert learning_rate.sampling == "log" and learning_rate.min_value == 1e-5  # E1
-    assert learning_rate.max_value == 1.0
+    # E1 log scale; the range where every default optimizer trains in a few dozen
+    # epochs (benchmarks/space.py, issue 12)
+    assert learning_rate.sampling == "log" and learning_rate.min_value == 3e-4
+    assert learning_rate.max_value == 3e-2
     practices = {knob.name: knob.practice for knob in MLP_KNOBS}
     for name, practice in [("num_layers", "E6"), ("units", "E7"), ("dropout", "E10"),
                            ("l2", "E11"), ("kernel_initializer", "E13"),
                            ("learning_rate", "E2")]:
         assert practice in practices[name]
+
+
+def test_demonstration_values_are_out_of_the_default_space_and_one_line_away():
+    # benchmarks/space.py: zeros initialization, adagrad/adadelta, learning rates of
+    # 1e-5 or 1 and L1/L2 of 1 and more left most trials at chance level (issue 12).
+    space = {hp.name: hp for hp in _declared(HyperMLP((8,), num_classes=3)).space}
+    assert "zeros" not in space["kernel_initializer"].values
+    assert not {"adagrad", "adadelta"} & set(space["optimizer"].values)
+    assert space["l2"].max_value <= 1e-2 and space["l1"].max_value <= 1e-2
+    wide = HyperMLP((8,), num_classes=3, space={
+        "kernel_initializer": ["glorot_uniform", "zeros"], "optimizer": ["adam", "adadelta"],
+        "learning_rate": {"min": 1e-5, "max": 1.0, "sampling": "log"},
+        "l2": {"min": 1e-6, "max": 10.0, "sampling": "log"}})
+    space = {hp.name: hp for hp in _declared(wide).space}
+    assert "zeros" in space["kernel_initializer"].values
+    assert "adadelta" in space["optimizer"].values
+    assert space["learning_rate"].min_value == 1e-5 and space["l2"].max_value == 10.0
+
+
+def _declared(hypermodel):
+    hp = keras_tuner.HyperParameters()
+    hypermodel.declare(hp)
+    return hp
 
 
 def test_momentum_is_conditional_on_sgd():
