@@ -15,7 +15,8 @@ __all__ = ["default_callbacks"]
 
 
 def default_callbacks(config: "CallbacksConfig", *, objective: str, direction: str,
-                      chance: float | None = None) -> list[keras.callbacks.Callback]:
+                      chance: float | None = None,
+                      task: str | None = None) -> list[keras.callbacks.Callback]:
     """EarlyStopping (restore best), NaN guard, ReduceLROnPlateau and pruning, as configured.
 
     Args:
@@ -24,6 +25,8 @@ def default_callbacks(config: "CallbacksConfig", *, objective: str, direction: s
         direction: String, `"max"` or `"min"`.
         chance: Optional float, the objective's chance level for `ChancePruning`
             (see `kt_toolkit.callbacks.pruning.chance_level`). Defaults to `None`.
+        task: Optional string, the data's task (`chance_pruning.enabled: auto`
+            prunes classification trials only).
 
     Returns:
         List of `keras.callbacks.Callback`.
@@ -42,4 +45,4 @@ def default_callbacks(config: "CallbacksConfig", *, objective: str, direction: s
             monitor=objective, mode=direction, factor=plateau.factor,
             patience=plateau.patience, min_lr=plateau.min_lr))
     return callbacks + pruning_callbacks(config, objective=objective, direction=direction,
-                                         chance=chance)
+                                         chance=chance, task=task)

@@ -223,7 +223,8 @@ class ChancePruning(_Pruning):
 
 
 def pruning_callbacks(config: CallbacksConfig, *, objective: str, direction: str,
-                      chance: float | None = None) -> list[keras.callbacks.Callback]:
+                      chance: float | None = None,
+                      task: str | None = None) -> list[keras.callbacks.Callback]:
     """`MedianPruning` and `ChancePruning` as `training.callbacks` switches them on.
 
     Example:
@@ -239,9 +240,11 @@ def pruning_callbacks(config: CallbacksConfig, *, objective: str, direction: str
         objective: String, the metric both watch.
         direction: String, `"max"` or `"min"`.
         chance: Optional float, the objective's chance level (see `chance_level`).
+        task: Optional string, the data's task: `chance_pruning.enabled: auto` (the
+            default) prunes classification trials only.
 
     Returns:
-        List of `keras.callbacks.Callback` (empty when both are off, the default).
+        List of `keras.callbacks.Callback` (empty when both are off).
 
     Raises:
         ConfigError: for a bad setting (see the callbacks).
@@ -252,7 +255,7 @@ def pruning_callbacks(config: CallbacksConfig, *, objective: str, direction: str
         callbacks.append(MedianPruning(objective, direction, warmup_epochs=median.warmup_epochs,
                                        min_trials=median.min_trials))
     stuck = config.chance_pruning
-    if stuck.enabled:
+    if stuck.active(task):
         callbacks.append(ChancePruning(objective, direction, epochs=stuck.epochs,
                                        margin=stuck.margin, chance=chance))
     return callbacks

@@ -115,7 +115,8 @@ def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
     targets = data.y_val if objective.startswith("val_") else data.y_train
     callbacks = default_callbacks(config.training.callbacks, objective=objective,
                                   direction=direction,
-                                  chance=chance_level(objective, data.task, targets))
+                                  chance=chance_level(objective, data.task, targets),
+                                  task=data.task)
     try:
         tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
                      epochs=config.training.epochs, batch_size=config.training.batch_size,

@@ -270,7 +270,12 @@ def test_default_callbacks_add_pruning_when_switched_on():
     config = CallbacksConfig()
     names = [type(c).__name__ for c in default_callbacks(config, objective="val_accuracy",
                                                           direction="max")]
-    assert "MedianPruning" not in names and "ChancePruning" not in names
+    assert "MedianPruning" not in names and "ChancePruning" not in names  # no task given
+    # chance_pruning.enabled: auto, the default: classification trials only
+    for task, pruned in (("multiclass", True), ("binary", True), ("regression", False)):
+        names = [type(c).__name__ for c in default_callbacks(
+            config, objective="val_loss", direction="min", chance=1.0, task=task)]
+        assert ("ChancePruning" in names) is pruned and "MedianPruning" not in names
     config.median_pruning.enabled = True
     config.median_pruning.min_trials = 2
     config.chance_pruning.enabled = True

@@ -16,12 +16,15 @@ def write(tmp_path):
     return write
 
 
-def test_pruning_is_off_by_default(write):
+def test_median_pruning_is_off_and_chance_pruning_is_auto_by_default(write):
     callbacks = load_config(write("")).training.callbacks
     assert callbacks.median_pruning.enabled is False
     assert (callbacks.median_pruning.warmup_epochs, callbacks.median_pruning.min_trials) == (3, 4)
-    assert callbacks.chance_pruning.enabled is False
-    assert (callbacks.chance_pruning.epochs, callbacks.chance_pruning.margin) == (3, 0.05)
+    assert callbacks.chance_pruning.enabled == "auto"  # classification only
+    assert callbacks.chance_pruning.active("multiclass")
+    assert callbacks.chance_pruning.active("binary")
+    assert not callbacks.chance_pruning.active("regression")
+    assert (callbacks.chance_pruning.epochs, callbacks.chance_pruning.margin) == (5, 0.05)
 
 
 def test_pruning_switches_on_with_the_shorthand_or_a_dotted_override(write):
@@ -44,6 +47,8 @@ def test_pruning_switches_on_with_the_shorthand_or_a_dotted_override(write):
     ("median_pruning: {warmup_epochs: 1.5}",
      "training.callbacks.median_pruning.warmup_epochs", "warmup_epochs=1.5"),
     ("chance_pruning: {epochs: 0}", "training.callbacks.chance_pruning.epochs", "epochs=0"),
+    ("chance_pruning: {enabled: sometimes}", "training.callbacks.chance_pruning.enabled",
+     "auto"),
     ("chance_pruning: {margin: 1.0}", "training.callbacks.chance_pruning.margin",
      "margin=1.0"),
     ("chance_pruning: {margin: -0.1}", "training.callbacks.chance_pruning.margin",
