@@ -3,6 +3,7 @@
     python benchmarks/overhead.py                       # 3 rounds x 3 arms, then the report timing
     python benchmarks/overhead.py --rounds 1 --report-trials 0     # a quick look
     python benchmarks/overhead.py --rounds 0 --run-dir runs/x       # only time `kt-toolkit report`
+    python benchmarks/overhead.py --compare /tmp/base   # and the kt_toolkit of another checkout
 
 Every arm trains the same model the same number of times: kt_toolkit's MLP on the
 bundled `digits` (2 layers of 128 relu units, dropout 0.2, no regularizer, Adam, a
@@ -27,9 +28,14 @@ called as is), divided by the trials. `fit s` is the time inside `keras.Model.fi
 report written at the end of the run. Printed: the median over rounds of each, and
 each arm's seconds per trial over the bare loop's.
 
-Then `kt-toolkit report` is timed (a fresh process, as a user runs it, twice: the
-second finds the first's figures) on a run of `--report-trials` trials: a cheap
-random search of 1-epoch trials made in a temporary folder, or the run `--run-dir`.
+`other CPU s` is the CPU time of the processes an arm started (kt_toolkit's
+background curve drawer), not in its CPU s; `wait s` the time kt_toolkit waited
+for that drawer after `finish` (the figures the report then reuses).
+
+Then `kt-toolkit report` is timed (a fresh process, as a user runs it) on a run of
+`--report-trials` trials, a cheap random search of 1-epoch trials made with its
+report in a temporary folder (or the run `--run-dir`), and on a copy of that run
+without its figures (`curves/`, `report/`: everything drawn anew).
 
 The machine's speed drifts (STACK_NOTES): compare numbers from one invocation only.
 """
@@ -37,6 +43,7 @@ The machine's speed drifts (STACK_NOTES): compare numbers from one invocation on
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -157,6 +164,9 @@ def run_kt_toolkit(config, clock, folder):
     clock.wrap(session, "run_search", "search")
     clock.wrap(session, "finish_search", "finish")
     clock.wrap(kt_experiment, "_report_or_warn", "report")
+    drawer = getattr(kt_experiment, "CurveDrawer", None)  # kt_toolkit after issue 12, part 6
+    if drawer is not None:
+        clock.wrap(drawer, "close", "wait")
     start = time.perf_counter()
     result = kt_experiment.run_experiment(config, overwrite=True)
     total = time.perf_counter() - start
@@ -179,64 +189,76 @@ def child(arm, folder, out):
         timings = run_kt_toolkit(config, clock, folder)
     timings.update(clock.seconds)
     timings.setdefault("trials", TRIALS)
+    times = os.times()  # processes this one started and waited for (the curve drawer)
+    timings["children_cpu"] = times.children_user + times.children_system
     with open(out, "w", encoding="utf-8") as handle:
         json.dump(timings, handle)
 
 
-def run_child(arm, folder):
+def run_child(arm, folder, repo=REPO):
+    """One arm in a fresh process; `repo`: the checkout whose kt_toolkit and script run it."""
     out = os.path.join(folder, f"{arm}.json")
-    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--arm", arm,
-                           "--folder", folder, "--out", out], cwd=REPO,
-                          capture_output=True, text=True)
+    script = os.path.join(repo, "benchmarks", "overhead.py")
+    done = subprocess.run([sys.executable, script, "--arm", arm, "--folder", folder,
+                           "--out", out], cwd=repo, capture_output=True, text=True)
     if done.returncode != 0:
-        raise RuntimeError(f"arm {arm} failed:\n{done.stderr[-4000:]}")
+        raise RuntimeError(f"arm {arm} ({repo}) failed:\n{done.stderr[-4000:]}")
     with open(out, encoding="utf-8") as handle:
         return json.load(handle)
 
 
 def overhead_table(results):
-    """Markdown: median seconds per trial (wall and CPU), outside `fit`, ratio to bare."""
+    """Markdown, one row per arm: seconds per trial (wall and CPU), its ratio to the bare
+    loop's of the same round (the median over rounds), the time outside `fit`, finish."""
     def median(arm, key, per_trial=True):
         values = [r[key] / (r["trials"] if per_trial else 1) for r in results[arm] if key in r]
         return statistics.median(values) if values else None
 
+    def ratio(arm, key):
+        pairs = zip(results[arm], results["bare"])
+        return statistics.median(r[key] / r["trials"] / (b[key] / b["trials"]) for r, b in pairs)
+
     def cell(value, digits=2):
         return "" if value is None else f"{value:.{digits}f}"
 
-    base, base_cpu = median("bare", "search"), median("bare", "search_cpu")
     lines = ["| arm | s / trial | × bare | outside fit s / trial | CPU s / trial | × bare (CPU) "
-             "| outside fit CPU s / trial | finish s | report s |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for arm in ARMS:
-        if not results.get(arm):
+             "| outside fit CPU s / trial | other CPU s | finish s | wait s | report s |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for arm in results:
+        if not results[arm]:
             continue
         per, fit = median(arm, "search"), median(arm, "fit")
         cpu, fit_cpu = median(arm, "search_cpu"), median(arm, "fit_cpu")
-        cells = [cell(per), f"×{per / base:.3f}" if base else "",
+        cells = [cell(per), f"×{ratio(arm, 'search'):.3f}",
                  cell(per - fit, 3) if fit is not None else "",
-                 cell(cpu), f"×{cpu / base_cpu:.3f}" if base_cpu else "",
+                 cell(cpu), f"×{ratio(arm, 'search_cpu'):.3f}",
                  cell(cpu - fit_cpu, 3) if fit_cpu is not None else "",
+                 cell(median(arm, "children_cpu", per_trial=False)),
                  cell(median(arm, "finish", per_trial=False)),
+                 cell(median(arm, "wait", per_trial=False)),
                  cell(median(arm, "report", per_trial=False))]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
 def make_report_run(folder, trials):
-    """A random search of `trials` 1-epoch trials (no report): the run the report reads."""
-    from kt_toolkit.experiment import run_experiment
+    """A random search of `trials` 1-epoch trials with its report: `(run_dir, report s)`."""
+    from kt_toolkit import experiment as kt_experiment
 
     space = dict(SPACE, learning_rate={"min": 1e-4, "max": 1e-1, "sampling": "log"},
                  units={"values": [16, 32, 64]}, dropout={"min": 0.0, "max": 0.5})
     config = experiment(folder, name="report", trials=trials, epochs=1, space=space,
-                        subsample=400, report=False)
-    return run_experiment(config, overwrite=True).run_dir
+                        subsample=400)
+    clock = Clock()
+    clock.wrap(kt_experiment, "_report_or_warn", "report")
+    run_dir = kt_experiment.run_experiment(config, overwrite=True).run_dir
+    return run_dir, clock.seconds.get("report")
 
 
-def time_report(run_dir):
-    """Seconds of `kt-toolkit report RUN` in a fresh process."""
+def time_report(run_dir, repo=REPO):
+    """Seconds of `kt-toolkit report RUN` in a fresh process (`repo`'s kt_toolkit)."""
     start = time.perf_counter()
-    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "report", run_dir], cwd=REPO,
+    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "report", run_dir], cwd=repo,
                           capture_output=True, text=True)
     seconds = time.perf_counter() - start
     if done.returncode != 0:
@@ -244,15 +266,30 @@ def time_report(run_dir):
     return seconds
 
 
+def time_reports(run_dir, directory, repo=REPO):
+    """`kt-toolkit report` on the run as it is, then on a copy without any figure."""
+    warm = time_report(run_dir, repo)
+    cold_dir = os.path.join(directory, "cold-" + os.path.basename(run_dir))
+    shutil.rmtree(cold_dir, ignore_errors=True)
+    shutil.copytree(run_dir, cold_dir)
+    for name in ("curves", "report"):
+        shutil.rmtree(os.path.join(cold_dir, name), ignore_errors=True)
+    return warm, time_report(cold_dir, repo)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of the three arms")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of every arm")
     parser.add_argument("--report-trials", type=int, default=100,
                         help="trials of the run the report is timed on (0: skip)")
     parser.add_argument("--run-dir", default=None,
                         help="time the report on this run instead of making one")
     parser.add_argument("--directory", default=None,
                         help="where the runs go (default: a temporary folder)")
+    parser.add_argument("--compare", default=None, metavar="CHECKOUT",
+                        help="add the kt_toolkit arm of another checkout of this repository "
+                             "(e.g. `git worktree add /tmp/base <commit>`), and time its "
+                             "report too")
     parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -260,27 +297,39 @@ def main(argv=None):
     if args.arm:
         return child(args.arm, args.folder, args.out)
     directory = args.directory or tempfile.mkdtemp(prefix="kt-overhead-")
-    results = {arm: [] for arm in ARMS}
+    arms = [(arm, arm, REPO) for arm in ARMS]
+    if args.compare:  # the same kt_toolkit arm, from another checkout (e.g. before a change)
+        arms.append((f"kt_toolkit@{os.path.basename(os.path.normpath(args.compare))}",
+                     "kt_toolkit", os.path.abspath(args.compare)))
+    results = {name: [] for name, _, _ in arms}
     for round_ in range(args.rounds):
-        order = ARMS[round_ % len(ARMS):] + ARMS[:round_ % len(ARMS)]
-        for arm in order:
-            folder = os.path.join(directory, f"round{round_}", arm)
+        for name, arm, repo in arms[round_ % len(arms):] + arms[:round_ % len(arms)]:
+            folder = os.path.join(directory, f"round{round_}", name)
             os.makedirs(folder, exist_ok=True)
-            results[arm].append(run_child(arm, folder))
-            print(f"round {round_} {arm}: " + json.dumps(
-                {k: round(v, 3) for k, v in results[arm][-1].items()}), flush=True)
+            results[name].append(run_child(arm, folder, repo))
+            print(f"round {round_} {name}: " + json.dumps(
+                {k: round(v, 3) for k, v in results[name][-1].items()}), flush=True)
     if args.rounds:
         print(f"\n{TRIALS} trials of {EPOCHS} epochs, median of {args.rounds} rounds:")
         print(overhead_table(results))
-    run_dir = args.run_dir
+    run_dir, in_search = args.run_dir, None
     if run_dir is None and args.report_trials:
         start = time.perf_counter()
-        run_dir = make_report_run(os.path.join(directory, "report"), args.report_trials)
+        run_dir, in_search = make_report_run(os.path.join(directory, "report"),
+                                             args.report_trials)
         print(f"\n{args.report_trials}-trial run made in {time.perf_counter() - start:.0f} s: "
               f"{run_dir}", flush=True)
     if run_dir:
-        first, second = time_report(run_dir), time_report(run_dir)
-        print(f"`kt-toolkit report` on {run_dir}: {first:.2f} s, again {second:.2f} s")
+        if in_search is not None:
+            print(f"the report at the end of that search: {in_search:.2f} s")
+        checkouts = [REPO] + ([os.path.abspath(args.compare)] if args.compare else [])
+        for number, repo in enumerate(checkouts):
+            copy = os.path.join(directory, f"copy{number}-{os.path.basename(run_dir)}")
+            shutil.rmtree(copy, ignore_errors=True)
+            shutil.copytree(run_dir, copy)  # the run itself stays as it was made
+            warm, cold = time_reports(copy, directory, repo)
+            print(f"`kt-toolkit report` ({repo}) on a copy of {run_dir}: {warm:.2f} s; "
+                  f"on a copy without its figures (curves/, report/): {cold:.2f} s")
 
 
 if __name__ == "__main__":

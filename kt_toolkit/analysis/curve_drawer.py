@@ -18,6 +18,7 @@ import subprocess
 import sys
 
 from kt_toolkit.analysis.figure_files import write_curves
+from kt_toolkit.rundir import RunDirectory
 
 __all__ = ["CurveDrawer", "main"]
 
@@ -68,8 +69,13 @@ class CurveDrawer:
             logger.debug("The background curve drawer stopped: %s", error)
             self._failed = True
 
-    def close(self) -> None:
-        """Waits until the figures asked for are drawn (at most `timeout` s)."""
+    def close(self, *, wait: bool = True) -> None:
+        """Waits until the figures asked for are drawn (at most `timeout` s).
+
+        Args:
+            wait: Boolean; `False` ends the process at once (the search failed or
+                was interrupted: no report follows). Defaults to `True`.
+        """
         process, self.process = self.process, None
         if process is None:
             return
@@ -78,7 +84,7 @@ class CurveDrawer:
         except OSError:
             pass
         try:
-            process.wait(timeout=self.timeout)
+            process.wait(timeout=self.timeout if wait else 0)
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
@@ -86,8 +92,8 @@ class CurveDrawer:
     def __enter__(self) -> "CurveDrawer":
         return self
 
-    def __exit__(self, *exc_info) -> None:
-        self.close()
+    def __exit__(self, exc_type, *exc_info) -> None:
+        self.close(wait=exc_type is None)
 
 
 def main(argv=None):
@@ -96,9 +102,10 @@ def main(argv=None):
     run_dir = argv[0]
     if hasattr(os, "nice"):
         os.nice(10)  # the search's training comes first
+    run = RunDirectory(run_dir)  # its trials table is kept: each refresh reads what changed
     for _ in sys.stdin:
         try:
-            write_curves(run_dir)
+            write_curves(run.study())
         except Exception as error:  # noqa: BLE001 - the report draws what is missing
             print(f"kt_toolkit curves: {type(error).__name__}: {error}", file=sys.stderr)
     return 0
