@@ -10,8 +10,8 @@ bundled `digits` (2 layers of 128 relu units, dropout 0.2, no regularizer, Adam,
 constant learning rate, batch 64), 15 epochs, 5 trials. Only the learning rate may
 move, inside 0.999e-3 .. 1.001e-3: KerasTuner's random search stops once it draws
 values it has already tried, so a space of fixed values alone gives one trial.
-Early stopping, the plateau callback and the NaN guard are off, so every arm trains
-every epoch and the arms differ only in what happens around `fit`.
+Early stopping, the plateau callback, the NaN guard and chance pruning are off, so
+every arm trains every epoch and the arms differ only in what happens around `fit`.
 
 Arms, each in a fresh process, interleaved (the arm order rotates with the round):
 
@@ -64,7 +64,8 @@ SPACE = {"num_layers": 2, "units": 128, "dropout": 0.2, "regularizer": "none",
          "learning_rate": {"min": 0.999e-3, "max": 1.001e-3, "sampling": "log",
                            "default": 1e-3}}
 NO_CALLBACKS = {"early_stopping": {"enabled": False}, "terminate_on_nan": {"enabled": False},
-                "reduce_lr_on_plateau": {"enabled": False}}
+                "reduce_lr_on_plateau": {"enabled": False},
+                "chance_pruning": {"enabled": False}}
 
 
 def experiment(folder, *, name="overhead", trials=TRIALS, epochs=EPOCHS, space=None,
