@@ -102,7 +102,7 @@ class BestEpochCheckpoints:
         self._trials = {}
 
     def take_over(self, trial_id, callbacks):
-        """`callbacks` with KerasTuner's `SaveBestEpoch` replaced by the trial's `BestEpochWeights`.
+        """`callbacks`, KerasTuner's `SaveBestEpoch` replaced by the trial's `BestEpochWeights`.
 
         The same replacement serves every execution of the trial, as KerasTuner's
         one callback does.

@@ -13,11 +13,12 @@ counts objects, not bytes: a few large dead models could then pile up in memory.
 So it is kept, and made to visit only what the search itself created:
 `collect_young_only()`, held by kt_toolkit's tuners around `search` (and by
 `run_experiment` around the search and the best model's export, whose
-`load_model` builds once more), collects once and then freezes (`gc.freeze()`) every object alive when the search starts.
-A frozen object is never visited by a collection (it is still freed by reference
-counting), so each collection inside the search costs ~0.01-0.05 s and still
-frees the previous trial's model, as before. On the way out everything frozen is
-unfrozen, and later collections see it again.
+`load_model` builds once more), collects once and then freezes (`gc.freeze()`)
+every object alive when the search starts. A frozen object is never visited by a
+collection (it is still freed by reference counting), so each collection inside
+the search costs ~0.01-0.05 s and still frees the previous trial's model, as
+before. On the way out everything frozen is unfrozen, and later collections see
+it again.
 
 This relies on kt_toolkit's TensorFlow memory fix (`compat/keras.py`): without
 it TensorFlow keeps every trained model's graph, all of it created during the
