@@ -32,8 +32,8 @@ def optimizer_knobs(*, clipnorm: float = 0.0,
     """
     return (
         Knob("optimizer", "choice", "adam", "E4", "optimizer; Adam is the usual best choice "
-             "(adagrad, adadelta: one line away)",
-             values=("adam", "adamw", "nadam", "sgd", "rmsprop"), allowed=OPTIMIZERS),
+             "(sgd, which wants 1e-2 and more, adagrad, adadelta: one line away)",
+             values=("adam", "adamw", "nadam", "rmsprop"), allowed=OPTIMIZERS),
         Knob("learning_rate", "float", 1e-3, "E1, E2", "learning rate, log scale (the wide "
              "1e-5..1 of E2 is one line away)",
              min_value=3e-4, max_value=3e-2, sampling="log", lower=(0.0, False),

@@ -59,7 +59,9 @@ def _mlp_space():
     from kt_toolkit.hypermodels import HyperMLP
 
     space = keras_tuner.HyperParameters()
-    HyperMLP((64,), num_classes=10).declare(space)
+    # The default MLP space with SGD opened (its conditional momentum and nesterov).
+    HyperMLP((64,), num_classes=10, space={"optimizer": [
+        "adam", "adamw", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"]}).declare(space)
     return space
 
 
