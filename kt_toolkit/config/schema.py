@@ -19,7 +19,13 @@ __all__ = [
 ]
 
 ALGORITHMS = ("hyperband", "bayesian", "random", "grid", "quasi_random", "tpe")
-DEFAULT_MAX_TRIALS = 10  # random, quasi_random, tpe and bayesian, when tuner.max_trials is null
+DEFAULT_MAX_TRIALS = 10  # random, quasi_random and bayesian, when tuner.max_trials is null
+DEFAULT_TPE_TRIALS = 30  # tpe: its first 10 trials are random, the rest are TPE's
+
+
+def default_max_trials(algorithm: str) -> int:
+    """The trials an algorithm runs when `tuner.max_trials` is null (not Hyperband, grid)."""
+    return DEFAULT_TPE_TRIALS if algorithm == "tpe" else DEFAULT_MAX_TRIALS
 TASK_NAMES = ("auto", "multiclass", "binary", "regression")
 
 
@@ -133,7 +139,7 @@ class TunerConfig:
     completed trial's objective reaches it (in the objective's direction).
     """
 
-    algorithm: str = "hyperband"
+    algorithm: str = "tpe"
     objective: str = "auto"
     direction: str = "auto"
     max_trials: Optional[int] = None

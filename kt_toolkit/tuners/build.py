@@ -8,7 +8,7 @@ import keras_tuner
 
 from kt_toolkit.compat.keras import install_tf_memory_fix
 from kt_toolkit.config import tasks
-from kt_toolkit.config.schema import DEFAULT_MAX_TRIALS, duration_seconds
+from kt_toolkit.config.schema import DEFAULT_MAX_TRIALS, default_max_trials, duration_seconds
 from kt_toolkit.rundir.layout import PROJECT_NAME
 from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.distributed import ChiefOracleMixin
@@ -120,7 +120,7 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
     elif algorithm == "quasi_random":
         cls, extra = QuasiRandomSearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS}
     elif algorithm == "tpe":
-        cls, extra = TPESearch, {"max_trials": max_trials or DEFAULT_MAX_TRIALS,
+        cls, extra = TPESearch, {"max_trials": max_trials or default_max_trials("tpe"),
                                  "num_initial_points": tuner_config.num_initial_points}
     else:
         cls, extra = RecordingGridSearch, {"max_trials": max_trials}

@@ -7,7 +7,7 @@
 import math
 
 from kt_toolkit.rundir import RunDirectory
-from kt_toolkit.config.schema import DEFAULT_MAX_TRIALS
+from kt_toolkit.config.schema import default_max_trials
 
 __all__ = ["clock", "progress_line", "timing_text", "trial_budget"]
 
@@ -20,7 +20,7 @@ def trial_budget(config):
     """
     tuner = config.tuner
     if tuner.algorithm in ("random", "quasi_random", "tpe", "bayesian"):
-        return tuner.max_trials or DEFAULT_MAX_TRIALS
+        return tuner.max_trials or default_max_trials(tuner.algorithm)
     if tuner.algorithm == "grid":
         return tuner.max_trials
     max_epochs = tuner.max_epochs or config.training.epochs
