@@ -18,7 +18,9 @@ Arms, each in a fresh process, interleaved (the arm order rotates with the round
 - `bare`: `hypermodel.build(hp)` then `hypermodel.fit(...)`, 5 times in a loop (the
   very calls KerasTuner makes for a trial, without a tuner);
 - `keras_tuner`: plain `keras_tuner.RandomSearch` over that hypermodel, `max_trials=5`;
-- `kt_toolkit`: `kt_toolkit.experiment.run_experiment` on the config (random search).
+- `kt_toolkit`: `kt_toolkit.experiment.run_experiment` on the config (random search);
+  with `--no-report-arm`, also `kt_toolkit_no_report`, the same with `output.report`
+  off (no report, so no curves drawn in the background while the trials train).
 
 Seconds per trial: the loop's time (bare), `tuner.search` (keras_tuner) or
 kt_toolkit's `run_search` (wrapped here to time it; `run_experiment` is otherwise
@@ -56,6 +58,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(HERE)
 sys.path.insert(0, REPO)  # this checkout's kt_toolkit, in every process
 ARMS = ("bare", "keras_tuner", "kt_toolkit")
+NO_REPORT = "kt_toolkit_no_report"  # with --no-report-arm: output.report off
 TRIALS = 5
 EPOCHS = 15
 SPACE = {"num_layers": 2, "units": 128, "dropout": 0.2, "regularizer": "none",
@@ -181,7 +184,7 @@ def child(arm, folder, out):
 
     clock = Clock()
     clock.wrap(keras.Model, "fit", "fit")
-    config = experiment(os.path.join(folder, "kt_toolkit"))
+    config = experiment(os.path.join(folder, "kt_toolkit"), report=arm != NO_REPORT)
     if arm == "bare":
         timings = run_bare(config, clock)
     elif arm == "keras_tuner":
@@ -291,14 +294,17 @@ def main(argv=None):
                         help="add the kt_toolkit arm of another checkout of this repository "
                              "(e.g. `git worktree add /tmp/base <commit>`), and time its "
                              "report too")
-    parser.add_argument("--arm", choices=ARMS, help=argparse.SUPPRESS)
+    parser.add_argument("--no-report-arm", action="store_true",
+                        help=f"add the arm {NO_REPORT}: kt_toolkit with output.report off (no "
+                             "report, no curves drawn in the background)")
+    parser.add_argument("--arm", choices=ARMS + (NO_REPORT,), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.arm:
         return child(args.arm, args.folder, args.out)
     directory = args.directory or tempfile.mkdtemp(prefix="kt-overhead-")
-    arms = [(arm, arm, REPO) for arm in ARMS]
+    arms = [(arm, arm, REPO) for arm in ARMS + ((NO_REPORT,) if args.no_report_arm else ())]
     if args.compare:  # the same kt_toolkit arm, from another checkout (e.g. before a change)
         arms.append((f"kt_toolkit@{os.path.basename(os.path.normpath(args.compare))}",
                      "kt_toolkit", os.path.abspath(args.compare)))

@@ -197,13 +197,16 @@ class Study:
 
 
 def load_study(run_dir: str | os.PathLike[str],
-               rows: list[dict[str, Any]] | None = None) -> Study:
+               rows: list[dict[str, Any]] | None = None, *,
+               config: dict[str, Any] | None = None) -> Study:
     """Reads a run directory.
 
     Args:
         run_dir: String, a directory `kt-toolkit tune` made.
         rows: Optional list, the trial rows just read with `trial_rows` (or
             written with `write_trials_table`), so they are not read twice.
+        config: Optional dict, the run's `config.yaml` as the caller has it
+            parsed already (`RunDirectory.study` keeps it between trials).
 
     Returns:
         A `Study`.
@@ -216,8 +219,9 @@ def load_study(run_dir: str | os.PathLike[str],
     if not os.path.exists(config_path):
         raise FileNotFoundError(f"{run_dir!r} is not a kt_toolkit run directory: it has "
                                 "no config.yaml.")
-    with open(config_path, encoding="utf-8") as handle:
-        config = yaml.safe_load(handle)
+    if config is None:
+        with open(config_path, encoding="utf-8") as handle:
+            config = yaml.safe_load(handle)
     record = {}
     if os.path.exists(os.path.join(run_dir, RUN_RECORD)):
         with open(os.path.join(run_dir, RUN_RECORD), encoding="utf-8") as handle:
