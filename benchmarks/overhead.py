@@ -40,6 +40,32 @@ report in a temporary folder (or the run `--run-dir`), and on a copy of that run
 without its figures (`curves/`, `report/`: everything drawn anew).
 
 The machine's speed drifts (STACK_NOTES): compare numbers from one invocation only.
+
+Measured (issue 12, part 6; 2 CPU cores shared with other work, so single rounds
+moved by ±10 %): `--rounds 4 --compare <export of 3f665e6>`, before = kt_toolkit
+just before this work (3f665e6), after = 24cd6f5:
+
+| arm | s / trial | × bare | outside fit s / trial | CPU s / trial | × bare (CPU) | outside fit CPU s / trial | other CPU s | finish s | wait s | report s |
+|---|---|---|---|---|---|---|---|---|---|---|
+| bare `fit` loop | 5.11 | ×1.000 | 0.055 | 4.00 | ×1.000 | 0.054 | 0.00 |  |  |  |
+| plain KerasTuner | 5.93 | ×1.171 | 0.633 | 4.93 | ×1.251 | 0.618 | 0.00 | 0.72 |  |  |
+| kt_toolkit before | 5.88 | ×1.157 | 0.589 | 4.81 | ×1.203 | 0.588 | 0.00 | 1.03 |  | 4.28 |
+| kt_toolkit after | 5.28 | ×1.040 | 0.202 | 4.25 | ×1.067 | 0.176 | 4.04 | 0.74 | 0.72 | 2.68 |
+
+A second invocation (3 rounds, `--no-report-arm`, 6b7248d): kt_toolkit ×1.061 wall,
+×1.039 CPU, 0.156 s CPU outside `fit` a trial; with `output.report` off ×0.985 wall,
+×1.046 CPU, 0.152 s. Outside `fit`, a trial now costs ~0.1 s more than in the bare
+loop, against ~0.55 s before. What went: KerasTuner's two full garbage collections
+before each build (`compat.collection`), its checkpoint write at every better epoch
+(`compat.checkpoint`: one write at the trial's end) and, in 6b7248d, the YAML parse
+of `config.yaml` after every trial. The curves are drawn as trials end by a background process:
+0.8 s of CPU a trial here (`other CPU s`), which the report spent at the end before.
+
+`kt-toolkit report` on a 100-trial run (the same run, made with its report): before
+48.4 s (every figure drawn again each time), after 0.82 s (nothing changed: every
+figure reused); the report at the end of that search took 4.4 s. On a copy without
+its figures (a run made with `output.report: false`, or by workers), 42.7 s before and
+50.5 s after: the 100 curves are drawn then (~0.45 s each).
 """
 
 import argparse
