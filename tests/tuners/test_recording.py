@@ -53,7 +53,7 @@ def _config(tmp_path):
                             "learning_rate": {"min": 1e-3, "max": 1e-2, "sampling": "log"}}},
         "tuner": {"algorithm": "random", "max_trials": 2},
         "training": {"epochs": 150, "batch_size": 64, "callbacks": {
-            "early_stopping": {"enabled": False},
+            "early_stopping": {"enabled": False}, "chance_pruning": {"enabled": False},
             "reduce_lr_on_plateau": {"enabled": False}}},
         "output": {"directory": str(tmp_path / "runs"), "run_name": "killed",
                    "report": False},
