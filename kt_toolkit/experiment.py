@@ -119,9 +119,10 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
                     tuner.trial_listeners.append(drawer.notify)
                 stopped_reason = run_search(tuner, config, setup)
             else:
-                stopped_reason = run_parallel(config, setup, workers=workers,
-                                              oracle_address=oracle_address,
-                                              trials_per_process=trials_per_process)
+                stopped_reason = run_parallel(
+                    config, setup, workers=workers, oracle_address=oracle_address,
+                    trials_per_process=trials_per_process,
+                    trial_listeners=[drawer.notify] if config.output.report else [])
                 tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
                                     task=setup.data.task)
             result = finish_search(tuner, setup, stopped_reason)

@@ -62,7 +62,8 @@ def check_launch_options(*, workers: int, oracle_address: str = "127.0.0.1",
 
 
 def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.1",
-                 trials_per_process: "int | None" = None) -> "str | None":
+                 trials_per_process: "int | None" = None,
+                 trial_listeners=()) -> "str | None":
     """Runs a chief and `workers` worker processes until the search is over.
 
     The caller holds the run lock and has prepared the run (`setup`, a
@@ -75,6 +76,9 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
         oracle_address: String, the interface the chief binds.
         trials_per_process: Integer or `None`: a worker process is replaced after
             so many trials. Defaults to `DEFAULT_TRIALS_PER_PROCESS`.
+        trial_listeners: Functions called (with `None`) when this process sees
+            that more trials have ended, as a tuner's `trial_listeners` are with
+            a trial's id (a layer above passes them: the background curve drawer).
 
     Returns:
         Why the chief stopped the search early, or `None`.
@@ -90,6 +94,7 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
                    budget=trial_budget(config), objective=setup.objective,
                    direction=setup.direction,
                    max_time=duration_seconds(config.tuner.max_time))
+    group.listeners = list(trial_listeners)
     try:
         group.supervise()
     finally:
@@ -159,6 +164,7 @@ class _Group:
         os.makedirs(self.log_dir, exist_ok=True)
         self.chief, self.oracle, self.port = None, None, None
         self._ended = None  # trials ended at the last look (a worker death count resets)
+        self.listeners = []  # told when more trials have ended (run_parallel's trial_listeners)
         self.children = {}  # worker id -> Popen (None once it has finished)
         self.crashes = {}  # trial id -> times it took its worker down
         self.in_a_row = {}  # worker id -> deaths since a trial last ended
@@ -286,9 +292,18 @@ class _Group:
         if key[0] != self._ended:  # a trial ended: deaths so far were not in a row
             self._ended = key[0]
             self.in_a_row.clear()
+            if key[0]:
+                self._tell_listeners()
         if self._shown is None or key != self._shown[1]:
             logger.info("%s %s", time.strftime("%H:%M:%S"), line)
         self._shown = (now, key)
+
+    def _tell_listeners(self):
+        for listener in self.listeners:
+            try:
+                listener(None)
+            except Exception as error:  # noqa: BLE001 - a listener must never end a run
+                logger.warning("A trial listener failed: %s: %s", type(error).__name__, error)
 
     def stop(self, grace=10.0):
         """Ends every process this group started (SIGTERM, then SIGKILL)."""
