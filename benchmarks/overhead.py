@@ -64,7 +64,7 @@ of `config.yaml` after every trial. The curves are drawn as trials end by a back
 `kt-toolkit report` on a 100-trial run (the same run, made with its report): before
 48.4 s (every figure drawn again each time), after 0.82 s (nothing changed: every
 figure reused); the report at the end of that search took 4.4 s. On a copy without
-its figures (a run made with `output.report: false`, or by workers), 42.7 s before and
+its figures (a run made with `output.report: false`, or before this change), 42.7 s and
 50.5 s after: the 100 curves are drawn then (~0.45 s each).
 """
 
