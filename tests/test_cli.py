@@ -85,7 +85,7 @@ def test_console_script_reports_bad_files_with_exit_code_2(tmp_path):
 def test_validate_prints_the_resolved_config(capsys):
     assert main(["validate", "experiments/breast_cancer_mlp.yaml"]) == 0
     out = capsys.readouterr().out
-    assert "learning_rate: {min: 1.0e-05, max: 1.0" in out
+    assert "learning_rate: {min: 0.0003, max: 0.03" in out
 
 
 def test_error_classes_map_to_exit_codes(tmp_path, capsys):

@@ -11,6 +11,7 @@ import pytest
 from scipy.stats import qmc
 
 from kt_toolkit.compat.keras_tuner import first_values
+from kt_toolkit.config.knobs import SCHEDULE_NAMES
 from kt_toolkit.rundir import PROJECT_NAME
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.experiment import run_experiment
@@ -184,7 +185,11 @@ def test_conditional_knobs_of_the_default_mlp_space(tmp_path):
     from kt_toolkit.hypermodels import HyperMLP
 
     space = keras_tuner.HyperParameters()
-    HyperMLP((64,), num_classes=10).declare(space)
+    # The default MLP space with every optimizer and schedule opened: each brings
+    # conditional knobs (sgd's momentum and nesterov, exponential's decay_rate…).
+    HyperMLP((64,), num_classes=10, space={
+        "optimizer": ["adam", "adamw", "nadam", "sgd", "rmsprop", "adagrad", "adadelta"],
+        "lr_schedule": list(SCHEDULE_NAMES)}).declare(space)
     conditional = [hp for hp in space.space if hp.conditions]
     assert conditional  # the test would prove nothing without them
     values = _run(_oracle(tmp_path, space), 64)

@@ -270,7 +270,7 @@ def test_build_tuner_makes_a_tpe_search(tmp_path, make_config):
     hypermodel = HyperMLP((64,), num_classes=10, space=config.model.space)
     tuner = build_tuner(config, hypermodel, str(tmp_path / "run"), task="multiclass")
     assert isinstance(tuner, TPESearch) and isinstance(tuner.oracle, TPEOracle)
-    assert tuner.oracle.max_trials == 10 and tuner.oracle.seed == config.tuner.seed
+    assert tuner.oracle.max_trials == 30 and tuner.oracle.seed == config.tuner.seed
     assert tuner.oracle.num_initial_points == 4
 
 
