@@ -30,7 +30,7 @@ class Defaults(keras_tuner.HyperModel):
 
 TUNERS = {
     "random": (RecordingRandomSearch, {"max_trials": 6}),
-    "bayesian": (RecordingBayesianOptimization, {"max_trials": 6, "num_initial_points": 3}),
+    "bayesian": (RecordingBayesianOptimization, {"max_trials": 4, "num_initial_points": 2}),
     "hyperband": (RecordingHyperband, {"max_epochs": 9, "factor": 3, "max_trials": 6}),
     "grid": (RecordingGridSearch, {"max_trials": 6}),
     "quasi_random": (QuasiRandomSearch, {"max_trials": 6}),

@@ -52,7 +52,7 @@ def _config(tmp_path):
                             "optimizer": "adam", "batch_norm": False,
                             "learning_rate": {"min": 1e-3, "max": 1e-2, "sampling": "log"}}},
         "tuner": {"algorithm": "random", "max_trials": 2},
-        "training": {"epochs": 150, "batch_size": 64, "callbacks": {
+        "training": {"epochs": 60, "batch_size": 64, "callbacks": {
             "early_stopping": {"enabled": False}, "chance_pruning": {"enabled": False},
             "reduce_lr_on_plateau": {"enabled": False}}},
         "output": {"directory": str(tmp_path / "runs"), "run_name": "killed",
@@ -95,7 +95,7 @@ def test_a_trial_killed_mid_fit_is_rerun_with_a_whole_history_and_its_checkpoint
     assert os.stat(checkpoint).st_mtime_ns == stamp  # a finished trial is left alone
     rerun_rows = read_csv(history)
     assert [(r["execution"], r["epoch"]) for r in rerun_rows] == [
-        ("0", str(epoch)) for epoch in range(1, 151)]  # the killed attempt's rows replaced
+        ("0", str(epoch)) for epoch in range(1, 61)]  # the killed attempt's rows replaced
     assert all(r["loss"] and r["val_accuracy"] for r in rerun_rows)
     model = keras.saving.load_model(os.path.join(run_dir, "best", "model.keras"))
     assert model is not None
