@@ -13,7 +13,7 @@ import logging
 import os
 import warnings
 
-__all__ = ["first_values", "is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
+__all__ = ["active_values", "first_values", "is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
            "values_hash", "was_tried"]
 
 # KerasTuner's `Oracle._check_consecutive_failures` raises a bare RuntimeError
@@ -76,6 +76,24 @@ def was_tried(oracle, values):
     return values_hash(oracle, values) in tried_hashes(oracle)
 
 
+def active_values(space, sample):
+    """The values of the knobs of `space` that are active, filled in declaration order.
+
+    `sample(hp)` gives a tunable knob's value, a `Fixed` one keeps its own; a
+    conditional knob counts only when the values chosen before it activate it
+    (1.4.8's `Oracle._random_values` walks the space the same way).
+    """
+    from keras_tuner.engine import hyperparameters as hp_module
+
+    hps = hp_module.HyperParameters()
+    for hp in space:
+        hps.merge([hp])
+        if hps.is_active(hp):
+            hps.values[hp.name] = (hp.value if isinstance(hp, hp_module.Fixed)
+                                   else sample(hp))
+    return hps.values
+
+
 def first_values(oracle):
     """The space's default values for a search's first trial, else `None`.
 
@@ -85,15 +103,9 @@ def first_values(oracle):
     adds it only after `populate_space`) or when those values were tried already.
     Test: test_trial_zero_is_the_default_configuration.
     """
-    from keras_tuner.engine import hyperparameters as hp_module
-
     if oracle.trials:
         return None
-    hps = hp_module.HyperParameters()
-    for hp in oracle.hyperparameters.space:
-        hps.merge([hp])
-        if hps.is_active(hp):
-            hps.values[hp.name] = hp.default
-    if not hps.values or was_tried(oracle, hps.values):
+    values = active_values(oracle.hyperparameters.space, lambda hp: hp.default)
+    if not values or was_tried(oracle, values):
         return None
-    return hps.values
+    return values

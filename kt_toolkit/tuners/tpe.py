@@ -61,7 +61,8 @@ import optuna
 from keras_tuner.engine import hyperparameters as hp_module
 from keras_tuner.engine import trial as trial_module
 
-from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_hash, was_tried
+from kt_toolkit.compat.keras_tuner import (active_values, set_oracle_seed, tried_hashes,
+                                           values_hash, was_tried)
 from kt_toolkit.errors import invalid
 from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.distributed import ChiefOracleMixin
@@ -179,13 +180,7 @@ class TPEOracle(keras_tuner.Oracle):
 
     def _active_values(self, sample):
         """Values of the active knobs, declaration order; `sample(hp)` for tunable ones."""
-        hps = hp_module.HyperParameters()
-        for hp in self.hyperparameters.space:
-            hps.merge([hp])
-            if hps.is_active(hp):
-                hps.values[hp.name] = (hp.value if isinstance(hp, hp_module.Fixed)
-                                       else sample(hp))
-        return hps.values
+        return active_values(self.hyperparameters.space, sample)
 
     def _derived_seed(self, stream):
         """A 32-bit seed from the oracle's seed, the trial count and a stream number."""
