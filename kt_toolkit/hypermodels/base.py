@@ -100,6 +100,15 @@ class TunableModel(keras_tuner.HyperModel):
         return keras.layers.Normalization(axis=axis, mean=mean, variance=variance,
                                           name="standardize")(x)
 
+    @property
+    def declares_whole_space(self) -> bool:
+        """Whether `declare` registers every knob a build does (no model needed).
+
+        True unless a subclass overrides `build` (and might register more there);
+        `build_body` gets the values, not `hp`, so it cannot add knobs.
+        """
+        return type(self).build is TunableModel.build
+
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         values = self.declare(hp)
         inputs = keras.Input(shape=self.input_shape, name="inputs")

@@ -31,6 +31,7 @@ from kt_toolkit.compat.checkpoint import BestEpochCheckpoints
 from kt_toolkit.compat.collection import collect_young_only
 from kt_toolkit.compat.hooks import TunerHooks
 from kt_toolkit.compat.keras import trial_scope
+from kt_toolkit.compat.keras_tuner import activate_all_conditions
 from kt_toolkit.rundir import RunDirectory, failure_reason
 from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.progress import timing_text
@@ -103,7 +104,11 @@ class RecordingMixin(TunerHooks):
         # KerasTuner builds the default model in the constructor; a build error
         # there would crash the whole search instead of failing one trial.
         try:
-            super().populate_initial_space()
+            if getattr(self.hypermodel, "declares_whole_space", False):
+                # kt_toolkit's builders: the knobs without a model build per condition.
+                activate_all_conditions(self.oracle, self.hypermodel.declare)
+            else:
+                super().populate_initial_space()
         except FatalError:
             raise
         except Exception as error:  # noqa: BLE001 - any build error fails trials, not the search

@@ -77,3 +77,45 @@ def test_tried_values_are_recognised_by_their_hash(tmp_path):
     hyperband = keras_tuner.oracles.HyperbandOracle(objective=SCORE, max_epochs=3)
     assert values_hash(hyperband, {"x": 1, "tuner/epochs": 3}) == values_hash(
         hyperband, {"x": 1})
+
+
+@pytest.mark.parametrize("builder", ["mlp", "cnn"])
+def test_activate_all_conditions_declares_the_space_a_build_does(tmp_path, builder):
+    """The declare-only loop finds the same knobs, conditions and ranges as KerasTuner's
+    build-per-condition loop, without building a model."""
+    from kt_toolkit.compat.keras_tuner import activate_all_conditions
+    from kt_toolkit.hypermodels import get_builder
+
+    shape = (8, 8, 1) if builder == "cnn" else (6,)
+    hypermodel = get_builder(builder)(shape, task="multiclass", num_classes=3)
+    assert hypermodel.declares_whole_space
+
+    built = keras_tuner.RandomSearch(hypermodel, objective="val_loss", max_trials=1,
+                                     directory=str(tmp_path), project_name="built")
+    declared = keras_tuner.Oracle(objective="val_loss", max_trials=1)
+    builds = []
+    original = type(hypermodel).build
+    type(hypermodel).build = lambda self, hp: builds.append(hp) or original(self, hp)
+    try:
+        activate_all_conditions(declared, hypermodel.declare)
+    finally:
+        type(hypermodel).build = original
+    assert builds == []
+
+    def described(oracle):
+        return sorted((hp.name, json.dumps(hp.get_config(), sort_keys=True, default=str))
+                      for hp in oracle.get_space().space)
+
+    assert described(declared) == described(built.oracle)
+    assert len(declared.get_space().space) > 10
+
+
+def test_a_builder_that_overrides_build_is_explored_by_builds():
+    from kt_toolkit.hypermodels import get_builder
+
+    class Custom(get_builder("mlp")):
+        def build(self, hp):
+            hp.Int("extra", 1, 3)
+            return super().build(hp)
+
+    assert not Custom((4,), task="binary").declares_whole_space
