@@ -30,7 +30,9 @@ best score any arm reached in that task and seed (for a loss: within 2 % of it;
 scoring within 5 % of the range above chance, or a loss >= 95 % of the chance loss:
 `kt_toolkit.pruning.chance_level` of the validation targets).
 
-Note (issue 17): kt_toolkit's val_loss includes its L1/L2 penalty; the peers have none.
+On `diabetes` kt_toolkit's objective is its default for a regression, `val_mse`: the
+error without the L1/L2 penalty that Keras adds to `val_loss` (issue 17). The peers
+have no penalty, so their `val_loss` is the same error.
 """
 
 import argparse
@@ -179,6 +181,8 @@ def run_optuna(task_path, task, objective, seed, folder, log):
 
 def _kt_config(task_path, name, objective, seed, folder):
     """The 5-line YAML a user writes: dataset, the default builder, space and algorithm."""
+    if TASKS[name][0] == "regression":
+        objective = "val_mse"  # kt_toolkit's default: the error, without the penalty
     path = os.path.join(folder, "race.yaml")
     with open(path, "w", encoding="utf-8") as handle:
         handle.write(f"experiment: {{name: race_{name}, seed: {seed}}}\n"

@@ -15,6 +15,7 @@ import typing
 import numpy as np
 
 from kt_toolkit._io import as_float
+from kt_toolkit.config.tasks import DATA_LOSSES
 
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
@@ -103,8 +104,20 @@ class Curves:
         """The column, or NaNs when the history has no such column."""
         return self.columns.get(name, np.full(len(self), np.nan))
 
-    loss = property(lambda self: self.get("loss"))
-    val_loss = property(lambda self: self.get("val_loss"))
+    @property
+    def data_loss_name(self) -> str:
+        """The logged loss without weight penalties (`crossentropy`, `mse`), else `loss`.
+
+        Keras's `loss` adds every L1/L2 penalty (issue 17): the checks that compare
+        a loss with chance, with other trials or train with validation read the
+        data loss (`loss`, `val_loss` here); those about the optimization itself
+        (NaN, explosion) read `total_loss`.
+        """
+        return next((name for name in DATA_LOSSES if name in self.columns), "loss")
+
+    loss = property(lambda self: self.get(self.data_loss_name))
+    val_loss = property(lambda self: self.get("val_" + self.data_loss_name))
+    total_loss = property(lambda self: self.get("loss"))
     score = property(lambda self: self.get(self.metric))  # the objective's training side
     val_score = property(lambda self: self.get(self.objective))
 

@@ -89,12 +89,13 @@ def diverged_by_reason(c: Curves, reason: str) -> Finding:
     Returns:
         A `diverged` finding with the last finite training loss, if any.
     """
-    finite = np.flatnonzero(np.isfinite(c.loss))
+    loss = c.total_loss  # optimization: the loss Keras minimized, penalties included
+    finite = np.flatnonzero(np.isfinite(loss))
     evidence, extra = {}, ""
     if len(finite):
         last = int(finite[-1])
-        evidence = {"last_finite_loss": float(c.loss[last]), "epoch": float(c.epochs[last])}
-        extra = f" (training loss {fmt(c.loss[last])} at epoch {c.epoch(last)})"
+        evidence = {"last_finite_loss": float(loss[last]), "epoch": float(c.epochs[last])}
+        extra = f" (training loss {fmt(loss[last])} at epoch {c.epoch(last)})"
     return _diverged(c, f"{reason.rstrip('.')}{extra}", evidence)
 
 
@@ -113,10 +114,13 @@ def divergence(c: Curves) -> Finding | None:
             bad = int(np.flatnonzero(~np.isfinite(values))[0])
             return _diverged(c, f"{label} became {values[bad]} at epoch {c.epoch(bad)}",
                              {"epoch": float(c.epochs[bad])})
-    loss = c.loss
+    # Saturation compares with chance: the data loss. Explosion is about the
+    # optimization: the total loss Keras minimized (penalties included).
+    loss = c.total_loss
     if not len(c) or not np.isfinite(loss).all() or loss.min() <= 0:
         return None
-    saturated = _saturated(c, loss)
+    data_loss = c.loss
+    saturated = _saturated(c, data_loss) if np.isfinite(data_loss).all() else None
     if saturated or len(c) < 2:
         return saturated
     low = int(np.argmin(loss))

@@ -21,6 +21,7 @@ import typing
 from kt_toolkit.analysis import _failure_checks as failure
 from kt_toolkit.analysis import _fit_checks as fit
 from kt_toolkit.analysis._curves_data import Curves, Finding
+from kt_toolkit.config.tasks import TASKS, data_loss
 
 if typing.TYPE_CHECKING:
     from kt_toolkit.rundir.study import Study
@@ -300,13 +301,16 @@ def study_reference(study: "Study",
     best = study.best(1)
     if best:
         reference["best_objective"] = best[0]["objective"]
-    columns = {"best_loss": "loss", "best_val_loss": "val_loss"}
+    # The data loss (no weight penalties, issue 17) where the run logged it.
+    loss = data_loss(study.task) if study.task in TASKS else "loss"
+    columns = {"best_loss": loss, "best_val_loss": "val_" + loss}
     if study.is_bounded_metric:
         columns["best_score"] = study.metric
     for key, name in columns.items():
-        values = [row[name] for trial in study.completed
-                  for row in _rows(study, trial["trial_id"], histories)
-                  if math.isfinite(row.get(name, math.nan))]
+        values = [row.get(name, row.get(name.replace(loss, "loss")))
+                  for trial in study.completed
+                  for row in _rows(study, trial["trial_id"], histories)]
+        values = [v for v in values if v is not None and math.isfinite(v)]
         if values:
             reference[key] = max(values) if key == "best_score" else min(values)
     return reference

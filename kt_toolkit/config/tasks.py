@@ -1,23 +1,34 @@
 """Tasks and the metrics each one produces (E14, E15, A5). Imports no Keras.
 
-| task | output | loss | metrics |
-|---|---|---|---|
-| `multiclass` | softmax, one unit per class | sparse categorical cross-entropy | accuracy |
-| `binary` | sigmoid, one unit | binary cross-entropy | accuracy, auc |
-| `regression` | linear, one unit | mean squared error | mae |
+| task | output | loss | metrics | data loss |
+|---|---|---|---|---|
+| `multiclass` | softmax, one unit per class | sparse categorical cross-entropy | accuracy, crossentropy | crossentropy |
+| `binary` | sigmoid, one unit | binary cross-entropy | accuracy, auc, crossentropy | crossentropy |
+| `regression` | linear, one unit | mean squared error | mse, mae | mse |
+
+Keras's `loss` (and `val_loss`) is the data loss **plus** every weight penalty of
+the model (L1/L2): two trials with different penalties cannot be compared on it.
+The *data loss* is the same loss compiled as a metric, without penalties
+(issue 17): the default regression objective is `val_mse`, and the curve
+verdicts that compare trials with each other or with chance read it.
 """
 
 from kt_toolkit.errors import ConfigError
 
-__all__ = ["TASKS", "allowed_objectives", "check_objective", "default_objective",
+__all__ = ["DATA_LOSSES", "TASKS", "allowed_objectives", "check_objective", "data_loss",
+           "default_objective",
            "objective_direction", "resolve_objective"]
 
 TASKS = {
-    "multiclass": {"metrics": ("accuracy",), "objective": "val_accuracy"},
-    "binary": {"metrics": ("accuracy", "auc"), "objective": "val_auc"},
-    "regression": {"metrics": ("mae",), "objective": "val_loss"},
+    "multiclass": {"metrics": ("accuracy", "crossentropy"), "objective": "val_accuracy",
+                   "data_loss": "crossentropy"},
+    "binary": {"metrics": ("accuracy", "auc", "crossentropy"), "objective": "val_auc",
+               "data_loss": "crossentropy"},
+    "regression": {"metrics": ("mse", "mae"), "objective": "val_mse", "data_loss": "mse"},
 }
-_MAXIMIZED = ("accuracy", "auc")
+# The penalty-free twins of `loss`, whatever the task (see `data_loss`).
+DATA_LOSSES = ("crossentropy", "mse")
+_MAXIMIZED = ("accuracy", "auc", "precision", "recall", "f1_score", "r2_score")
 
 
 def allowed_objectives(task: str) -> list[str]:
@@ -26,14 +37,19 @@ def allowed_objectives(task: str) -> list[str]:
     return [prefix + name for prefix in ("val_", "") for name in names]
 
 
+def data_loss(task: str) -> str:
+    """The metric that is the task's loss without weight penalties (`"mse"`, ...)."""
+    return TASKS[task]["data_loss"]
+
+
 def default_objective(task: str) -> str:
     return TASKS[task]["objective"]
 
 
 def objective_direction(objective: str) -> str:
-    """`"max"` for accuracy/AUC-like metrics, `"min"` for losses and errors."""
+    """`"max"` for accuracy/AUC-like scores, `"min"` for losses and errors (mse, mae)."""
     base = objective[4:] if objective.startswith("val_") else objective
-    return "max" if base in _MAXIMIZED else "min"
+    return "max" if base.endswith(_MAXIMIZED) else "min"
 
 
 def check_objective(objective: str, direction: str, task: str, *,

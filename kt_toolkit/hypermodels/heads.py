@@ -31,9 +31,19 @@ def output_layer(task: str, num_classes: int | None, *,
 
 def compile_arguments(task: str) -> dict[str, Any]:
     """`loss` and `metrics` for `model.compile`, named as `tasks.TASKS` lists them."""
+    # `crossentropy` and `mse` repeat the loss without the weight penalties that
+    # Keras adds to `loss` (kt_toolkit.config.tasks: the data loss, issue 17).
     if task == "multiclass":
-        return {"loss": "sparse_categorical_crossentropy", "metrics": ["accuracy"]}
+        return {"loss": "sparse_categorical_crossentropy",
+                "metrics": ["accuracy",
+                            keras.metrics.SparseCategoricalCrossentropy(name="crossentropy")]}
     if task == "binary":
         return {"loss": "binary_crossentropy",
-                "metrics": ["accuracy", keras.metrics.AUC(name="auc")]}
-    return {"loss": "mean_squared_error", "metrics": ["mae"]}
+                # The loss object, per sample, accepts labels of shape (n,) against
+                # outputs (n, 1) as the loss does (keras.metrics.BinaryCrossentropy
+                # does not).
+                "metrics": ["accuracy", keras.metrics.AUC(name="auc"),
+                            keras.metrics.MeanMetricWrapper(
+                                keras.losses.BinaryCrossentropy(reduction=None),
+                                name="crossentropy")]}
+    return {"loss": "mean_squared_error", "metrics": ["mse", "mae"]}

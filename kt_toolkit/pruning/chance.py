@@ -98,8 +98,8 @@ def chance_level(objective: str, task: str, y: npt.ArrayLike | None) -> float | 
     |---|---|
     | `accuracy` | the majority class's share (1/num_classes when balanced) |
     | `auc` | 0.5 |
-    | `loss`, classification | cross-entropy of predicting the class shares: their entropy |
-    | `loss`, regression (MSE) | the variance of `y` (predicting the mean) |
+    | `loss` or `crossentropy`, classification | cross-entropy of predicting the class shares: their entropy |
+    | `loss` or `mse`, regression | the variance of `y` (predicting the mean) |
     | `mae` | mean absolute deviation from the median |
 
     Example:
@@ -127,11 +127,11 @@ def chance_level(objective: str, task: str, y: npt.ArrayLike | None) -> float | 
         shares = np.unique(y, return_counts=True)[1] / len(y)
         if metric == "accuracy":
             return float(shares.max())
-        if metric == "loss":
+        if metric in ("loss", "crossentropy"):
             return float(-(shares * np.log(shares)).sum())
         return None
     y = y.astype("float64")
-    if metric == "loss":
+    if metric in ("loss", "mse"):
         return float(y.var())
     if metric == "mae":
         return float(np.abs(y - np.median(y)).mean())

@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 
 from kt_toolkit._io import as_float, read_csv
+from kt_toolkit.config.tasks import objective_direction
 from kt_toolkit.rundir.layout import CONFIG_FILE, HISTORY_FILE, META_FILE, RUN_RECORD, trial_dir
 from kt_toolkit.rundir.table import trial_rows
 
@@ -229,7 +230,7 @@ def load_study(run_dir: str | os.PathLike[str],
     objective = record.get("objective") or config["tuner"]["objective"]
     direction = record.get("direction") or config["tuner"]["direction"]
     if direction == "auto":
-        direction = "min" if objective.endswith("loss") or objective.endswith("error") else "max"
+        direction = objective_direction(objective)
     space = (config.get("model") or {}).get("space") or {}
     domains = {name: Domain.from_spec(name, spec) for name, spec in space.items()}
     tidy = []
