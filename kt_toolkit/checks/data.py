@@ -165,9 +165,11 @@ def _targets(data):
                f" range {numbers['min']:.4g}..{numbers['max']:.4g}")
     if max(abs(numbers["mean"]), numbers["std"]) > TARGET_SCALE_WARN or numbers["std"] < 0.1:
         return Finding("labels", "warn", message + " (far from unit scale).",
-                       "The linear output starts near 0: a model needs many steps at "
-                       "a usual learning rate to reach targets of this scale. Rescale "
-                       "y (e.g. standardize it) in your data file.", numbers=numbers)
+                       "A linear output starts near 0 and needs many steps at a usual "
+                       "learning rate to reach targets of this scale. kt_toolkit's "
+                       "builders handle it (their `target_scale` layer maps the output "
+                       "through the training targets' mean and std); a model of your "
+                       "own needs the same, or standardized y.", numbers=numbers)
     return Finding("labels", "pass", message + ".", numbers=numbers)
 
 

@@ -35,6 +35,13 @@ class TunableModel(keras_tuner.HyperModel):
             `{min, max, step, sampling, default}` or choices `{values: [...]}`.
         feature_mean: Optional array, the training inputs' mean (F1).
         feature_variance: Optional array, their variance.
+        target_mean: Optional float, a regression's training-target mean.
+        target_std: Optional float, their standard deviation. Given (as
+            `from_data` does), the linear output is followed by a fixed
+            `Rescaling(scale=target_std, offset=target_mean)`: the network learns
+            standardized targets while its predictions, loss and metrics stay in
+            the data's units (targets of ~150 ± 77 otherwise start every trial far
+            from the mean, and many trials never get there).
         discrete: Boolean, give unstepped float ranges a grid step (grid search).
         seed: Integer, for oversampling and balanced batches. Defaults to `0`.
         name: String, the model's name.
@@ -45,7 +52,9 @@ class TunableModel(keras_tuner.HyperModel):
     def __init__(self, input_shape: Sequence[int], *, task: str = "multiclass",
                  num_classes: int | None = None, space: Mapping[str, Any] | None = None,
                  feature_mean: np.ndarray | None = None,
-                 feature_variance: np.ndarray | None = None, discrete: bool = False,
+                 feature_variance: np.ndarray | None = None,
+                 target_mean: float | None = None, target_std: float | None = None,
+                 discrete: bool = False,
                  seed: int = 0, name: str | None = None) -> None:
         super().__init__(name=name or type(self).__name__.lower(), tunable=True)
         if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
@@ -63,10 +72,20 @@ class TunableModel(keras_tuner.HyperModel):
         self.seed = seed
         self.feature_mean = feature_mean
         self.feature_variance = feature_variance
+        if (target_mean is None) != (target_std is None):
+            raise invalid("target_std", "given together with target_mean", target_std)
+        if target_std is not None and not (np.isfinite(target_std) and target_std > 0):
+            raise invalid("target_std", "a positive finite number", target_std)
+        self.target_mean = None if target_mean is None else float(target_mean)
+        self.target_std = None if target_std is None else float(target_std)
 
     @classmethod
     def from_data(cls, data: "Dataset", **kwargs: Any) -> "TunableModel":
         """The builder for a `kt_toolkit.data.Dataset` (shape, task, statistics)."""
+        if data.task == "regression" and len(data.y_train):
+            std = float(np.std(data.y_train))
+            kwargs.setdefault("target_mean", float(np.mean(data.y_train)))
+            kwargs.setdefault("target_std", std if np.isfinite(std) and std > 0 else 1.0)
         return cls(data.input_shape, task=data.task, num_classes=data.num_classes,
                    feature_mean=data.feature_mean, feature_variance=data.feature_variance,
                    **kwargs)
@@ -114,6 +133,9 @@ class TunableModel(keras_tuner.HyperModel):
         inputs = keras.Input(shape=self.input_shape, name="inputs")
         x = self.build_body(inputs, values)
         outputs = output_layer(self.task, self.num_classes)(x)
+        if self.task == "regression" and self.target_std is not None:
+            outputs = keras.layers.Rescaling(self.target_std, offset=self.target_mean,
+                                             name="target_scale")(outputs)
         model = keras.Model(inputs, outputs, name=self.name)
         self.compile_model(model, values)
         return model

@@ -145,6 +145,38 @@ def test_standardization_inside_the_model_uses_training_statistics():
     np.testing.assert_allclose(keras.ops.convert_to_numpy(out), [[1.0, 0.0, -1.0]], atol=1e-5)
 
 
+def test_regression_head_predicts_in_the_targets_units_from_the_start(tmp_path):
+    """Raw targets (diabetes: 152 ± 77): `from_data` puts the training targets' mean
+    and spread after the linear output, so an untrained model already predicts near
+    the mean, and a saved model keeps the scale."""
+    from kt_toolkit.config import DataConfig
+    from kt_toolkit.data import load_dataset
+
+    data = load_dataset(DataConfig(dataset="diabetes"), seed=0)
+    mean, std = float(np.mean(data.y_train)), float(np.std(data.y_train))
+    assert mean > 100 and std > 50
+    hp = keras_tuner.HyperParameters()
+    scaled = HyperMLP.from_data(data).build(hp)
+    plain = HyperMLP(data.input_shape, task="regression",
+                     feature_mean=data.feature_mean,
+                     feature_variance=data.feature_variance).build(hp)
+    layer = scaled.get_layer("target_scale")
+    assert (layer.scale, layer.offset) == pytest.approx((std, mean))
+
+    def mse(model):
+        return float(np.mean((model.predict(data.x_val, verbose=0)[:, 0] - data.y_val) ** 2))
+
+    # Untrained: within a few variances of the targets, against ~mean² without.
+    assert mse(scaled) < 5 * np.var(data.y_val) < mse(plain)
+    path = str(tmp_path / "model.keras")
+    scaled.save(path)
+    reloaded = keras.models.load_model(path)
+    np.testing.assert_allclose(reloaded.predict(data.x_val[:4], verbose=0),
+                               scaled.predict(data.x_val[:4], verbose=0), rtol=1e-5)
+    with pytest.raises(ConfigError, match="target_std"):
+        HyperMLP((3,), task="regression", target_mean=1.0, target_std=0.0)
+
+
 def test_plain_keras_tuner_use(tmp_path):
     """The README example: HyperMLP in someone's own script with a stock tuner."""
     x, y = load_digits(return_X_y=True)
