@@ -47,7 +47,7 @@ SCALE_WARN = 10.0  # max |x| of features a model gets unstandardized
 def read_source(config: "DataConfig") -> "RawData":
     """The `RawData` of `config.dataset` as its file or registry loader gives it."""
     if registry.is_file_path(config.dataset):
-        return read_file(config.dataset, target=config.target)
+        return read_file(config.dataset, target=config.target, header=config.header)
     return registry.get_entry(config.dataset).loader()
 
 

@@ -96,10 +96,15 @@ class ExperimentSection:
 
 @dataclasses.dataclass
 class DataConfig:
-    """`data:` which dataset, how it is split and sampled (D1, D2, F1, F2)."""
+    """`data:` which dataset, how it is split and sampled (D1, D2, F1, F2).
+
+    `header` says whether the first line of a `.csv` is its header: `true`, `false`,
+    or `auto`, which reads a first line of numbers as a sample (columns `0`…`N-1`).
+    """
 
     dataset: str = "digits"
     target: Optional[Union[str, int]] = None
+    header: Union[bool, str] = "auto"
     task: str = "auto"
     validation_split: float = 0.2
     subsample: Optional[int] = None
@@ -111,6 +116,10 @@ class DataConfig:
         if not self.dataset:
             raise invalid(f"{key}.dataset", "a dataset name or a .npz/.csv path", self.dataset)
         _choice(f"{key}.task", self.task, TASK_NAMES)
+        if not (isinstance(self.header, bool) or self.header == "auto"):
+            raise invalid(f"{key}.header", "one of auto, true, false", self.header,
+                          "auto reads a first line of numbers as a sample, true takes it "
+                          "as the header, false as a sample.")
         if not 0.0 < self.validation_split < 1.0:
             raise invalid(f"{key}.validation_split", "a fraction in (0, 1)",
                           self.validation_split, "0.2 keeps a fifth for validation.")

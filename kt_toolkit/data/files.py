@@ -1,30 +1,42 @@
 """Datasets from files: `.npz` archives and `.csv` tables (no pandas).
 
 An `.npz` holds either `x` and `y` (split by `load_dataset`) or `x_train`,
-`y_train`, `x_val`, `y_val` (used as given). A `.csv` has a header row; one column
-is the target (`data.target`: a header name or an integer index, the last column by
-default) and every other column must be numeric.
+`y_train`, `x_val`, `y_val` (used as given). In a `.csv` one column is the target
+(`data.target`: a column name or an integer index, the last column by default) and
+every other column must be numeric.
+
+Whether the first line of a `.csv` is a header is `data.header`: `true`, `false`, or
+`auto` (the default), which reads a first line of numbers as the first sample and
+skips scikit-learn's count line (`150,4,setosa,versicolor,virginica` in its
+`iris.csv`: samples, features, class names). A file without a header has columns
+named `0`…`N-1`; the log says so.
 """
 
 import csv
+import logging
 import os
 
 import numpy as np
 
 from kt_toolkit.data.dataset import RawData
-from kt_toolkit.errors import DataError, suggest
+from kt_toolkit.errors import DataError, invalid, suggest
 
 __all__ = ["read_csv", "read_file", "read_npz"]
+
+logger = logging.getLogger(__name__)
 
 NPZ_LAYOUTS = (("x", "y"), ("x_train", "y_train", "x_val", "y_val"))
 
 
-def read_file(path: str | os.PathLike[str], *, target: str | int | None = None) -> RawData:
+def read_file(path: str | os.PathLike[str], *, target: str | int | None = None,
+              header: bool | str = "auto") -> RawData:
     """Reads a `.npz` or `.csv` file into a `RawData`.
 
     Args:
         path: String, the file; a relative path is relative to the current directory.
         target: Optional string or integer, the target column of a `.csv`.
+        header: `"auto"`, `True` or `False`: whether the first line of a `.csv` is
+            its header (see the module docstring). Defaults to `"auto"`.
 
     Returns:
         A `RawData` with float32 features and raw (unencoded) targets.
@@ -39,7 +51,7 @@ def read_file(path: str | os.PathLike[str], *, target: str | int | None = None) 
             "to the current directory.", key="data.dataset")
     if str(path).lower().endswith(".npz"):
         return read_npz(path)
-    return read_csv(path, target=target)
+    return read_csv(path, target=target, header=header)
 
 
 def _features(x, path, key):
@@ -92,20 +104,62 @@ def _input_kind(x):
     return "image" if x.ndim >= 3 else "features"
 
 
-def _read_rows(path):
+def _quoted(fields, limit=80):
+    line = ",".join(fields)
+    return repr(line if len(line) <= limit else line[:limit] + "…")
+
+
+def _is_count_line(rows):
+    """Whether line 1 is scikit-learn's `n_samples,n_features,class names…`."""
+    counts = [field.strip() for field in rows[0][:2]]
+    if len(rows) < 2 or len(counts) < 2 or not all(c.isdigit() for c in counts):
+        return False
+    return int(counts[0]) == len(rows) - 1 and int(counts[1]) == len(rows[1]) - 1
+
+
+def _layout(rows, header):
+    """Returns (column names, data rows, whether line 1 is the header)."""
+    first = rows[0]
+    if header == "auto":
+        if _is_count_line(rows):
+            logger.info("Line 1 %s is a count of samples and features (scikit-learn's "
+                        "layout), skipped: no header found; columns named 0…%d.",
+                        _quoted(first), len(rows[1]) - 1)
+            return [str(i) for i in range(len(rows[1]))], rows[1:], False
+        header = not all(_is_float(field) for field in first)
+        if not header:
+            logger.info("Line 1 %s is all numbers, read as a sample: no header found; "
+                        "columns named 0…%d. Set `data.header: true` if it is the header.",
+                        _quoted(first), len(first) - 1)
+    if header:
+        return [name.strip() for name in first], rows[1:], True
+    return [str(i) for i in range(len(first))], rows, False
+
+
+def _read_rows(path, header):
+    """Returns (column names, data rows, line number of the first data row)."""
     with open(path, newline="", encoding="utf-8-sig") as handle:
         rows = [row for row in csv.reader(handle) if row]
-    if len(rows) < 2:
+    names, data, has_header = _layout(rows, header) if rows else ([], [], True)
+    if not data:
         raise DataError(f"`dataset` must be a .csv with a header row and data rows. "
                         f"Received: dataset={path!r} with {len(rows)} row(s).",
                         key="data.dataset")
-    header = [name.strip() for name in rows[0]]
-    for number, row in enumerate(rows[1:], start=2):
-        if len(row) != len(header):
-            raise DataError(f"`dataset` rows must have {len(header)} fields like the "
-                            f"header. Received: dataset={path!r}, line {number} has "
-                            f"{len(row)}.", key="data.dataset")
-    return header, rows[1:]
+    first_line = len(rows) - len(data) + 1
+    if has_header:
+        like = f"the header (line 1: {_quoted(rows[0])})"
+        hint = ("If line 1 is not a header but a sample, set `data.header: false`; if it "
+                "is a note or a count, delete it.")
+    else:
+        like = f"line {first_line}: {_quoted(data[0])}"
+        hint = ("If line 1 is a header, set `data.header: true`; if it is a note or a "
+                "count, delete it.")
+    for number, row in enumerate(data, start=first_line):
+        if len(row) != len(names):
+            raise DataError(f"`dataset` rows must have {len(names)} fields like {like}. "
+                            f"Received: dataset={path!r}, line {number} has {len(row)}. "
+                            f"{hint}", key="data.dataset")
+    return names, data, first_line
 
 
 def _target_index(header, target):
@@ -122,7 +176,7 @@ def _target_index(header, target):
         f"target={target!r}.{hint} Columns: {', '.join(header)}.", key="data.target")
 
 
-def _column(rows, index, name, path):
+def _column(rows, index, name, path, first_line):
     values = [row[index].strip() for row in rows]
     try:
         return np.array([float(value) for value in values], dtype=np.float64)
@@ -130,7 +184,7 @@ def _column(rows, index, name, path):
         bad = next(i for i, value in enumerate(values) if not _is_float(value))
         raise DataError(
             f"Feature column `{name}` must be numeric. Received: {values[bad]!r} on line "
-            f"{bad + 2} of {path!r}. Encode it as numbers, drop it, or make it the "
+            f"{bad + first_line} of {path!r}. Encode it as numbers, drop it, or make it the "
             "`target`.", key="data.dataset") from None
 
 
@@ -142,11 +196,16 @@ def _is_float(text):
         return False
 
 
-def read_csv(path: str | os.PathLike[str], *, target: str | int | None = None) -> RawData:
-    """Reads a `.csv` with a header row; see the module docstring for the rules."""
-    header, rows = _read_rows(path)
+def read_csv(path: str | os.PathLike[str], *, target: str | int | None = None,
+             header: bool | str = "auto") -> RawData:
+    """Reads a `.csv`; see the module docstring for the rules and `read_file` for the
+    arguments."""
+    if not (isinstance(header, bool) or header == "auto"):
+        raise invalid("data.header", "one of auto, true, false", header,
+                      "auto reads a first line of numbers as a sample.", error=DataError)
+    header, rows, first_line = _read_rows(path, header)
     target_index = _target_index(header, target)
-    features = [_column(rows, i, header[i], path)
+    features = [_column(rows, i, header[i], path, first_line)
                 for i in range(len(header)) if i != target_index]
     if not features:
         raise DataError(f"`dataset` must have a feature column besides the target. "

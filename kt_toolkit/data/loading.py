@@ -71,12 +71,17 @@ def check_data_config(config: "ExperimentConfig") -> None:
 
 def _read(config):
     if registry.is_file_path(config.dataset):
-        return read_file(config.dataset, target=config.target), None
+        return read_file(config.dataset, target=config.target,
+                         header=config.header), None
     entry = registry.get_entry(config.dataset)
     if config.target is not None:
         raise DataError(f"`target` must be null for a registered dataset. Received: "
                         f"target={config.target!r}. It names a column of a .csv file.",
                         key="data.target")
+    if config.header != "auto":
+        raise DataError(f"`header` must be auto for a registered dataset. Received: "
+                        f"header={config.header!r}. It says whether line 1 of a .csv file "
+                        "is its header.", key="data.header")
     return entry.loader(), entry.task
 
 
