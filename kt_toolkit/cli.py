@@ -3,7 +3,7 @@
     kt-toolkit tune experiments/digits_mlp.yaml --set tuner.max_trials=4
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
     kt-toolkit check experiments/digits_mlp.yaml         # data + default-model sanity checks
-    kt-toolkit report runs/digits_mlp-6379dab0          # report.md + report.html
+    kt-toolkit report RUN_DIR                            # RUN_DIR: tune's `Run directory:` line
 """
 
 import argparse
@@ -17,6 +17,7 @@ import yaml
 from kt_toolkit import __version__
 from kt_toolkit.compat import quiet_backends
 from kt_toolkit.config import dump_config
+from kt_toolkit.config.practices import PRACTICES_LEGEND
 from kt_toolkit.errors import ConfigError, KtToolkitError, LaunchError, RunDirectoryError
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
 from kt_toolkit.rundir import RunDirectory
@@ -31,14 +32,16 @@ EXIT_CODES = ((ConfigError, EXIT_CONFIG), (RunDirectoryError, EXIT_CONFIG), (Lau
 
 def _parser():
     parser = argparse.ArgumentParser(prog="kt-toolkit",
-                                     description="Tune Keras models from YAML experiments.")
+                                     description="Tune Keras models from YAML experiments.",
+                                     epilog=PRACTICES_LEGEND)
     parser.add_argument("--version", action="version", version=f"kt-toolkit {__version__}")
     commands = parser.add_subparsers(dest="command", required=True)
     for name, text in (("tune", "run or resume the search an experiment file describes"),
                        ("validate", "check an experiment file and print it resolved"),
                        ("check", "sanity-check the data and the default model before a "
                                  "search; exit 1 when a check fails (C4, C6)")):
-        command = commands.add_parser(name, help=text, description=text)
+        command = commands.add_parser(name, help=text, description=text,
+                                      epilog=PRACTICES_LEGEND)
         command.add_argument("config", help="experiment YAML file")
         command.add_argument("--set", dest="overrides", action="append", default=[],
                              metavar="KEY=VALUE",
@@ -92,7 +95,7 @@ def _parser():
     return parser
 
 
-def _print_result(result):
+def _print_result(result, *, legend=True):
     print()
     if result.best_trial_id is None:
         print(f"No trial completed ({len(result.trials)} trials).")
@@ -105,7 +108,7 @@ def _print_result(result):
     if result.stopped_reason:
         print(f"Search stopped early: {result.stopped_reason}")
     if result.report is not None:
-        _print_report(result.report)
+        _print_report(result.report, legend=legend)
     run_dir = result.run_dir
     print(f"Run directory: {run_dir}")
     print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({len(result.trials)} trials: "
@@ -118,10 +121,12 @@ def _print_result(result):
     print(f"  TensorBoard: tensorboard --logdir {run_dir}")
 
 
-def _print_report(report):
+def _print_report(report, *, legend=True):
     print("Next steps:")
     for number, step in enumerate(report.next_steps, 1):
         print(f"  {number}. {step.replace('**', '').replace('`', '')}")
+    if legend:  # once per command, under the first steps that cite IDs
+        print(f"  {PRACTICES_LEGEND}")
     print(f"Report: {report.html} (and report.md)")
 
 
@@ -213,7 +218,7 @@ def _print_stages(stages):
     """Each stage's outcome, then where the comparison is."""
     for index, stage in enumerate(stages, 1):
         print(f"\n=== stage {index}: {stage.name} ({stage.config.tuner.algorithm}) ===")
-        _print_result(stage.result)
+        _print_result(stage.result, legend=index == 1)
     parent = os.path.dirname(os.path.dirname(stages[0].result.run_dir))
     print(f"\nStages compared: {os.path.join(parent, 'stages.md')}")
     return 0 if stages[-1].result.best_trial_id is not None else 1

@@ -39,6 +39,10 @@ def test_tune_prints_the_best_trial_and_where_things_are(tuned, capsys):
     assert "Best trial" in out and "val_accuracy=" in out
     assert str(run_dir / "best" / "model.keras") in out
     assert str(run_dir / "trials.csv") in out and "2 trials: 2 completed" in out
+    from kt_toolkit.config.practices import PRACTICES_LEGEND
+
+    assert out.count(PRACTICES_LEGEND) == 1  # under the next steps, which cite IDs
+    assert out.index("Next steps:") < out.index(PRACTICES_LEGEND) < out.index("Run directory:")
 
 
 BAD_INPUT = [

@@ -24,6 +24,7 @@ from kt_toolkit.analysis.importance import ImportanceResult, hyperparameter_impo
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
 from kt_toolkit.analysis.verdicts import study_verdicts
+from kt_toolkit.config.practices import PRACTICES_LEGEND
 from kt_toolkit.rundir import load_study
 from kt_toolkit.rundir.layout import CURVES_DIR, REPORT_DIR
 
@@ -170,6 +171,7 @@ def _overview(doc, study, verdicts, steps, curves):
         + (f", {counts['RUNNING']} running" if counts["RUNNING"] else "")
         + f" · {seconds / 60:.1f} min of training · written "
         + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
+    doc.paragraph(PRACTICES_LEGEND)  # what the IDs in the advice below refer to
     best = study.best(1)
     doc.heading(2, "Best trial")
     if not best:

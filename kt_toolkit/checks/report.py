@@ -4,6 +4,8 @@ import dataclasses
 import textwrap
 from typing import Any
 
+from kt_toolkit.config.practices import PRACTICES_LEGEND
+
 __all__ = ["CheckReport", "Finding", "STATUSES"]
 
 STATUSES = ("pass", "warn", "fail", "skip")
@@ -85,7 +87,8 @@ class CheckReport:
                 "findings": [finding.to_dict() for finding in self.findings]}
 
     def format(self) -> str:
-        """Returns the report as text, one block per finding, a verdict line last."""
+        """Returns the report as text, one block per finding, then where the practice
+        IDs its advice cites are explained, and a verdict line last."""
         lines = [self.title, ""]
         for section, heading in (("data", "Data"), ("model", "Model")):
             findings = [f for f in self.findings if f.section == section]
@@ -100,6 +103,7 @@ class CheckReport:
             lines.append("")
         failed, warned = len(self.failures), len(self.warnings)
         verdict = "PASS" if self.passed else "FAIL"
+        lines.append(PRACTICES_LEGEND)
         lines.append(f"Result: {verdict}: {failed} failed, {warned} "
                      f"warning{'s' if warned != 1 else ''}, "
                      f"{len(self.findings)} checks."

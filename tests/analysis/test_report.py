@@ -118,6 +118,47 @@ def test_report_command_refuses_a_folder_that_is_not_a_run(tmp_path, capsys):
     assert "not a run directory" in error and str(tmp_path) in error
 
 
+
+def _hand_made_run(folder):
+    """A run directory of two finished trials, written by hand: no training."""
+    space = [{"class_name": "Float", "config": {"name": "learning_rate", "conditions": []}}]
+    with open(os.path.join(folder, "config.yaml"), "w") as handle:
+        json.dump({"tuner": {"algorithm": "random", "objective": "val_accuracy",
+                             "direction": "max"}}, handle)  # JSON is YAML
+    for trial_id, score in (("0", 0.8), ("1", 0.9)):
+        trial = os.path.join(folder, "tuner", f"trial_{trial_id}")
+        os.makedirs(trial)
+        with open(os.path.join(trial, "trial.json"), "w") as handle:
+            json.dump({"trial_id": trial_id, "status": "COMPLETED", "score": score,
+                       "best_step": 5, "hyperparameters": {"space": space, "values": {
+                           "learning_rate": 0.01 * (int(trial_id) + 1)}}}, handle)
+        os.makedirs(os.path.join(folder, "trials", trial_id))
+        with open(os.path.join(folder, "trials", trial_id, "history.csv"), "w") as handle:
+            handle.write("execution,epoch,loss,val_loss,accuracy,val_accuracy\n")
+            for epoch in range(1, 7):  # train well ahead of validation: advice with IDs
+                handle.write(f"0,{epoch},{1 / epoch},{0.9 + epoch / 10},"
+                             f"{min(1.0, 0.5 + epoch / 10)},{score * epoch / 6}\n")
+    return str(folder)
+
+
+def test_the_report_and_the_report_command_say_where_practice_ids_are_explained(
+        tmp_path, capsys):
+    from kt_toolkit.cli import main
+    from kt_toolkit.config.practices import PRACTICES_LEGEND
+
+    run_dir = _hand_made_run(tmp_path)
+    assert main(["report", run_dir]) == 0
+    out = capsys.readouterr().out
+    assert out.count(PRACTICES_LEGEND) == 1  # one line per command, not per step
+    assert out.index("Next steps:") < out.index(PRACTICES_LEGEND) < out.index("Report:")
+    markdown = open(os.path.join(run_dir, "report.md"), encoding="utf-8").read()
+    html = open(os.path.join(run_dir, "report.html"), encoding="utf-8").read()
+    assert re.search(r"\([A-F][0-9]{1,2}\b", markdown)  # the report does cite IDs
+    for text in (markdown, html):
+        assert text.count("docs/practices.md") == 1
+        assert text.index("docs/practices.md") < text.index("Next steps")
+
+
 # next_steps on hand-made inputs ------------------------------------------------------
 
 def _study(rows, **domains):

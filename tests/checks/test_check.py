@@ -169,6 +169,19 @@ def test_cli_exit_codes(capsys):
 
 # The heuristics on their own, without training.
 
+def test_the_text_report_says_once_where_practice_ids_are_explained():
+    from kt_toolkit.checks.report import CheckReport, Finding
+    from kt_toolkit.config.practices import PRACTICES_LEGEND
+
+    report = CheckReport("digits", [
+        Finding("order", "fail", "sorted labels.", "Shuffle (F2)."),
+        Finding("overfit", "fail", "97 % after 200 epochs.", "Check the data (C4, C6).",
+                section="model")])
+    lines = report.format().splitlines()
+    assert lines.count(PRACTICES_LEGEND) == 1  # one line per output, not per finding
+    assert lines[-2] == PRACTICES_LEGEND and lines[-1].startswith("Result: FAIL")
+
+
 def test_order_heuristic_on_label_sequences():
     from kt_toolkit.checks.data import _class_order
     from kt_toolkit.config import DataConfig
