@@ -11,11 +11,15 @@ print(result.best_score, result.run_dir)
 ```
 
 The names below load lazily (`import kt_toolkit` costs no Keras or TensorFlow);
-`dir(kt_toolkit)`, IDEs and type checkers see them all.
+`dir(kt_toolkit)`, IDEs and type checkers see them all. Once Keras is imported
+too, in either order, kt_toolkit's schedules are registered with it, so saved
+models that use them reload (`kt_toolkit._keras_hook`).
 """
 
 import importlib
 from typing import TYPE_CHECKING
+
+from kt_toolkit import _keras_hook
 
 __version__ = "0.1.0"
 
@@ -87,3 +91,6 @@ def __getattr__(name):
 
 def __dir__():
     return sorted(set(globals()) | set(_LAZY))
+
+
+_keras_hook.install()

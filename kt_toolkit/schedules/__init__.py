@@ -1,7 +1,10 @@
 """Learning-rate schedules (E3): two Keras lacks, and a factory over all of them.
 
 Importing this package registers `MultiStepDecay` and `WarmupInverseSqrtSchedule`
-with Keras, so saved models that use them reload without `custom_objects`.
+with Keras, so saved models that use them reload without `custom_objects`. A plain
+`import kt_toolkit` is enough: it imports this package as soon as Keras is imported
+(or at once, when Keras already is) without importing Keras itself; see
+`kt_toolkit._keras_hook`.
 
 Example:
 

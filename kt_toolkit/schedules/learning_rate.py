@@ -4,7 +4,8 @@ Both are `keras.optimizers.schedules.LearningRateSchedule` subclasses written wi
 `keras.ops` only, so they run on the TensorFlow, JAX and PyTorch backends, and both
 are registered as `"kt_toolkit>ClassName"`: a model saved with one of them as its
 optimizer's `learning_rate` reloads with `keras.saving.load_model` and no
-`custom_objects`, as long as `kt_toolkit.schedules` has been imported.
+`custom_objects`, as long as `kt_toolkit` has been imported (it imports
+`kt_toolkit.schedules` once Keras is imported).
 """
 
 import math
