@@ -7,6 +7,10 @@ computed on cross-validation folds, so a forest that memorises noise earns no
 importance). Impurity-based importances are not used: they favour knobs with many
 distinct values (continuous ranges over booleans). No Keras; scikit-learn is
 imported when the function runs.
+
+Below a cross-validated R² of `MIN_R2` (0.3) the ranking is not acted on: the
+report says "importance not reliable (R² = 0.13 < 0.3)" instead of drawing it,
+and no next step narrows or fixes knobs by it (`ImportanceResult.is_reliable`).
 """
 
 import dataclasses
@@ -20,7 +24,12 @@ from kt_toolkit.analysis.search import distinct_configurations
 if TYPE_CHECKING:
     from kt_toolkit.rundir.study import Study
 
-__all__ = ["ImportanceResult", "MIN_TRIALS", "hyperparameter_importance"]
+__all__ = ["ImportanceResult", "MIN_R2", "MIN_TRIALS", "hyperparameter_importance"]
+
+MIN_R2 = 0.3
+"""The least cross-validated R² at which the ranking is shown and acted on. Below it
+the forest explains under 30% of the objective's variation on held-out trials, and
+the knobs' shares of that little are mostly noise."""
 
 MIN_TRIALS = 8
 """Fewer distinct completed configurations than this give no importances."""
@@ -58,6 +67,20 @@ class ImportanceResult:
     trials_used: int = 0
     note: str = ""
 
+    @property
+    def is_reliable(self) -> bool:
+        """Whether the ranking may be shown and acted on: some importances, and a
+        cross-validated R² of at least `MIN_R2`."""
+        return bool(self.importances) and self.r2 is not None and self.r2 >= MIN_R2
+
+    @property
+    def unreliable_reason(self) -> str:
+        """`"importance not reliable (R² = 0.13 < 0.3)"`, or `""` when the R² reaches
+        `MIN_R2` or nothing was fitted (no R² to quote)."""
+        if self.r2 is None or self.r2 >= MIN_R2:
+            return ""
+        return f"importance not reliable (R² = {_r2(self.r2)} < {MIN_R2:g})"
+
 
 def hyperparameter_importance(study: "Study", *, seed: int = 0) -> ImportanceResult:
     """Ranks the tuned knobs by how much of the objective's variation they explain.
@@ -92,7 +115,8 @@ def hyperparameter_importance(study: "Study", *, seed: int = 0) -> ImportanceRes
     Returns:
         An `ImportanceResult`; with fewer than `MIN_TRIALS` (8) distinct completed
         configurations, or a constant objective, its `importances` is empty and
-        `note` says why.
+        `note` says why. Below `MIN_R2` its `note` says the ranking is not reliable
+        (see `ImportanceResult.is_reliable`).
     """
     knobs = study.tuned_knobs
     rows = _rows(study)
@@ -119,10 +143,18 @@ def hyperparameter_importance(study: "Study", *, seed: int = 0) -> ImportanceRes
     order = sorted(range(len(knobs)), key=lambda i: (-shares[i], i))
     importances = [(knobs[i], float(round(shares[i], 6))) for i in order]
     note = ""
-    if r2 <= 0:
-        note = (f"The forest predicts held-out trials no better than their mean "
-                f"(R² {r2:.2f}): treat the ranking as noise; run more trials.")
+    if r2 < MIN_R2:
+        how = ("no better than their mean" if r2 <= 0
+               else "too poorly to rank the knobs")
+        note = (f"Importance not reliable (R² = {_r2(r2)} < {MIN_R2:g}): the forest predicts "
+                f"held-out trials {how}; treat the ranking as noise and run more trials.")
     return ImportanceResult(method, importances, r2=r2, trials_used=len(rows), note=note)
+
+
+def _r2(value):
+    """R² to two decimals, three where two would round it up to `MIN_R2` (0.299)."""
+    text = f"{value:.2f}"
+    return f"{value:.3f}" if float(text) >= MIN_R2 else text
 
 
 def _rows(study):

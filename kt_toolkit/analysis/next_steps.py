@@ -13,13 +13,42 @@ Drawn, in this order of priority, from:
    repeat them (`executions_per_trial`) or enlarge the split.
 
 Each step is one sentence saying what to change and why, with the numbers.
+
+Four rules keep the steps from contradicting the study or each other:
+
+- **One direction per knob.** A step that moves a knob records which way (the
+  learning rate down after divergence, up at a range's upper edge or in a slow
+  trial's advice). A final pass (`_consistent`) keeps one direction per knob: for
+  the learning rate *down* wins as soon as any step says down (a rate that
+  diverges is a failure, one a little low only a missed gain), and *up* never
+  survives when the best trial's rate is above `MAX_RAISED_LEARNING_RATE` (1;
+  E2: rarely above 10); for other knobs the first, most important, step wins. A
+  losing step is dropped, or, where the move is an aside ("if each epoch gains
+  little, raise the learning rate"), kept without it.
+- **Failures go to their strongest cause.** Before a choice is blamed for the
+  trials that diverged, failed or underfit, the learning rate is checked
+  (`_failure_causes.lr_onset`): when at least `LR_ONSET_SHARE` (75%) of the
+  configurations at or above some rate went bad, and that share exceeds the one
+  below it by at least `LR_ONSET_GAP` (0.5), failures start at that rate (the
+  sharpest such cut). The learning rate is then blamed, and a choice only when
+  its configurations *below* that rate all went bad too (at least 3): lr ≥ 1
+  trials that diverged with `batch_norm: True` do not make batch norm guilty.
+- **Inactive knobs are never named.** A conditional knob the best trial does not
+  use (`decay_rate` under a constant schedule, `momentum` under Adam) is neither
+  narrowed nor "fixed at the best trial's values".
+- **Importance is acted on only when reliable** (cross-validated R² ≥
+  `importance.MIN_R2`); below it the coarse-to-fine step says "importance not
+  reliable (R² = 0.13 < 0.3)" and singles out no knob.
 """
 
 import collections
+import dataclasses
+import re
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
-from kt_toolkit.analysis.search import distinct_configurations
+from kt_toolkit.analysis._failure_causes import (LEARNING_RATE, LR_ONSET_GAP, LR_ONSET_SHARE,
+                                                 bad_choices, bad_pool, lr_onset, number)
 
 if TYPE_CHECKING:
     from kt_toolkit.analysis.importance import ImportanceResult
@@ -27,20 +56,42 @@ if TYPE_CHECKING:
     from kt_toolkit.analysis.verdicts import Verdict
     from kt_toolkit.rundir.study import Study
 
-__all__ = ["DIVERGED_SHARE", "STILL_IMPROVING_SHARE", "next_steps"]
+__all__ = ["DIVERGED_SHARE", "LR_ONSET_GAP", "LR_ONSET_SHARE", "MAX_RAISED_LEARNING_RATE",
+           "STILL_IMPROVING_SHARE", "next_steps"]
 
 DIVERGED_SHARE = 0.25  # ≥ this share of finished trials diverged → a study-wide step
 STILL_IMPROVING_SHARE = 0.5  # ≥ this share of completed trials not converged → train longer
-BAD_CHOICE_TRIALS = 3  # a choice is dropped only after this many trials, all bad
-_BAD_KINDS = ("diverged", "failed", "underfitting")
+MAX_RAISED_LEARNING_RATE = 1.0  # no step raises a best learning rate above this (E2)
 _PRIORITY = ("diverged", "suspicious", "failed", "overfitting", "underfitting",
              "not_converged")
+_RAISE_ASIDES = (  # clauses of a verdict's advice that raise the learning rate
+    re.compile(r"; if each epoch gains little, raise the learning rate"),
+    re.compile(r"10x up if it crawls, "),
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Step:
+    """A step and the way it moves a knob (`direction` "up" or "down"), if any.
+
+    `without` is the step with that move cut out, when the move is an aside;
+    `None` when the move is the step's point (it is then dropped if it loses).
+    """
+
+    text: str
+    knob: str | None = None
+    direction: str | None = None
+    without: str | None = None
 
 
 def next_steps(study: "Study", verdicts: Mapping[str, Sequence["Verdict"]],
                warnings: Sequence["BoundaryWarning"],
                importance: "ImportanceResult | None" = None, *, count: int = 3) -> list[str]:
     """The `count` most useful next steps, most useful first.
+
+    The steps never point one knob both ways, never blame a choice for failures
+    the learning rate explains, never name a knob the best trial leaves inactive,
+    and use the importance only when it is reliable (see the module docstring).
 
     Args:
         study: A `Study`.
@@ -55,7 +106,7 @@ def next_steps(study: "Study", verdicts: Mapping[str, Sequence["Verdict"]],
     finished = [row for row in study.rows
                 if row["status"] in ("COMPLETED", "PRUNED", "FAILED")]
     if not study.completed:
-        return _nothing_completed(study, verdicts, finished)[:count]
+        return _consistent(_nothing_completed(study, verdicts, finished), study)[:count]
     steps = []
     best = study.best(1)
     covered = set()
@@ -64,16 +115,49 @@ def next_steps(study: "Study", verdicts: Mapping[str, Sequence["Verdict"]],
                               key=lambda v: _rank(v.kind)):
             if verdict.kind in _PRIORITY:
                 covered.add(verdict.kind)
-                steps.append(f"The best trial ({best[0]['trial_id']}) is "
-                             f"**{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "
-                             f"{verdict.advice}")
-    steps += [f"Widen a range: {w.message} (C3)" for w in warnings]
-    steps += _study_patterns(study, verdicts, finished, covered)
-    steps += _bad_choices(study, verdicts, finished)
-    steps.append(_coarse_to_fine(study, importance))
-    steps += _too_close(study)
-    steps += _fallbacks(study, importance)
-    return _unique(steps)[:count]
+                steps.append(_verdict_step(best[0]["trial_id"], verdict))
+    steps += [_Step(f"Widen a range: {w.message} (C3)", w.knob,
+                    "up" if w.edge == "upper" else "down") for w in warnings]
+    pool, bad = bad_pool(study, verdicts, finished)
+    onset = lr_onset(pool, bad)
+    steps += _study_patterns(study, verdicts, finished, covered, onset)
+    steps += _drop_choices(bad_choices(study, pool, bad, onset))
+    steps.append(_Step(_coarse_to_fine(study, importance)))
+    steps += [_Step(text) for text in _too_close(study) + _fallbacks(study, importance)]
+    return _consistent(steps, study)[:count]
+
+
+def _verdict_step(trial_id, verdict):
+    """The best trial's verdict as a step, with the way its advice moves the rate."""
+    text = (f"The best trial ({trial_id}) is **{verdict.kind.replace('_', ' ')}**: "
+            f"{verdict.summary}. {verdict.advice}")
+    if verdict.kind == "diverged":
+        return _Step(text, LEARNING_RATE, "down")
+    for aside in _RAISE_ASIDES:
+        if aside.search(text):
+            return _Step(text, LEARNING_RATE, "up", without=aside.sub("", text))
+    return _Step(text)
+
+
+def _consistent(steps, study):
+    """The final pass: one direction per knob (module docstring), no repeats."""
+    steps = [step if isinstance(step, _Step) else _Step(step) for step in steps]
+    allowed = {}
+    for step in steps:
+        if step.knob is not None:
+            allowed.setdefault(step.knob, step.direction)  # the first step's way wins
+    best = study.best(1)
+    rate = number(best[0].get(LEARNING_RATE)) if best else None
+    if (any(s.knob == LEARNING_RATE and s.direction == "down" for s in steps)
+            or (rate is not None and rate > MAX_RAISED_LEARNING_RATE)):
+        allowed[LEARNING_RATE] = "down"
+    kept = []
+    for step in steps:
+        if step.knob is None or allowed[step.knob] == step.direction:
+            kept.append(step.text)
+        elif step.without is not None:
+            kept.append(step.without)
+    return _unique(kept)
 
 
 def _nothing_completed(study, verdicts, finished):
@@ -111,18 +195,28 @@ def _kinds(verdicts, rows):
                                for v in verdicts.get(row["trial_id"], []))
 
 
-def _study_patterns(study, verdicts, finished, covered):
-    """Study-wide steps; a kind the best trial's own step covers is not repeated."""
+def _study_patterns(study, verdicts, finished, covered, onset=None):
+    """Study-wide steps; a kind the best trial's own step covers is not repeated.
+
+    With `onset` (see `_failure_causes.lr_onset`) the divergence step says where
+    failures start; without divergence enough for that step, a step of its own does.
+    """
     steps = []
     kinds = _kinds(verdicts, finished)
     if (finished and "diverged" not in covered
             and kinds["diverged"] / len(finished) >= DIVERGED_SHARE):
-        domain = study.domains.get("learning_rate")
+        domain = study.domains.get(LEARNING_RATE)
         where = (f" (now {domain.min:g} to {domain.max:g})"
                  if domain is not None and domain.is_numeric else "")
-        steps.append(f"{kinds['diverged']} of {len(finished)} trials diverged: lower the "
-                     f"upper end of the learning-rate range{where}, or clip gradients "
-                     "(`clipnorm`) (B5).")
+        start = f" below {onset.cut:g}, where failures start ({onset.evidence})" if onset else ""
+        steps.append(_Step(f"{kinds['diverged']} of {len(finished)} trials diverged: lower "
+                           f"the upper end of the learning-rate range{where}{start}, or clip "
+                           "gradients (`clipnorm`) (B5).", LEARNING_RATE, "down"))
+    elif onset is not None:
+        steps.append(_Step(f"Failures follow the learning rate ({onset.evidence}): lower the "
+                           f"upper end of the learning-rate range below {onset.cut:g} (B5, "
+                           "E2) rather than blame a choice seen in those trials.",
+                           LEARNING_RATE, "down"))
     completed = study.completed
     improving = _kinds(verdicts, completed)["not_converged"]
     if (completed and "not_converged" not in covered
@@ -132,54 +226,20 @@ def _study_patterns(study, verdicts, finished, covered):
             knob = f"`tuner.max_epochs` (now {tuner.get('max_epochs')})"
         else:
             knob = f"`training.epochs` (now {(study.config.get('training') or {}).get('epochs')})"
-        steps.append(f"{improving} of {len(completed)} completed trials were still "
-                     f"improving at their last epoch: raise {knob} (B4).")
+        steps.append(_Step(f"{improving} of {len(completed)} completed trials were still "
+                           f"improving at their last epoch: raise {knob} (B4)."))
     return steps
 
 
-def _bad_choices(study, verdicts, finished):
-    """Choices every configuration of which diverged, failed or underfit: drop them.
-
-    Each configuration counts once (Hyperband trains one in several trials).
-    Trials whose verdict already names their cause (an L1/L2 penalty) are left
-    out, and the worst choice is taken first: its trials are then set aside, so
-    a choice that only shared trials with it (relu beside `zeros` init) is kept.
-    Conditional knobs (inactive in some trials) are left to their parent.
-    """
-    best = study.best(1)
-    pool = [row for row in distinct_configurations(study, finished)
-            if not any("penalty" in v.summary for v in verdicts.get(row["trial_id"], []))]
-    bad = {row["trial_id"] for row in pool
-           if {v.kind for v in verdicts.get(row["trial_id"], [])} & set(_BAD_KINDS)}
-    dropped = []
-    while True:
-        culprit = _worst_choice(study, pool, bad, best[0] if best else {})
-        if culprit is None:
-            break
-        name, value, rows = culprit
-        dropped.append(f"`{name}: {value}` ({len(rows)} configurations)")
-        pool = [row for row in pool if row not in rows]
+def _drop_choices(dropped):
+    """The step for the choices `_failure_causes.bad_choices` found; `[]` if none."""
     if not dropped:
         return []
-    return ["Drop the choices that never worked from `model.space`: " + ", ".join(dropped)
-            + ". Every configuration with them diverged, failed or underfit (B3, B5); "
-            "spend the budget on the other choices."]
-
-
-def _worst_choice(study, pool, bad, best):
-    """`(knob, value, rows)` of the choice with the most configurations, all bad."""
-    found = None
-    for name in study.tuned_knobs:
-        domain = study.domains[name]
-        if domain.kind != "choice" or any(row.get(name) is None for row in pool):
-            continue
-        for value in domain.values:
-            rows = [row for row in pool if row.get(name) == value]
-            if (len(rows) >= BAD_CHOICE_TRIALS and best.get(name) != value
-                    and all(row["trial_id"] in bad for row in rows)
-                    and (found is None or len(rows) > len(found[2]))):
-                found = (name, value, rows)
-    return found
+    return [_Step("Drop the choices that never worked from `model.space`: "
+                  + ", ".join(f"`{name}: {value}` ({count} configurations)"
+                              for name, value, count in dropped)
+                  + ". Every configuration with them diverged, failed or underfit (B3, B5); "
+                  "spend the budget on the other choices.")]
 
 
 def _too_close(study):
@@ -200,19 +260,21 @@ def _too_close(study):
 def _fallbacks(study, importance):
     """Always useful, least specific: fewer knobs; how much of the lead is noise."""
     steps = []
-    trusted = importance is not None and importance.r2 is not None and importance.r2 > 0
     knobs = study.tuned_knobs
-    if trusted and len(knobs) > 3:
-        least = [name for name, _ in importance.importances][-3:]
+    ranked = _active_ranking(study, importance)
+    least = [name for name, _ in ranked[3:]][-3:]  # never the top 3 coarse to fine names
+    if ranked and len(knobs) > 3 and least:
         steps.append(f"Fewer knobs: {len(knobs)} tuned knobs for {len(study.completed)} "
                      f"completed trials; fix the least important ({', '.join(least)}) at the "
                      "best trial's values so the next trials go to the knobs that matter "
                      "(C2).")
-    elif len(knobs) > 1:
+    elif not ranked and len(knobs) > 1:
+        caveat = importance.unreliable_reason if importance is not None else ""
         steps.append(f"More trials or fewer knobs: {len(study.completed)} completed trials "
-                     f"for {len(knobs)} tuned knobs cannot tell which knobs matter. Raise "
-                     "`tuner.max_trials`, or fix the knobs the practices rank last (Adam's "
-                     "β/ε, the schedule) and tune the learning rate first (C2).")
+                     f"for {len(knobs)} tuned knobs cannot tell which knobs matter"
+                     + (f": {caveat}" if caveat else "") + ". Raise `tuner.max_trials`, or "
+                     "fix the knobs the practices rank last (Adam's β/ε, the schedule) and "
+                     "tune the learning rate first (C2).")
     if study.best(1):
         steps.append("Measure the noise: rerun the best configuration with "
                      "`tuner.executions_per_trial: 3` (or other `experiment.seed`s) to see "
@@ -220,20 +282,34 @@ def _fallbacks(study, importance):
     return steps
 
 
-def _coarse_to_fine(study, importance):
-    trusted = importance is not None and importance.r2 is not None and importance.r2 > 0
-    top = [name for name, _ in importance.importances][:3] if trusted else []
+def _active_ranking(study, importance):
+    """The reliable importance ranking of the knobs the best trial uses; else `[]`.
+
+    A conditional knob the best trial leaves inactive (`decay_rate` under a
+    constant schedule) is left out: there is no best value to narrow around or fix.
+    """
     best = study.best(1)
-    if top and best:
-        share = sum(v for n, v in importance.importances if n in top)
-        settings = ", ".join(f"`{n}`={best[0].get(n)}" for n in top
-                             if best[0].get(n) is not None)
+    if importance is None or not importance.is_reliable or not best:
+        return []
+    return [(name, share) for name, share in importance.importances
+            if best[0].get(name) is not None]
+
+
+def _coarse_to_fine(study, importance):
+    ranked = _active_ranking(study, importance)
+    top = [name for name, _ in ranked][:3]
+    if top:
+        best = study.best(1)[0]
+        share = sum(v for n, v in ranked if n in top)
+        settings = ", ".join(f"`{n}`={best.get(n)}" for n in top)
         return (f"Coarse to fine: {', '.join(f'`{n}`' for n in top)} carry "
                 f"{share:.0%} of the estimated importance; search them over narrower ranges "
                 f"around the best trial ({settings}) and fix the other knobs at its values "
                 "(C3).")
+    caveat = importance.unreliable_reason if importance is not None else ""
     return ("Coarse to fine: narrow each range around the best trials and run a second, "
-            "finer search (C3).")
+            "finer search (C3)" + (f"; {caveat}, so it singles out no knob." if caveat
+                                   else "."))
 
 
 def _unique(steps):

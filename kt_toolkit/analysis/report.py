@@ -20,7 +20,8 @@ from kt_toolkit.analysis import plots
 from kt_toolkit.analysis._plot_common import _compact
 from kt_toolkit.analysis.figure_files import FigureIndex, study_inputs, write_curves
 from kt_toolkit.analysis.document import Document
-from kt_toolkit.analysis.importance import ImportanceResult, hyperparameter_importance
+from kt_toolkit.analysis.importance import (MIN_R2, ImportanceResult,
+                                           hyperparameter_importance)
 from kt_toolkit.analysis.next_steps import next_steps
 from kt_toolkit.analysis.search import best_trials_table, boundary_warnings, optimization_history
 from kt_toolkit.analysis.verdicts import study_verdicts
@@ -137,7 +138,7 @@ def _study_figures(doc, study, importance, figures):
     doc.image(figures.draw("objective_vs_knobs.png", None, lambda path: (
         plots.plot_objective_vs_knobs(study, path))), "objective against each hyperparameter")
     doc.heading(2, "Parallel coordinates")
-    trusted = importance.r2 is not None and importance.r2 > 0 and importance.importances
+    trusted = importance.is_reliable
     knobs = ([name for name, _ in importance.importances][:plots.MAX_PARALLEL_AXES]
              if trusted else None)  # the most important knobs, else the influence order
     doc.image(figures.draw("parallel_coordinates.png", knobs, lambda path: (
@@ -225,15 +226,17 @@ def _importance(doc, study, importance, figures):
     if not importance.importances:
         doc.paragraph(importance.note or "Not enough completed trials to estimate it.")
         return
-    if importance.r2 is None or importance.r2 <= 0:
-        doc.paragraph(f"Not shown: the random forest predicts held-out trials no better than "
-                      f"their mean (cross-validated R² {importance.r2 or 0:.2f}), so any "
-                      f"ranking from {importance.trials_used} trials would be noise. Run more "
-                      "trials. Method: " + importance.method)
+    if not importance.is_reliable:  # below MIN_R2: neither drawn nor acted on
+        reason = importance.unreliable_reason or "importance not reliable (no R²)"
+        doc.paragraph(f"Not shown: {reason}. The random forest predicts held-out trials too "
+                      f"poorly for a ranking from {importance.trials_used} trials to mean "
+                      "more than noise, so no next step uses it. Run more trials. Method: "
+                      + importance.method)
         return
     doc.paragraph(f"Cross-validated R² of the forest: {importance.r2:.2f} (how well the "
-                  "knobs predict the score; near 0, the ranking is noise). The method is "
-                  "under the chart." + (f" {importance.note}" if importance.note else ""))
+                  f"knobs predict the score; below {MIN_R2:g} the ranking is noise and is "
+                  "neither shown nor acted on). The method is under the chart."
+                  + (f" {importance.note}" if importance.note else ""))
     doc.image(figures.draw("importance.png", [importance.importances, importance.method],
                            lambda path: plots.plot_importance(
                                importance.importances, path, method=importance.method)),

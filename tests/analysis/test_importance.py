@@ -103,3 +103,21 @@ def test_the_same_seed_gives_the_same_result():
     first = hyperparameter_importance(study, seed=3)
     assert hyperparameter_importance(study, seed=3) == first
     assert isinstance(first.r2, float)
+
+
+def test_below_min_r2_the_ranking_is_not_reliable_and_says_so():
+    from kt_toolkit.analysis.importance import MIN_R2, ImportanceResult
+
+    noise = hyperparameter_importance(_study(30, lambda row, rng: rng.normal()))
+    assert not noise.is_reliable
+    if noise.importances:  # a ranking came out: its note must disown it
+        assert noise.note.startswith(f"Importance not reliable (R² = {noise.r2:.2f} < 0.3)")
+    ranked = [("learning_rate", 0.9), ("units", 0.1)]
+    weak = ImportanceResult("m", ranked, r2=0.13)
+    assert not weak.is_reliable
+    assert weak.unreliable_reason == "importance not reliable (R² = 0.13 < 0.3)"
+    # 0.299 is not shown as "0.30 < 0.3".
+    assert ImportanceResult("m", ranked, r2=0.299).unreliable_reason.endswith("0.299 < 0.3)")
+    strong = ImportanceResult("m", ranked, r2=MIN_R2)
+    assert strong.is_reliable and strong.unreliable_reason == ""
+    assert hyperparameter_importance(_study(40, _lr_matters)).is_reliable
