@@ -14,7 +14,8 @@ import numpy as np
 
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels import balance
-from kt_toolkit.hypermodels.heads import check_task, compile_arguments, output_layer
+from kt_toolkit.hypermodels.heads import (check_task, compile_arguments, is_integer,
+                                          output_layer)
 from kt_toolkit.hypermodels.optimizers import make_optimizer
 from kt_toolkit.config.space import register, resolve_space
 
@@ -66,7 +67,7 @@ class TunableModel(keras_tuner.HyperModel):
                           feature_variance)
         self.input_shape = tuple(int(d) for d in input_shape)
         self.task = task
-        self.num_classes = num_classes
+        self.num_classes = int(num_classes) if is_integer(num_classes) else num_classes
         self.space = resolve_space(self.knobs, space, key="space", discrete=discrete)
         self.batch_size_from_space = "batch_size" in (space or {})
         self.seed = seed

@@ -1,5 +1,6 @@
 """Output heads, losses and metrics that follow the task (E14, E15, A5)."""
 
+import numbers
 from typing import Any
 
 import keras
@@ -7,17 +8,23 @@ import keras
 from kt_toolkit.errors import invalid
 from kt_toolkit.config.tasks import TASKS
 
-__all__ = ["check_task", "compile_arguments", "output_layer"]
+__all__ = ["check_task", "compile_arguments", "is_integer", "output_layer"]
+
+
+def is_integer(value: Any) -> bool:
+    """Whether `value` is an integer, Python's or NumPy's (`y.max() + 1`), not a bool."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def check_task(task: str, num_classes: int | None) -> int:
-    """Validates a `(task, num_classes)` pair; returns the output width."""
+    """Validates a `(task, num_classes)` pair; returns the output width (an `int`)."""
     if task not in TASKS:
         raise invalid("task", "one of " + ", ".join(TASKS), task)
     if task == "multiclass":
-        if not isinstance(num_classes, int) or isinstance(num_classes, bool) or num_classes < 2:
-            raise invalid("num_classes", "an integer >= 2 for task='multiclass'", num_classes)
-        return num_classes
+        if not is_integer(num_classes) or num_classes < 2:
+            raise invalid("num_classes", "an integer >= 2 for task='multiclass'", num_classes,
+                          "Pass the number of classes, e.g. int(y.max()) + 1.")
+        return int(num_classes)
     return 1
 
 

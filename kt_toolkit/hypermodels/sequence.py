@@ -7,6 +7,7 @@ import keras
 
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels.base import TunableModel
+from kt_toolkit.hypermodels.heads import is_integer
 from kt_toolkit.config.knobs import SEQUENCE_KNOBS
 
 if TYPE_CHECKING:
@@ -55,9 +56,9 @@ class HyperSequence(TunableModel):
         super().__init__(input_shape, name=name, **kwargs)
         if len(self.input_shape) != 1:
             raise invalid("input_shape", "(sequence_length,) for token sequences", input_shape)
-        if not isinstance(vocabulary_size, int) or vocabulary_size < 2:
+        if not is_integer(vocabulary_size) or vocabulary_size < 2:
             raise invalid("vocabulary_size", "an integer >= 2", vocabulary_size)
-        self.vocabulary_size = vocabulary_size
+        self.vocabulary_size = int(vocabulary_size)
 
     @classmethod
     def from_data(cls, data: "Dataset", **kwargs: Any) -> "HyperSequence":
