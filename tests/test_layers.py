@@ -22,7 +22,7 @@ LAYERS = [
     ("tuners", "_child"),
     ("analysis",),
     ("stages", "proxy", "checks", "experiment"),
-    ("cli", "__main__", "__init__"),
+    ("cli", "__main__", "__init__", "_keras_hook"),
 ]
 
 
