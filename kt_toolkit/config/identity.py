@@ -23,6 +23,12 @@ RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
                   "experiment.description")
 
 
+# Settings added after runs already existed, with the value that means "as before":
+# left out of the fingerprint at that value, so rerunning an older YAML still
+# resumes its run directory.
+ADDED_LATER = {"data.header": "auto"}
+
+
 def _drop_keys(data, keys):
     data = json.loads(json.dumps(data))
     for key in keys:
@@ -34,12 +40,21 @@ def _drop_keys(data, keys):
     return data
 
 
+def _get(data, key):
+    for part in key.split("."):
+        data = data.get(part) if isinstance(data, dict) else None
+    return data
+
+
 def search_settings(config: "ExperimentConfig") -> dict[str, Any]:
     """The parts of the config that define a search (everything but budget/output).
 
     A stage's own budget (`stages.<n>.tuner.max_trials`, …) is budget too.
     """
-    settings = _drop_keys(config.to_dict(), RESUMABLE_KEYS)
+    data = config.to_dict()
+    unchanged = [key for key, default in ADDED_LATER.items()
+                 if _get(data, key) == default]
+    settings = _drop_keys(data, RESUMABLE_KEYS + tuple(unchanged))
     stages = []
     for stage in settings.get("stages") or []:
         stage = copy.deepcopy(stage)

@@ -13,8 +13,8 @@ ROOT = pathlib.Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:  # the package is not installed everywhere
     sys.path.insert(0, str(ROOT))
 
-from kt_toolkit.config import (ExperimentConfig, dump_config, fingerprint,  # noqa: E402
-                               load_config)
+from kt_toolkit.config import (ExperimentConfig, config_from_dict, dump_config,  # noqa: E402
+                               fingerprint, load_config)
 from kt_toolkit.config.knobs import builder_knobs  # noqa: E402
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
@@ -217,6 +217,20 @@ def test_fingerprint_is_eight_hex_digits_and_deterministic():
 
     assert first == second
     assert len(first) == 8 and int(first, 16) >= 0
+
+
+def test_a_setting_added_later_keeps_older_runs_fingerprint_at_its_default():
+    """`data.header` came after runs existed: at `auto` it is left out, so an older
+    YAML resumes its run directory; set otherwise it starts another run."""
+    from kt_toolkit.config.identity import ADDED_LATER, search_settings
+
+    config = load_config(DIGITS)
+    assert "header" not in search_settings(config)["data"]
+    assert set(ADDED_LATER) == {"data.header"}
+    csv_config = config_from_dict({"experiment": {"name": "x"},
+                                   "data": {"dataset": "a.csv", "header": False}})
+    auto = config_from_dict({"experiment": {"name": "x"}, "data": {"dataset": "a.csv"}})
+    assert fingerprint(csv_config) != fingerprint(auto)
 
 
 @pytest.mark.parametrize("override", [
