@@ -77,6 +77,9 @@ class TunableModel(keras_tuner.HyperModel):
             raise invalid("target_std", "given together with target_mean", target_std)
         if target_std is not None and not (np.isfinite(target_std) and target_std > 0):
             raise invalid("target_std", "a positive finite number", target_std)
+        # Hyperband's `max_epochs`, set by `kt_toolkit.tuners.build_tuner` (or by
+        # hand with a stock `keras_tuner.Hyperband`): a trial's schedule spans it.
+        self.planned_epochs: int | None = None
         self.target_mean = None if target_mean is None else float(target_mean)
         self.target_std = None if target_std is None else float(target_std)
 
@@ -147,9 +150,11 @@ class TunableModel(keras_tuner.HyperModel):
         raise NotImplementedError
 
     def compile_model(self, model: keras.Model, values: Mapping[str, Any], *,
-                      steps_per_epoch: int | None = None, epochs: int | None = None) -> None:
+                      steps_per_epoch: int | None = None, epochs: int | None = None,
+                      initial_step: int = 0) -> None:
         """Compiles with the trial's optimizer; a schedule needs the epoch length."""
-        optimizer = make_optimizer(values, steps_per_epoch=steps_per_epoch, epochs=epochs)
+        optimizer = make_optimizer(values, steps_per_epoch=steps_per_epoch, epochs=epochs,
+                                   initial_step=initial_step)
         model.compile(optimizer=optimizer, **compile_arguments(self.task))
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model,
@@ -170,20 +175,28 @@ class TunableModel(keras_tuner.HyperModel):
             x, y, kwargs = balance.apply(values["class_balance"], x, y, kwargs,
                                          seed=self.seed)
         if values["lr_schedule"] != "constant" and x is not None:
-            self._compile_with_schedule(model, values, x, kwargs)
+            self._compile_with_schedule(model, values, x, kwargs,
+                                        budgeted="tuner/epochs" in hp.values)
         if isinstance(x, keras.utils.PyDataset):
             kwargs.pop("batch_size")
             return model.fit(x, *args, **kwargs)
         return model.fit(x, y, *args, **kwargs)
 
-    def _compile_with_schedule(self, model, values, x, kwargs):
+    def _compile_with_schedule(self, model, values, x, kwargs, *, budgeted=False):
         if isinstance(x, keras.utils.PyDataset):
             steps = len(x)
         else:
             samples = len(x) * (1.0 - kwargs.get("validation_split", 0.0))
             steps = max(1, int(np.ceil(samples / kwargs["batch_size"])))
-        # Hyperband continues a trial from `initial_epoch`: only the rest runs.
-        epochs = max(1, kwargs.get("epochs", 1) - kwargs.get("initial_epoch", 0))
+        initial = kwargs.get("initial_epoch", 0)
+        if budgeted and self.planned_epochs:
+            # A Hyperband round: the schedule spans the trial's whole budget and a
+            # continued trial picks it up where its last round ended (issue 17).
+            epochs = max(self.planned_epochs, kwargs.get("epochs", 1))
+            initial_step = initial * steps
+        else:  # `initial_epoch` given by hand: the schedule spans what runs now
+            epochs, initial_step = max(1, kwargs.get("epochs", 1) - initial), 0
         weights = model.get_weights()  # e.g. Hyperband's loaded checkpoint
-        self.compile_model(model, values, steps_per_epoch=steps, epochs=epochs)
+        self.compile_model(model, values, steps_per_epoch=steps, epochs=epochs,
+                           initial_step=initial_step)
         model.set_weights(weights)

@@ -7,6 +7,7 @@ import keras
 
 from kt_toolkit.config.knobs import ADAM_FAMILY
 from kt_toolkit.schedules import make_schedule
+from kt_toolkit.schedules.learning_rate import ContinuedSchedule
 
 __all__ = ["make_optimizer", "make_regularizer"]
 
@@ -22,7 +23,7 @@ _OPTIMIZERS = {
 }
 
 
-def _learning_rate(values, steps_per_epoch, epochs):
+def _learning_rate(values, steps_per_epoch, epochs, initial_step):
     name = values.get("lr_schedule") or "constant"
     if name == "constant" or steps_per_epoch is None:
         return values["learning_rate"]
@@ -33,12 +34,14 @@ def _learning_rate(values, steps_per_epoch, epochs):
         options["step_factor"] = values["decay_factor"]
     if values.get("warmup_epochs") is not None:
         options["warmup_epochs"] = values["warmup_epochs"]
-    return make_schedule(name, values["learning_rate"], steps_per_epoch=steps_per_epoch,
-                         epochs=max(1, int(epochs or 1)), **options)
+    schedule = make_schedule(name, values["learning_rate"], steps_per_epoch=steps_per_epoch,
+                             epochs=max(1, int(epochs or 1)), **options)
+    return ContinuedSchedule(schedule, initial_step) if initial_step else schedule
 
 
 def make_optimizer(values: Mapping[str, Any], *, steps_per_epoch: int | None = None,
-                   epochs: int | None = None) -> keras.optimizers.Optimizer:
+                   epochs: int | None = None,
+                   initial_step: int = 0) -> keras.optimizers.Optimizer:
     """A Keras optimizer from a trial's knob values.
 
     Args:
@@ -49,12 +52,14 @@ def make_optimizer(values: Mapping[str, Any], *, steps_per_epoch: int | None = N
         steps_per_epoch: Optional integer; without it, schedules are not applied
             (the learning rate stays constant until `fit` knows the epoch length).
         epochs: Optional integer, the planned epochs (for schedules).
+        initial_step: Integer, the steps of those epochs already run (a resumed
+            Hyperband trial): the schedule continues from there. Defaults to `0`.
 
     Returns:
         A `keras.optimizers.Optimizer`.
     """
     name = values["optimizer"]
-    kwargs = {"learning_rate": _learning_rate(values, steps_per_epoch, epochs)}
+    kwargs = {"learning_rate": _learning_rate(values, steps_per_epoch, epochs, initial_step)}
     if values.get("clipnorm"):
         kwargs["global_clipnorm"] = float(values["clipnorm"])
     if name == "sgd":

@@ -16,7 +16,7 @@ from typing import Any
 import keras
 from keras import ops
 
-__all__ = ["MultiStepDecay", "WarmupInverseSqrtSchedule"]
+__all__ = ["ContinuedSchedule", "MultiStepDecay", "WarmupInverseSqrtSchedule"]
 
 
 @keras.saving.register_keras_serializable(package="kt_toolkit")
@@ -155,6 +155,50 @@ class MultiStepDecay(keras.optimizers.schedules.LearningRateSchedule):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "boundaries": list(self.boundaries),
                 "factor": self.factor}
+
+
+@keras.saving.register_keras_serializable(package="kt_toolkit")
+class ContinuedSchedule(keras.optimizers.schedules.LearningRateSchedule):
+    """Another schedule, `offset` steps in: `lr(step) = schedule(step + offset)`.
+
+    A compiled optimizer counts its steps from 0. A trial that Hyperband resumes
+    for a later round is recompiled, so its schedule would start over (the
+    learning-rate curve becomes a sawtooth, and a multistep or cosine schedule
+    decays completely inside a 2-epoch first round). `TunableModel.fit` lays the
+    schedule over the trial's whole planned budget and continues it from the
+    round's first epoch with this wrapper (issue 17).
+
+    Example:
+
+    ```python
+    inner = MultiStepDecay(0.1, boundaries=[100], factor=0.1)
+    schedule = ContinuedSchedule(inner, offset=60)
+    float(keras.ops.convert_to_numpy(schedule(40)))  # 0.01: step 100 of `inner`
+    ```
+
+    Args:
+        schedule: A `LearningRateSchedule` (or its serialized config).
+        offset: Integer >= 0, the steps already taken.
+    """
+
+    def __init__(self, schedule: Any, offset: int) -> None:
+        super().__init__()
+        if isinstance(schedule, dict):
+            schedule = keras.saving.deserialize_keras_object(schedule)
+        if not isinstance(schedule, keras.optimizers.schedules.LearningRateSchedule):
+            raise ValueError("`schedule` must be a keras LearningRateSchedule. "
+                             f"Received: schedule={schedule!r}.")
+        if isinstance(offset, bool) or int(offset) != offset or offset < 0:
+            raise ValueError(f"`offset` must be an integer >= 0. Received: offset={offset!r}.")
+        self.schedule = schedule
+        self.offset = int(offset)
+
+    def __call__(self, step: Any) -> Any:
+        return self.schedule(ops.add(step, self.offset))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"schedule": keras.saving.serialize_keras_object(self.schedule),
+                "offset": self.offset}
 
 
 def _check_positive_number(name, value, hint):

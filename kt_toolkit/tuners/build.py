@@ -106,6 +106,8 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
     algorithm = tuner_config.algorithm
     max_trials = tuner_config.max_trials
     if algorithm == "hyperband":
+        if hasattr(hypermodel, "planned_epochs"):  # a schedule spans a trial's whole budget
+            hypermodel.planned_epochs = tuner_config.max_epochs or config.training.epochs
         cls, extra = RecordingHyperband, {
             "max_epochs": tuner_config.max_epochs or config.training.epochs,
             "factor": tuner_config.factor,
