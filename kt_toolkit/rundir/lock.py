@@ -7,6 +7,14 @@ with its process, `kill -9` included. Who holds it is written beside it, in
 `<lock>.owner`, for the error message of the command that is refused (a
 Windows lock also locks reading the locked file itself).
 
+The lock file goes when the lock is released (a finished, failed or
+interrupted command leaves none behind). It is removed while still held, and
+only if it is still the file this process locked: a process that opened it
+just before cannot then take the lock on the removed file, because `filelock`
+refuses a locked file that has no name left (`st_nlink == 0`) and the next
+command makes and locks a new one. A `kill -9` leaves the file behind, unlocked:
+the next command takes it over.
+
 On a file system without `flock` (some NFS and FUSE mounts), `filelock` falls
 back to a plain lock file, which a `kill -9` leaves behind: delete
 `<output.directory>/.<run name>.lock` by hand once no command runs there.
@@ -55,12 +63,19 @@ def run_lock(run_dir: str) -> Iterator[None]:
                                 "writable output.directory.", key="output.directory") from None
     owner = path + ".owner"
     try:
+        locked = os.stat(path)  # held: nobody else removes or replaces it now
+    except OSError:
+        locked = None
+    try:
         with contextlib.suppress(OSError):
             atomic_write_text(owner, f"kt-toolkit (pid {os.getpid()})")
         yield
     finally:
         with contextlib.suppress(OSError):
             os.remove(owner)
+        with contextlib.suppress(OSError):  # Windows: filelock removes it after release
+            if locked is not None and os.path.samestat(os.stat(path), locked):
+                os.remove(path)
         lock.release()
 
 

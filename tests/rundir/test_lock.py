@@ -43,8 +43,37 @@ def test_the_lock_refuses_a_second_holder_in_the_same_process(tmp_path):
         with pytest.raises(RunDirectoryError, match=r"being searched by kt-toolkit"):
             with run_lock(run_dir):
                 pass
+        assert os.path.exists(lock_path(run_dir))  # the refused one left the holder's file
     with run_lock(run_dir):
         pass
+
+
+def test_the_lock_file_goes_when_the_lock_is_released(tmp_path):
+    run_dir = str(tmp_path / "r")
+    with run_lock(run_dir):
+        assert sorted(os.listdir(tmp_path)) == [".r.lock", ".r.lock.owner"]
+    assert os.listdir(tmp_path) == []
+    with pytest.raises(ValueError):  # a command that fails inside the lock
+        with run_lock(run_dir):
+            raise ValueError("bad input")
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_released_and_removed_lock_still_keeps_out_a_second_process(tmp_path):
+    run_dir = str(tmp_path / "r")
+    with run_lock(run_dir):  # this process's lock file is made and removed
+        pass
+    holder = subprocess.Popen([sys.executable, "-c", HOLD, run_dir], stdout=subprocess.PIPE,
+                              text=True)
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        with pytest.raises(RunDirectoryError, match=rf"kt-toolkit \(pid {holder.pid}\)"):
+            with run_lock(run_dir):
+                pass
+        assert os.path.exists(lock_path(run_dir))
+    finally:
+        holder.terminate()
+        holder.wait()
 
 
 def test_an_unwritable_output_directory_is_a_run_directory_error(tmp_path):
