@@ -50,11 +50,22 @@ def _check_repeats(node, prefix=""):
             _check_repeats(item, prefix)
 
 
-def _yaml(text):
+def _yaml(text, name=None):
+    """Parses YAML `text` (or an open file) once; `name` is the file its errors point
+    into, instead of PyYAML's "<unicode string>"."""
     if not isinstance(text, str):
-        text = text.read()
-    _check_repeats(yaml.compose(text, Loader=_Loader))
-    return yaml.load(text, Loader=_Loader)  # noqa: S506 - a SafeLoader subclass
+        text = text.read()  # a string: PyYAML's errors then quote the line and point at it
+    loader = _Loader(text)
+    if name is not None:
+        loader.name = name  # the Reader's name: every error mark quotes it
+    try:
+        node = loader.get_single_node()
+        if node is None:  # an empty document
+            return None
+        _check_repeats(node)
+        return loader.construct_document(node)
+    finally:
+        loader.dispose()
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -137,7 +148,7 @@ def load_config(path: str | os.PathLike[str], overrides: Iterable[str] = (), *,
                           file=path)
     try:
         with open(path, encoding="utf-8") as handle:
-            raw = _yaml(handle)
+            raw = _yaml(handle, name=path)
     except ConfigError as error:
         error.file = path
         raise

@@ -293,6 +293,18 @@ def test_file_that_is_not_an_experiment(tmp_path, text, expect):
     assert_only_experiment_file(tmp_path)
 
 
+def test_a_yaml_syntax_error_points_into_the_file(tmp_path):
+    path = tmp_path / FILE_NAME
+    path.write_text("tuner:\n  max_trials: [1, 2\n", encoding="utf-8")
+
+    with pytest.raises(ConfigError) as info:
+        load_config(path)
+
+    message = str(info.value)
+    assert f'in "{path}", line 2, column 15' in message, message
+    assert "<unicode string>" not in message
+
+
 def test_missing_file(tmp_path):
     path = tmp_path / "nowhere.yaml"
 
