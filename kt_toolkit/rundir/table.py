@@ -19,7 +19,7 @@ import math
 import os
 from typing import Any, Callable, Optional
 
-from kt_toolkit._io import read_csv, write_csv
+from kt_toolkit._io import as_float, read_csv, write_csv
 from kt_toolkit.rundir.layout import (HISTORY_FILE, META_FILE, TRIALS_TABLE, project_dir,
                                       trial_dir, trial_json_path)
 
@@ -154,8 +154,29 @@ def _row(trial, run_dir, hp_names, cache):
     })
     if status == "FAILED" and not row["reason"]:
         row["reason"] = "objective is NaN" if score is not None else "no result"
-    row.update({f"metric:{k}": v for k, v in _metric_values(trial).items()})
+    metrics = _metric_values(trial)
+    if "learning_rate" not in metrics:
+        rate = _history_value(history, "learning_rate", row["best_epoch"])
+        if rate is not None:
+            metrics["learning_rate"] = rate
+    row.update({f"metric:{k}": v for k, v in metrics.items()})
     return row
+
+
+def _history_value(history, name, epoch):
+    """`name` at `epoch` (1-based, else the last epoch) of the first execution's history.
+
+    Keras logs `learning_rate` only for a constant rate (3.15: not for a
+    `LearningRateSchedule`), and KerasTuner records only what Keras logs;
+    kt_toolkit's `history.csv` has every epoch's rate.
+    """
+    rows = [r for r in history if r.get("execution") == "0"]
+    at = [r for r in rows if epoch != "" and r.get("epoch") == str(epoch)]
+    for record in at or rows[-1:]:
+        value = as_float(record.get(name))
+        if math.isfinite(value):
+            return tidy_value(value)
+    return None
 
 
 def trial_rows(run_dir: str, project: Optional[str] = None) -> list:

@@ -3,6 +3,8 @@
 import json
 import os
 
+import pytest
+
 from kt_toolkit.rundir import trial_rows, write_trials_table
 from kt_toolkit._io import read_csv
 
@@ -115,3 +117,20 @@ def test_a_30_trial_search_reads_each_trial_json_a_bounded_number_of_times(tmp_p
     # plus once more for a refresh that races with a write. Re-reading every file after
     # every trial would be 30·31/2 = 465 reads.
     assert max(per_file.values()) <= 3 and len(reads) <= 3 * 30
+
+
+def test_a_scheduled_learning_rate_is_read_from_the_history_at_the_best_epoch(make_config):
+    """Keras logs `learning_rate` only for a constant rate; KerasTuner records what
+    Keras logs, so a scheduled trial's comes from history.csv."""
+    from kt_toolkit.experiment import run_experiment
+
+    config = make_config(model={"space": {"lr_schedule": "multistep", "units": 16}},
+                         tuner={"max_trials": 1}, training={"epochs": 2})
+    run_dir = run_experiment(config).run_dir
+    row = read_csv(os.path.join(run_dir, "trials.csv"))[0]
+    assert row["lr_schedule"] == "multistep" and row["status"] == "COMPLETED"
+    history = read_csv(os.path.join(run_dir, "trials", row["trial_id"], "history.csv"))
+    rates = [float(r["learning_rate"]) for r in history]
+    assert rates[0] != rates[1]  # the schedule changed it: which epoch matters
+    best = float(history[int(row["best_epoch"]) - 1]["learning_rate"])
+    assert float(row["metric:learning_rate"]) == pytest.approx(best, rel=1e-5)
