@@ -38,8 +38,10 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     if "--parent" in argv:
         die_with_parent(int(argv[argv.index("--parent") + 1]))
-    from kt_toolkit.tuners.process import main as run
+    from kt_toolkit.compat.keras_tuner import filtered_native_logs
 
+    with filtered_native_logs():  # TensorFlow's start-up lines (see there)
+        from kt_toolkit.tuners.process import main as run
     return run(argv)
 
 

@@ -7,10 +7,13 @@
 """
 
 import argparse
+import contextlib
 import logging
 import os
+import signal
 import socket
 import sys
+import threading
 
 import yaml
 
@@ -18,7 +21,8 @@ from kt_toolkit import __version__
 from kt_toolkit.compat import quiet_backends
 from kt_toolkit.config import dump_config
 from kt_toolkit.config.practices import PRACTICES_LEGEND
-from kt_toolkit.errors import ConfigError, KtToolkitError, LaunchError, RunDirectoryError
+from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDirectoryError,
+                               SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
 from kt_toolkit.rundir import RunDirectory
 
@@ -98,7 +102,7 @@ def _parser():
 def _print_result(result, *, legend=True):
     print()
     if result.best_trial_id is None:
-        print(f"No trial completed ({len(result.trials)} trials).")
+        print(f"No trial completed ({_trials(len(result.trials))}).")
     else:
         print(f"Best trial {result.best_trial_id}: {result.objective}={result.best_score:.4f}")
         print("  " + " ".join(f"{k}={v}" for k, v in result.best_hyperparameters.items()
@@ -111,7 +115,7 @@ def _print_result(result, *, legend=True):
         _print_report(result.report, legend=legend)
     run_dir = result.run_dir
     print(f"Run directory: {run_dir}")
-    print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({len(result.trials)} trials: "
+    print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({_trials(len(result.trials))}: "
           f"{result.count('COMPLETED')} completed, {result.count('FAILED')} failed"
           + (f", {result.count('PRUNED')} pruned" if result.count("PRUNED") else "") + ")")
     if result.best_model_path:
@@ -119,6 +123,10 @@ def _print_result(result, *, legend=True):
         print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
     print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
     print(f"  TensorBoard: tensorboard --logdir {run_dir}")
+
+
+def _trials(number):
+    return f"{number} trial" if number == 1 else f"{number} trials"
 
 
 def _print_report(report, *, legend=True):
@@ -157,6 +165,15 @@ def main(argv=None):
     if args.command == "report":
         return _report(args.run_dir)
     try:
+        with _stop_signals_interrupt():
+            return _command(args)
+    except KeyboardInterrupt as interrupt:  # Ctrl-C, SIGTERM, SIGHUP
+        print("Interrupted: rerun the same command to resume.", file=sys.stderr)
+        return 128 + getattr(interrupt, "signum", signal.SIGINT)
+
+
+def _command(args):
+    try:
         config = load_experiment(args.config, args.overrides)
         if args.command == "validate":
             print(dump_config(config), end="")
@@ -177,9 +194,6 @@ def main(argv=None):
 
             check_proxy_arguments(config, args.proxy_top_k)
         result = run_experiment(config, overwrite=args.overwrite, **_launch_options(args))
-    except KeyboardInterrupt:
-        print("Interrupted: rerun the same command to resume.", file=sys.stderr)
-        return 130
     except KtToolkitError as error:
         return _error(error, args)
     if result.stages:
@@ -188,6 +202,31 @@ def main(argv=None):
     if args.proxy_check and result.best_trial_id is not None:
         _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
+
+
+@contextlib.contextmanager
+def _stop_signals_interrupt():
+    """SIGTERM and SIGHUP (`kill`, a closed terminal, a cluster's time limit) stop the
+    command as Ctrl-C does: a `SignalInterrupt` unwinds it, locks and files closed.
+
+    A second one while it unwinds ends the process at once (the default action).
+    """
+    signals = [getattr(signal, name) for name in ("SIGTERM", "SIGHUP") if hasattr(signal, name)]
+    if threading.current_thread() is not threading.main_thread():
+        yield  # signal handlers can only be set in the main thread
+        return
+
+    def interrupt(signum, frame):
+        for number in signals:
+            signal.signal(number, signal.SIG_DFL)
+        raise SignalInterrupt(signum)
+
+    previous = {number: signal.signal(number, interrupt) for number in signals}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
 
 
 def _error(error, args):

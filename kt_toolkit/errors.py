@@ -9,13 +9,14 @@ Every error kt_toolkit raises on purpose is a `KtToolkitError`:
 | `LaunchError` | the chief or a worker process of a parallel run cannot be kept running; finished trials stay | 1 |
 
 `FailedTrialError` is KerasTuner's own: a trial failed, the search records it and
-goes on.
+goes on. `SignalInterrupt` is no error: a termination signal stopping a command
+the way Ctrl-C does (exit code 128 + the signal's number, as for Ctrl-C's 130).
 """
 
 import difflib
 
 __all__ = ["ConfigError", "DataError", "FailedTrialError", "KtToolkitError", "LaunchError",
-           "RunDirectoryError", "invalid", "suggest"]
+           "RunDirectoryError", "SignalInterrupt", "invalid", "suggest"]
 
 
 class KtToolkitError(Exception):
@@ -57,6 +58,22 @@ class RunDirectoryError(KtToolkitError):
 
 class LaunchError(KtToolkitError, RuntimeError):
     """The chief or a worker cannot be kept running; finished trials stay in the run."""
+
+
+class SignalInterrupt(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where Ctrl-C raises `KeyboardInterrupt`.
+
+    A `KeyboardInterrupt`, so that every `finally` on the way runs and nothing
+    takes it for a failed trial (KerasTuner records only an `Exception` as one):
+    the run lock is released, finished trials are kept, and a rerun resumes.
+
+    Args:
+        signum: Integer, the signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(f"signal {signum}")
+        self.signum = signum
 
 
 def suggest(name: object, candidates) -> str:

@@ -1,8 +1,10 @@
 """`kt-toolkit` from the command line: a real tune, bad input, resume."""
 
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import pytest
 
@@ -74,6 +76,7 @@ def test_bad_input_exits_2_with_one_message_and_changes_nothing(tuned, capsys, e
     assert key in err[-1] and expected in err[-1]
     assert "Traceback" not in captured.err + captured.out
     assert _snapshot(run_dir) == before
+    assert sorted(os.listdir(run_dir.parent)) == [run_dir.name]  # no lock file left
 
 
 def test_console_script_reports_bad_files_with_exit_code_2(tmp_path):
@@ -116,3 +119,79 @@ def test_error_classes_map_to_exit_codes(tmp_path, capsys):
     assert _error(KtToolkitError("other"), Namespace()) == 1
     assert [cls.__name__ for cls, _ in EXIT_CODES] == [
         "ConfigError", "RunDirectoryError", "LaunchError", "KtToolkitError"]
+
+
+# --- a whole command in its own process: what a user sees on the console ---
+
+ONE_TRIAL = ["--set", "data.subsample=200", "--set", "tuner.algorithm=random",
+             "--set", "tuner.max_trials=1", "--set", "training.epochs=1",
+             "--set", "model.space.num_layers=1", "--set", "model.space.units=[16]",
+             "--set", "output.report=false"]
+BACKEND_NOISE = ("absl::InitializeLog", "cudart_stub", "oneDNN", "port.cc")
+
+
+def _tune_command(runs, name, *extra):
+    return [sys.executable, "-m", "kt_toolkit", "tune", "experiments/digits_mlp.yaml",
+            *ONE_TRIAL, "--set", f"output.directory={runs}", "--set",
+            f"output.run_name={name}", *extra]
+
+
+@pytest.fixture(scope="module")
+def one_trial_run(tmp_path_factory):
+    """`(process, runs)`: `kt-toolkit tune` of one trial of one epoch, in a subprocess."""
+    runs = tmp_path_factory.mktemp("console") / "runs"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3")
+    process = subprocess.run(_tune_command(runs, "one"), capture_output=True, text=True,
+                             env=env, timeout=600)
+    assert process.returncode == 0, process.stderr
+    return process, runs
+
+
+def test_loading_tensorflow_prints_none_of_its_startup_noise(one_trial_run):
+    process, _ = one_trial_run
+    for noise in BACKEND_NOISE:
+        assert noise not in process.stderr, process.stderr
+    # stderr works again after the import: the search's own log lines are there
+    assert "Data: digits" in process.stderr and "trial 0 COMPLETED" in process.stderr
+
+
+def test_a_finished_search_leaves_no_lock_file(one_trial_run):
+    _, runs = one_trial_run
+    assert sorted(os.listdir(runs)) == ["one"]
+
+
+def test_one_trial_and_one_epoch_are_counted_in_the_singular(one_trial_run):
+    process, _ = one_trial_run
+    line = next(line for line in process.stderr.splitlines() if "trial 0 COMPLETED" in line)
+    assert "| 1 epoch, " in line and "| trials 1/1 " in line, line
+    assert "(1 trial: 1 completed, 0 failed)" in process.stdout, process.stdout
+    assert "1 trials" not in process.stdout + process.stderr
+    assert "1 epochs" not in process.stdout + process.stderr
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM])
+def test_a_terminated_search_says_how_to_resume_and_exits_128_plus_the_signal(tmp_path,
+                                                                              signum):
+    runs = tmp_path / "runs"
+    history = runs / "stopped" / "trials" / "0" / "history.csv"
+    command = _tune_command(runs, "stopped", "--set", "training.epochs=500",
+                            "--set", "training.callbacks.early_stopping.enabled=false",
+                            "--set", "training.callbacks.chance_pruning.enabled=false")
+    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+    try:
+        started = time.monotonic()
+        while not history.exists():  # trial 0 has trained an epoch: mid-run
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() - started < 300, "no epoch within 300 s"
+            time.sleep(0.1)
+        process.send_signal(signum)
+        out, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == 128 + signum, err
+    assert "rerun the same command to resume" in err, err
+    assert "Traceback" not in err
+    assert sorted(os.listdir(runs)) == ["stopped"]  # the lock went with the command

@@ -9,11 +9,16 @@ The bigger workarounds: `hooks.py` (what kt_toolkit's oracles and tuners
 override), `chief.py` (KerasTuner's gRPC service), `keras.py` (Keras's TF optimizer).
 """
 
+import contextlib
 import logging
 import os
+import re
+import sys
+import tempfile
 import warnings
 
-__all__ = ["activate_all_conditions", "active_values", "first_values", "is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
+__all__ = ["activate_all_conditions", "active_values", "filtered_native_logs", "first_values",
+           "is_consecutive_failure", "quiet_backends", "set_oracle_seed", "tried_hashes",
            "values_hash", "was_tried"]
 
 # KerasTuner's `Oracle._check_consecutive_failures` raises a bare RuntimeError
@@ -34,14 +39,73 @@ def quiet_backends() -> None:
     KerasTuner prints every failed trial's traceback while its module-level
     `keras_tuner.src.config.DEBUG` is set (1.4.8; no public switch); `trials.csv`
     keeps the reason. Test: test_quiet_backends_turns_keras_tuner_debug_off.
+    Importing KerasTuner imports the backend: what TensorFlow's C++ code writes
+    meanwhile goes through `filtered_native_logs`.
     """
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     warnings.filterwarnings("ignore", category=UserWarning, module="keras")
     logging.getLogger("absl").setLevel(logging.ERROR)
     logging.getLogger("tensorflow").setLevel(logging.ERROR)
-    from keras_tuner.src import config as keras_tuner_config
+    with filtered_native_logs():
+        from keras_tuner.src import config as keras_tuner_config
 
     keras_tuner_config.DEBUG = False
+
+
+# TensorFlow 2.21's C++ code logs through absl, which writes to file descriptor 2,
+# ignoring TF_CPP_MIN_LOG_LEVEL, until absl's logging is initialized: `import
+# tensorflow` prints "WARNING: All log messages before absl::InitializeLog() is called
+# are written to STDERR", then "I0000 … port.cc:153] oneDNN custom operations are on …"
+# and "I0000 … cudart_stub.cc:31] Could not find cuda drivers …", twice (two shared
+# libraries). Python's `sys.stderr` cannot catch them: they bypass it.
+_ABSL_PREAMBLE = "WARNING: All log messages before absl::InitializeLog() is called"
+_ABSL_SEVERITY = re.compile(r"([IWEF])\d{4} ")  # absl's line prefix: severity, then MMDD
+
+
+def _is_below_level(line, level):
+    """Whether TF_CPP_MIN_LOG_LEVEL `level` (1: no INFO, 2: no WARNING, 3: no ERROR)
+    hides this line of native output."""
+    if line.startswith(_ABSL_PREAMBLE):
+        return level >= 1
+    match = _ABSL_SEVERITY.match(line)
+    return bool(match) and "IWEF".index(match.group(1)) < level
+
+
+@contextlib.contextmanager
+def filtered_native_logs():
+    """Applies TF_CPP_MIN_LOG_LEVEL to what is written to file descriptor 2 in the block.
+
+    For the block, descriptor 2 goes to a temporary file; afterwards (an exception
+    included) it is restored and every line that the level does not hide is written
+    to `sys.stderr`: a Python warning, an absl line at or above the level, anything
+    else. Wrap the import of the backend in it, nothing longer: output appears only
+    when the block ends. Test: test_filtered_native_logs_keeps_what_the_level_allows.
+    """
+    try:
+        level = int(os.environ.get("TF_CPP_MIN_LOG_LEVEL", "0"))
+    except ValueError:
+        level = 0
+    try:
+        sys.stderr.flush()
+        saved = os.dup(2)
+    except (AttributeError, OSError, ValueError):  # no descriptor 2 (pythonw, a service)
+        yield
+        return
+    with tempfile.TemporaryFile() as captured:
+        os.dup2(captured.fileno(), 2)
+        try:
+            yield
+        finally:
+            with contextlib.suppress(AttributeError, OSError, ValueError):
+                sys.stderr.flush()  # Python's own writes in the block go to the file too
+            os.dup2(saved, 2)
+            os.close(saved)
+            captured.seek(0)
+            lines = captured.read().decode("utf-8", "replace").splitlines(keepends=True)
+            kept = "".join(line for line in lines if not _is_below_level(line, level))
+            if kept:
+                sys.stderr.write(kept)
+                sys.stderr.flush()
 
 
 def set_oracle_seed(oracle, seed):

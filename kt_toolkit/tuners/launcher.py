@@ -30,7 +30,7 @@ import sys
 import time
 
 from kt_toolkit.config.schema import duration_seconds
-from kt_toolkit.errors import ConfigError, LaunchError
+from kt_toolkit.errors import ConfigError, LaunchError, SignalInterrupt
 from kt_toolkit.rundir import RunDirectory, check_run_dir
 from kt_toolkit.tuners.distributed import fail_trial, reachable, split_address
 from kt_toolkit.tuners.process import EXIT_RECYCLE
@@ -359,4 +359,4 @@ def _check_address(address):
 
 
 def _interrupt(signum, frame):
-    raise KeyboardInterrupt(f"signal {signum}")
+    raise SignalInterrupt(signum)

@@ -9,7 +9,7 @@ import math
 from kt_toolkit.rundir import RunDirectory
 from kt_toolkit.config.schema import default_max_trials
 
-__all__ = ["clock", "progress_line", "timing_text", "trial_budget"]
+__all__ = ["clock", "counted", "progress_line", "timing_text", "trial_budget", "trial_line"]
 
 
 def trial_budget(config):
@@ -71,6 +71,42 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
         tail += " | running: " + ", ".join(f"{trial} on {worker}"
                                            for worker, trial in sorted(running.items()))
     return text + timing + tail, (ended, text + tail)
+
+
+def trial_line(row, rows, objective, direction, *, budget, elapsed=None, max_time=None):
+    """The log line of a trial that ended, with the search's progress.
+
+        trial 3 COMPLETED val_accuracy=0.9611 | best 0.9722 (trial 1) | 12 epochs, 8.4 s |
+        trials 4/30 · 0:42 elapsed · ETA 4:33
+
+    Args:
+        row: Dict, the trial's row of the trials table; `rows`: every row.
+        objective: String; `direction` is `"max"` or `"min"`.
+        budget: Integer or `None` (`trial_budget`): the `N` of "trials i/N".
+        elapsed: Optional float, the search's seconds so far, known in one process
+            or the chief (a worker has no clock of the search): adds elapsed and ETA.
+        max_time: Optional float, `tuner.max_time` in seconds, for the ETA.
+    """
+    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
+    text = f"trial {row['trial_id']} {row['status']}"
+    if row["status"] == "COMPLETED":
+        text += f" {objective}={float(row['objective']):.4f}"
+    else:
+        text += f" ({row['reason']})"
+    if done:
+        best = (max if direction == "max" else min)(done, key=lambda r: float(r["objective"]))
+        text += f" | best {float(best['objective']):.4f} (trial {best['trial_id']})"
+    text += f" | {counted(int(row['epochs_run'] or 0), 'epoch')}, {row['seconds']} s"
+    ended = sum(1 for r in rows if r["status"] != "RUNNING")
+    text += f" | trials {ended}/{budget or '?'}"
+    if elapsed is not None:
+        text += " · " + timing_text(ended, budget, elapsed, max_time)
+    return text
+
+
+def counted(number: int, noun: str) -> str:
+    """`1 epoch`, `2 epochs`: a count and its noun, singular or plural."""
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def clock(seconds: float) -> str:

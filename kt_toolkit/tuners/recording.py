@@ -34,7 +34,7 @@ from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.compat.keras_tuner import activate_all_conditions
 from kt_toolkit.rundir import RunDirectory, failure_reason
 from kt_toolkit.tuners.budget import BudgetOracleMixin
-from kt_toolkit.tuners.progress import timing_text
+from kt_toolkit.tuners.progress import trial_line
 
 __all__ = ["ProcessRecycle", "RecordingMixin"]
 
@@ -236,24 +236,9 @@ class RecordingMixin(TunerHooks):
         row = next((r for r in rows if r["trial_id"] == trial_id), None)
         if row is None:
             return
-        done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
-        objective = self.oracle.objective.name
-        text = f"trial {trial_id} {row['status']}"
-        if row["status"] == "COMPLETED":
-            text += f" {objective}={float(row['objective']):.4f}"
-        else:
-            text += f" ({row['reason']})"
-        if done:
-            best = (max if self.oracle.objective.direction == "max" else min)(
-                done, key=lambda r: float(r["objective"]))
-            text += f" | best {float(best['objective']):.4f} (trial {best['trial_id']})"
-        text += f" | {row['epochs_run']} epochs, {row['seconds']} s"
         oracle = self.oracle
-        if isinstance(oracle, BudgetOracleMixin):  # one process: trials i/N, elapsed, ETA
-            ended = sum(1 for r in rows if r["status"] != "RUNNING")
-            budget = getattr(self, "trial_budget", None)
-            text += (f" | trials {ended}/{budget or '?'} · "
-                     + timing_text(ended, budget, oracle.elapsed(), oracle.max_time))
-        else:  # a worker: the launcher's progress line has the totals
-            text += f" | {len(rows)} trials"
-        logger.info(text)
+        # One process or the chief: elapsed and ETA; a worker knows the totals only.
+        clock = ({"elapsed": oracle.elapsed(), "max_time": oracle.max_time}
+                 if isinstance(oracle, BudgetOracleMixin) else {})
+        logger.info(trial_line(row, rows, oracle.objective.name, oracle.objective.direction,
+                               budget=getattr(self, "trial_budget", None), **clock))

@@ -1,13 +1,15 @@
 """kt_toolkit.compat.keras_tuner: what each small workaround relies on in keras-tuner 1.4.x."""
 
 import json
+import os
 
 import keras_tuner
 import pytest
 from compat_helpers import end, in_project, space
 
 from kt_toolkit.compat import is_consecutive_failure, quiet_backends
-from kt_toolkit.compat.keras_tuner import set_oracle_seed, tried_hashes, values_hash, was_tried
+from kt_toolkit.compat.keras_tuner import (filtered_native_logs, set_oracle_seed, tried_hashes,
+                                          values_hash, was_tried)
 
 SCORE = keras_tuner.Objective("score", "max")
 
@@ -43,6 +45,30 @@ def test_quiet_backends_turns_keras_tuner_debug_off(tmp_path, monkeypatch, capsy
     quiet_backends()
     assert keras_tuner_config.DEBUG is False
     assert "no luck" not in search("quiet")
+
+
+NATIVE = [b"WARNING: All log messages before absl::InitializeLog() is called are written "
+          b"to STDERR\n",
+          b"I0000 00:00:1796188046.639329   21588 port.cc:153] oneDNN custom operations are "
+          b"on.\n",
+          b"W0000 00:00:1796188046.639695   21588 some.cc:1] a warning\n",
+          b"E0000 00:00:1796188046.639695   21588 some.cc:2] a real error\n",
+          b"plain text from a library\n"]
+
+
+@pytest.mark.parametrize("level, shown", [("3", [4]), ("2", [3, 4]), ("0", [0, 1, 2, 3, 4])])
+def test_filtered_native_logs_keeps_what_the_level_allows(monkeypatch, capfd, level, shown):
+    """TensorFlow 2.21 writes its absl lines to descriptor 2 at import, whatever
+    TF_CPP_MIN_LOG_LEVEL says; the filter applies the level to them (and only them)."""
+    monkeypatch.setenv("TF_CPP_MIN_LOG_LEVEL", level)
+    with pytest.raises(ValueError, match="raised inside"):
+        with filtered_native_logs():
+            for line in NATIVE:
+                os.write(2, line)
+            raise ValueError("raised inside")  # descriptor 2 is restored all the same
+    os.write(2, b"after\n")
+    expected = b"".join(NATIVE[i] for i in shown) + b"after\n"
+    assert capfd.readouterr().err == expected.decode()
 
 
 def test_set_oracle_seed_keeps_zero_and_the_saved_seed_state(tmp_path):
