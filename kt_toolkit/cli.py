@@ -122,7 +122,8 @@ def _print_result(result, *, legend=True):
         print(f"  best model: {result.best_model_path}")
         print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
     print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
-    print(f"  TensorBoard: tensorboard --logdir {run_dir}")
+    # The run's tensorboard/ folder: TensorBoard then names each trial's run by its id.
+    print(f"  TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'tensorboard')}")
 
 
 def _trials(number):

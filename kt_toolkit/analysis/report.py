@@ -263,5 +263,6 @@ def _files(doc, study):
     run = study.run_dir
     doc.items([f"`{os.path.join(run, 'trials.csv')}`: every trial, one row each",
                f"`{os.path.join(run, 'best', 'model.keras')}`: the best model",
-               f"`tensorboard --logdir {run}`: per-epoch scalars and the HParams dashboard",
+               f"`tensorboard --logdir {os.path.join(run, 'tensorboard')}`: per-epoch "
+               "scalars and the HParams dashboard",
                f"`{os.path.join(run, 'config.yaml')}`: the resolved config"])

@@ -7,11 +7,15 @@ shows the same scalars and HParams dashboard on TensorFlow, JAX and PyTorch:
 
 ```
 <run>/tensorboard/
-    events.out.tfevents.*.experiment     the HParams experiment: every knob, its domain
-    <trial_id>/train/, validation/       per-epoch scalars (epoch_loss, epoch_accuracy, …)
+    events.out.tfevents.*.experiment     the HParams experiment: every tuned knob, its domain
+    <trial_id>/events.out.tfevents.*     per-epoch scalars (loss/train, loss/validation, …)
     <trial_id>/events.out.tfevents.*.session
                                          the trial's HParams session: values, status, scores
 ```
+
+One TensorBoard run per trial (`tensorboard --logdir <run>/tensorboard` names them
+by trial id): the Scalars page ticks every run by default up to 40 runs, and the
+Time Series page up to 500.
 
 Files are written under a temporary name and renamed, so a killed run never leaves
 half an HParams record; `sync_tensorboard` (re)writes whatever a run lacks.
@@ -28,6 +32,7 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from kt_toolkit._events import EventWriter
+from kt_toolkit.config.knobs import BUILDERS, builder_knobs
 from kt_toolkit.config.tasks import TASKS, allowed_objectives
 from kt_toolkit.rundir.layout import TENSORBOARD_DIR, trial_logdir
 from kt_toolkit.rundir.study import Domain
@@ -38,6 +43,7 @@ if TYPE_CHECKING:
 __all__ = ["experiment_summary", "metric_tag", "session_summaries", "sync_tensorboard"]
 
 METRIC_PREFIX = "hparams/"
+TICKED_COLUMNS = 5  # the HParams table ticks its first 5 knobs (TensorBoard 2.21)
 _EXTRA_METRICS = ("epochs_run", "seconds")
 _STATUS = {"COMPLETED": api_pb2.STATUS_SUCCESS, "FAILED": api_pb2.STATUS_FAILURE,
            "STOPPED": api_pb2.STATUS_UNKNOWN,
@@ -100,9 +106,46 @@ def _metric_names(study):
     return names + list(_EXTRA_METRICS)
 
 
+# The HParams table ticks its first few columns: the knobs that matter most first
+# (C2's influence order), the rest in the space's order.
+_COLUMN_ORDER = ("learning_rate", "optimizer", "units", "filters", "num_layers",
+                 "num_blocks", "batch_size", "dropout", "lr_schedule", "regularizer", "l2",
+                 "l1", "activation", "kernel_initializer", "batch_norm", "momentum")
+
+
+def _parents(study):
+    """knob → (parent knob, parent values that enable it), for kt_toolkit's builders."""
+    builder = ((study.config.get("model") or {}).get("builder")
+               or study.record.get("builder"))
+    if builder not in BUILDERS:
+        return {}
+    return {knob.name: knob.parent for knob in builder_knobs(builder) if knob.parent}
+
+
+def _reachable(domains, parents, name):
+    """Whether some value of the parent knobs can switch `name` on (e.g. no
+    `decay_factor` while `lr_schedule` is fixed to constant)."""
+    while name in parents:
+        parent, enabling = parents[name]
+        domain = domains.get(parent)
+        if domain is not None and domain.kind in ("choice", "fixed") and not (
+                set(domain.values) & set(enabling)):
+            return False
+        name = parent
+    return True
+
+
 def _logged_knobs(study):
-    """Every knob of the space (fixed ones with their one value), then Hyperband's budget."""
-    knobs = list(study.domains)
+    """The knobs the search varies, most influential first, then Hyperband's budget.
+
+    A knob with one value (fixed, or a one-value choice) is the same in every row:
+    as an HParams column it only pushed the tuned knobs and the objective off screen.
+    """
+    parents = _parents(study)
+    tuned = [name for name, domain in study.domains.items() if domain.is_tuned
+             and _reachable(study.domains, parents, name)]
+    rank = {name: index for index, name in enumerate(_COLUMN_ORDER)}
+    knobs = sorted(tuned, key=lambda name: (rank.get(name, len(rank)), tuned.index(name)))
     if (study.config.get("tuner") or {}).get("algorithm") == "hyperband":
         knobs.append("tuner/epochs")  # a Hyperband trial's epoch budget
     return knobs
@@ -113,6 +156,10 @@ def experiment_summary(study: "Study") -> summary_pb2.Summary:
     max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
     infos = [_hparam_info(study.domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
              for name in _logged_knobs(study)]
+    # TensorBoard lists the knobs marked `differs` first (then by name) and ticks
+    # the first few: mark the most influential ones, so those are the columns shown.
+    for info in infos[:TICKED_COLUMNS]:
+        info.differs = True
     metric_infos = []
     for name in _metric_names(study):
         label = name if name in _EXTRA_METRICS else f"{name} (best epoch)"
