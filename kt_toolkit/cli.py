@@ -109,6 +109,8 @@ def _print_result(result, *, legend=True):
                               if not k.startswith("tuner/")))
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
         print(f"  best model on the validation split: {scores}")
+        if result.best_warning:  # every completed trial diverged
+            print(f"  warning: {result.best_warning}")
     if result.stopped_reason:
         print(f"Search stopped early: {result.stopped_reason}")
     if result.report is not None:

@@ -16,12 +16,12 @@ import numpy as np
 
 from kt_toolkit._io import as_float
 from kt_toolkit.config.tasks import DATA_LOSSES
+from kt_toolkit.pruning.divergence import MAX_CROSSENTROPY  # a clipped cross-entropy's highest
 
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
                     "augment_crop")  # act only while training, so they lower train metrics
 HYPERBAND_BUDGET = "tuner/epochs"
-MAX_CROSSENTROPY = -math.log(1e-7) + 0.1  # Keras clips probabilities at epsilon = 1e-7
 
 
 @dataclasses.dataclass(frozen=True)

@@ -13,8 +13,8 @@ import re
 
 import numpy as np
 
-from kt_toolkit.analysis._curves_data import (MAX_CROSSENTROPY, Curves, Finding, fmt,
-                                              loss_drop, train_only_knobs)
+from kt_toolkit.analysis._curves_data import Curves, Finding, fmt, loss_drop, train_only_knobs
+from kt_toolkit.pruning.divergence import DivergenceRule, find_divergence
 
 NAN_REASON = re.compile(r"\bnan\b|\binf\b|infinit|diverg", re.IGNORECASE)
 """Matches a failure reason that names NaN, inf or divergence (a `diverged` verdict)."""
@@ -102,62 +102,46 @@ def diverged_by_reason(c: Curves, reason: str) -> Finding:
 def divergence(c: Curves) -> Finding | None:
     """NaN/inf in a loss, a training loss that climbs far above its minimum, or one saturated.
 
+    The rule is `kt_toolkit.pruning.find_divergence` (the trials table and the
+    choice of the best trial use it too), with these `Curves`' thresholds; this
+    check words what it found.
+
     Args:
         c: The `Curves`.
 
     Returns:
         A `diverged` finding, or `None`.
     """
-    for name, label in (("loss", "training loss"), ("val_loss", "validation loss")):
-        values = c.columns.get(name)
-        if values is not None and not np.isfinite(values).all():
-            bad = int(np.flatnonzero(~np.isfinite(values))[0])
-            return _diverged(c, f"{label} became {values[bad]} at epoch {c.epoch(bad)}",
-                             {"epoch": float(c.epochs[bad])})
-    # Saturation compares with chance: the data loss. Explosion is about the
-    # optimization: the total loss Keras minimized (penalties included).
-    loss = c.total_loss
-    if not len(c) or not np.isfinite(loss).all() or loss.min() <= 0:
+    t = c.t
+    found = find_divergence(
+        c.columns, data_loss=c.data_loss_name, score=c.metric if c.bounded else None,
+        chance_loss=(c.reference or {}).get("chance_loss"),
+        penalized=(c.hyperparameters or {}).get("regularizer") not in (None, "none"),
+        rule=DivergenceRule(explode_ratio=t.explode_ratio,
+                            saturated_loss_ratio=t.saturated_loss_ratio, low_score=t.low_score))
+    if found is None:
         return None
-    data_loss = c.loss
-    saturated = _saturated(c, data_loss) if np.isfinite(data_loss).all() else None
-    if saturated or len(c) < 2:
-        return saturated
-    low = int(np.argmin(loss))
-    peak = low + int(np.argmax(loss[low:]))
-    ratio = loss[peak] / loss[low]
-    if ratio < c.t.explode_ratio or loss[peak] <= loss[0]:
-        return None
-    evidence = {"min_loss": float(loss[low]), "peak_loss": float(loss[peak]),
-                "ratio": float(ratio), "first_loss": float(loss[0])}
-    return _diverged(c, f"training loss rose from its minimum {fmt(loss[low])} at epoch "
-                     f"{c.epoch(low)} to {fmt(loss[peak])} at epoch {c.epoch(peak)} "
-                     f"({fmt(ratio)}x >= {fmt(c.t.explode_ratio)}x, above the first epoch's "
-                     f"{fmt(loss[0])})", evidence)
-
-
-def _saturated(c: Curves, loss: np.ndarray) -> Finding | None:
-    """A classification loss that stays far above a uniform guess's.
-
-    Keras clips probabilities at 1e-7, so cross-entropy alone never exceeds
-    -ln(1e-7) ≈ 16.1: a higher loss is an L1/L2 penalty (underfitting, not a
-    saturated softmax). A model whose training score rose above `low_score`
-    learned something, whatever its loss.
-    """
-    chance = (c.reference or {}).get("chance_loss")
-    if not chance or not c.t.saturated_loss_ratio * chance <= loss.min() <= MAX_CROSSENTROPY:
-        return None
-    if (c.hyperparameters or {}).get("regularizer") not in (None, "none"):
-        return None  # an L1/L2 penalty can explain the excess: `underfitting` says so
-    score = c.get(c.metric)
-    if c.bounded and np.isfinite(score).any() and np.nanmax(score) > c.t.low_score:
-        return None
-    ratio = float(loss.min() / chance)
-    evidence = {"min_loss": float(loss.min()), "chance_loss": float(chance), "ratio": ratio}
-    return _diverged(c, f"training loss never fell below {fmt(loss.min())}, {ratio:.1f}x the "
-                     f"chance level ln {round(math.exp(chance))} = {chance:.2f} "
-                     f"(>= {fmt(c.t.saturated_loss_ratio)}x): the outputs are confidently "
-                     "wrong", evidence)
+    e, at = found.evidence, found.index
+    if found.kind == "non_finite":
+        label = "training loss" if found.column == "loss" else "validation loss"
+        return _diverged(c, f"{label} became {e['value']} at epoch {c.epoch(at)}",
+                         {"epoch": float(c.epochs[at])})
+    if found.kind == "exploded":
+        low = int(e["min_index"])
+        evidence = {key: e[key] for key in ("min_loss", "peak_loss", "ratio", "first_loss")}
+        return _diverged(c, f"training loss rose from its minimum {fmt(e['min_loss'])} at epoch "
+                         f"{c.epoch(low)} to {fmt(e['peak_loss'])} at epoch {c.epoch(at)} "
+                         f"({fmt(e['ratio'])}x >= {fmt(t.explode_ratio)}x, above the first "
+                         f"epoch's {fmt(e['first_loss'])})", evidence)
+    chance = e["chance_loss"]
+    level = f"the chance level ln {round(math.exp(chance))} = {chance:.2f}"
+    if found.kind == "blown_up":
+        return _diverged(c, f"training cross-entropy never fell below {fmt(e['min_loss'])}, "
+                         f"{fmt(e['ratio'])}x {level}: the weights exploded (a clipped "
+                         "softmax stays below 16.2)", dict(e))
+    return _diverged(c, f"training loss never fell below {fmt(e['min_loss'])}, {e['ratio']:.1f}x "
+                     f"{level} (>= {fmt(t.saturated_loss_ratio)}x): the outputs are confidently "
+                     "wrong", dict(e))
 
 
 def negative_loss(c: Curves, task: str | None) -> Finding | None:

@@ -105,8 +105,10 @@ def best_trials_table(study: "Study", count: int = 5) -> list[dict[str, Any]]:
     Returns:
         List of at most `count` dicts: `rank` (1 = best), `trial_id`, `objective`,
         one key per tuned knob (its value, `None` when inactive), `best_epoch`,
-        `epochs_run`, `seconds`. Ties keep trial order. Hyperband trials that
-        continue an earlier one are separate rows.
+        `epochs_run`, `seconds`. Ranked as `Study.best` ranks (as `best/` is
+        chosen): trials that diverged last, ties by the validation loss, then
+        fewer epochs. Hyperband trials that continue an earlier one are separate
+        rows.
     """
     knobs = study.tuned_knobs
     table = []

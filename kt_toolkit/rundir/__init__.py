@@ -2,7 +2,8 @@
 
 Every path and file format of a run goes through this package (as Optuna's
 `storages/` for a study): the tuners write through a `RunDirectory`, the
-analysis reads a `Study` from one. Imports no Keras and no TensorFlow.
+analysis reads a `Study` from one; both rank the trials the same way (which one
+is the best: `ranking`). Imports no Keras and no TensorFlow.
 
 Example:
 
@@ -14,6 +15,7 @@ Example:
 
 from kt_toolkit.rundir.layout import CONFIG_FILE, PROJECT_NAME, TENSORBOARD_DIR, trial_logdir
 from kt_toolkit.rundir.lock import run_lock
+from kt_toolkit.rundir.ranking import TrialJudge, rank_trials
 from kt_toolkit.rundir.run import RunDirectory
 from kt_toolkit.rundir.setup import check_run_dir, prepare_run_dir, read_stored_config
 from kt_toolkit.rundir.study import Domain, Study, load_study
@@ -22,6 +24,7 @@ from kt_toolkit.rundir.table import (TRIAL_COLUMNS, TrialTable, failure_reason, 
 from kt_toolkit.rundir.tensorboard import sync_tensorboard
 
 __all__ = ["CONFIG_FILE", "Domain", "PROJECT_NAME", "RunDirectory", "Study", "TENSORBOARD_DIR",
-           "TRIAL_COLUMNS", "TrialTable", "check_run_dir", "failure_reason", "load_study",
-           "prepare_run_dir", "read_stored_config", "run_lock", "sync_tensorboard",
-           "tidy_value", "trial_logdir", "trial_rows", "write_trials_table"]
+           "TRIAL_COLUMNS", "TrialJudge", "TrialTable", "check_run_dir", "failure_reason",
+           "load_study", "prepare_run_dir", "rank_trials", "read_stored_config", "run_lock",
+           "sync_tensorboard", "tidy_value", "trial_logdir", "trial_rows",
+           "write_trials_table"]

@@ -13,8 +13,9 @@ from typing import Optional
 
 import yaml
 
-from kt_toolkit._io import atomic_write_text, read_csv, read_json
+from kt_toolkit._io import as_float, atomic_write_text, read_csv, read_json
 from kt_toolkit.rundir import layout
+from kt_toolkit.rundir.ranking import TrialJudge
 from kt_toolkit.rundir.study import Study, load_study
 from kt_toolkit.rundir.table import TrialTable
 from kt_toolkit.rundir.tensorboard import sync_tensorboard
@@ -39,6 +40,7 @@ class RunDirectory:
         self.path = os.fspath(path)
         self.project_dir = layout.project_dir(self.path)
         self.table = TrialTable(self.path, self.project_dir)
+        self._judge = None
 
     def __repr__(self) -> str:
         return f"RunDirectory({self.path!r})"
@@ -80,6 +82,10 @@ class RunDirectory:
     def write_record(self, record: dict) -> None:
         """`run.json`: what the analysis needs and cannot read from `config.yaml` alone."""
         atomic_write_text(self.file(layout.RUN_RECORD), json.dumps(record, indent=2))
+
+    def read_record(self) -> dict:
+        """`run.json` (objective, task, num_classes...), `{}` when missing or being written."""
+        return read_json(self.file(layout.RUN_RECORD)) or {}
 
     def read_meta(self, trial_id: str) -> dict:
         """A trial's `meta.json`, `{}` when it has none (yet); read again only when it changed."""
@@ -157,6 +163,39 @@ class RunDirectory:
     def write_trials_table(self) -> list:
         """Refreshes the table and writes `trials.csv`; returns the rows."""
         return self.table.write()
+
+    def judge(self, objective: str, direction: str, rows: Optional[list] = None) -> TrialJudge:
+        """The run's `TrialJudge`, kept between calls: each completed trial is judged once.
+
+        Args:
+            objective: String; `direction` is `"max"` or `"min"`.
+            rows: Optional list, the trial rows just read (default: `rows()`).
+        """
+        judge = self._judge
+        if judge is None or (judge.objective, judge.direction) != (objective, direction):
+            judge = self._judge = TrialJudge((), objective=objective, direction=direction,
+                                             record=self.read_record(), load=self._history)
+        judge.update(self.rows() if rows is None else rows)
+        return judge
+
+    def rank(self, rows: Optional[list] = None, *, objective: str, direction: str) -> list:
+        """The COMPLETED rows, best first, as the best trial is chosen.
+
+        Trials that diverged after every other; ties on the objective by the
+        validation data loss, then fewer epochs (`kt_toolkit.rundir.ranking`).
+
+        Args:
+            rows: Optional list, the trial rows (default: `rows()`); a caller may
+                pass copies with the objective at full precision.
+            objective: String; `direction` is `"max"` or `"min"`.
+        """
+        rows = self.rows() if rows is None else rows
+        return self.judge(objective, direction, rows).rank(rows)
+
+    def _history(self, trial_id: str) -> list:
+        """A trial's `history.csv` as dicts of floats (what `TrialJudge` reads)."""
+        return [{name: as_float(value) for name, value in row.items()}
+                for row in self.history(trial_id)]
 
     def study(self, rows: Optional[list] = None) -> Study:
         """The run as a `Study` (with `rows` when the caller just read them).

@@ -7,6 +7,7 @@ and one that was killed.
 """
 
 import dataclasses
+import functools
 import json
 import math
 import os
@@ -17,7 +18,9 @@ import yaml
 
 from kt_toolkit._io import as_float, read_csv
 from kt_toolkit.config.tasks import objective_direction
+from kt_toolkit.pruning.divergence import Divergence
 from kt_toolkit.rundir.layout import CONFIG_FILE, HISTORY_FILE, META_FILE, RUN_RECORD, trial_dir
+from kt_toolkit.rundir.ranking import TrialJudge, chained_history
 from kt_toolkit.rundir.table import trial_rows
 
 __all__ = ["Domain", "Study", "load_study"]
@@ -127,9 +130,28 @@ class Study:
                 and row["objective"] is not None and math.isfinite(row["objective"])]
 
     def best(self, count: int = 1) -> list[dict[str, Any]]:
-        """The `count` best completed trials, best first."""
-        return sorted(self.completed, key=lambda row: row["objective"],
-                      reverse=self.direction == "max")[:count]
+        """The `count` best completed trials, best first, as the exported model is chosen.
+
+        Trials that diverged (see `divergence`) come after every other completed
+        trial; objectives that tie are ordered by the validation data loss, then
+        by fewer epochs (`kt_toolkit.rundir.ranking`).
+        """
+        return self.judge.rank(self.completed)[:count]
+
+    @functools.cached_property
+    def judge(self) -> TrialJudge:
+        """Judges each trial's history once (`kt_toolkit.rundir.ranking.TrialJudge`)."""
+        return TrialJudge(self.rows, objective=self.objective, direction=self.direction,
+                          record=self.record, load=lambda trial_id: self._own_history(
+                              trial_id, None))
+
+    def divergence(self, trial_id: str | int) -> Divergence | None:
+        """How a trial diverged (NaN, an exploding or saturated loss), or `None`.
+
+        The rule of `kt_toolkit.pruning.find_divergence` on the trial's whole
+        curve, as the analysis's `diverged` verdict reads it.
+        """
+        return self.judge.divergence(str(trial_id))
 
     @staticmethod
     def last_epoch(row: Mapping[str, Any]) -> int | None:
@@ -161,16 +183,12 @@ class Study:
                 own parent), marked `inherited` = 1.0, so the curve is whole.
                 Defaults to `False`.
         """
-        rows = self._own_history(trial_id, execution)
-        seen = {str(trial_id)}
-        parent = self._parent(trial_id)
-        while with_parents and parent is not None and parent not in seen:
-            seen.add(parent)
-            first = min((row["epoch"] for row in rows), default=math.inf)
-            rows = [dict(row, inherited=1.0) for row in self._own_history(parent, execution)
-                    if row["epoch"] < first] + rows
-            parent = self._parent(parent)
-        return rows
+        def load(trial):
+            return self._own_history(trial, execution)
+
+        if not with_parents:
+            return load(str(trial_id))
+        return chained_history(str(trial_id), load, self._parent)
 
     def _own_history(self, trial_id, execution):
         rows = []

@@ -6,7 +6,7 @@
 
 import math
 
-from kt_toolkit.rundir import RunDirectory
+from kt_toolkit.rundir import RunDirectory, rank_trials
 from kt_toolkit.config.schema import default_max_trials
 
 __all__ = ["clock", "counted", "progress_line", "timing_text", "trial_budget", "trial_line"]
@@ -54,7 +54,6 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
     for row in rows:
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     ended = sum(n for status, n in counts.items() if status != "RUNNING")
-    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
     text = f"trials {ended}/{budget if budget else '?'}"
     parts = [f"{counts[s]} {s.lower()}" for s in ("COMPLETED", "PRUNED", "FAILED")
              if counts.get(s)]
@@ -62,9 +61,9 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
         text += f" ({', '.join(parts)})"
     timing = "" if elapsed is None else " · " + timing_text(ended, budget, elapsed, max_time)
     tail = ""
-    if done:
-        pick = max if direction == "max" else min
-        best = pick(done, key=lambda r: float(r["objective"]))
+    ranked = run.rank(rows, objective=objective, direction=direction)  # as `best/` is chosen
+    if ranked:
+        best = ranked[0]
         tail += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
     running = run.running_trials(rows)
     if running:
@@ -73,7 +72,8 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
     return text + timing + tail, (ended, text + tail)
 
 
-def trial_line(row, rows, objective, direction, *, budget, elapsed=None, max_time=None):
+def trial_line(row, rows, objective, direction, *, budget, elapsed=None, max_time=None,
+               best=None):
     """The log line of a trial that ended, with the search's progress.
 
         trial 3 COMPLETED val_accuracy=0.9611 | best 0.9722 (trial 1) | 12 epochs, 8.4 s |
@@ -86,15 +86,19 @@ def trial_line(row, rows, objective, direction, *, budget, elapsed=None, max_tim
         elapsed: Optional float, the search's seconds so far, known in one process
             or the chief (a worker has no clock of the search): adds elapsed and ETA.
         max_time: Optional float, `tuner.max_time` in seconds, for the ETA.
+        best: Optional dict, the best row as `RunDirectory.rank` picks it (diverged
+            trials last). Defaults to `rank_trials(rows, direction)[0]`: ties on
+            the objective broken by the validation loss, no history read.
     """
-    done = [r for r in rows if r["status"] == "COMPLETED" and r["objective"] != ""]
+    if best is None:
+        ranked = rank_trials(rows, direction)
+        best = ranked[0] if ranked else None
     text = f"trial {row['trial_id']} {row['status']}"
     if row["status"] == "COMPLETED":
         text += f" {objective}={float(row['objective']):.4f}"
     else:
         text += f" ({row['reason']})"
-    if done:
-        best = (max if direction == "max" else min)(done, key=lambda r: float(r["objective"]))
+    if best is not None:
         text += f" | best {float(best['objective']):.4f} (trial {best['trial_id']})"
     text += f" | {counted(int(row['epochs_run'] or 0), 'epoch')}, {row['seconds']} s"
     ended = sum(1 for r in rows if r["status"] != "RUNNING")

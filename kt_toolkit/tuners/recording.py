@@ -32,7 +32,7 @@ from kt_toolkit.compat.collection import collect_young_only
 from kt_toolkit.compat.hooks import TunerHooks
 from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.compat.keras_tuner import activate_all_conditions
-from kt_toolkit.rundir import RunDirectory, failure_reason
+from kt_toolkit.rundir import RunDirectory, failure_reason, tidy_value
 from kt_toolkit.tuners.budget import BudgetOracleMixin
 from kt_toolkit.tuners.progress import trial_line
 
@@ -203,16 +203,41 @@ class RecordingMixin(TunerHooks):
 
         KerasTuner's `oracle.get_best_trials` pads its answer with failed trials
         when fewer have completed; this never returns a failed trial, nor a pruned
-        one (COMPLETED for KerasTuner, PRUNED in `trials.csv`).
+        one (COMPLETED for KerasTuner, PRUNED in `trials.csv`). And it ranks as
+        the report does (`RunDirectory.rank`): a trial that diverged (NaN, an
+        exploding or saturated loss: `kt_toolkit.pruning.find_divergence`) comes
+        after every other completed trial; trials whose scores tie (at the 6
+        significant digits of `trials.csv`) are ordered by their validation data
+        loss at the best epoch (`val_crossentropy` / `val_mse`, else `val_loss`),
+        then by fewer epochs.
         """
-        trials = [t for t in self.oracle.trials.values()
-                  if t.status == "COMPLETED" and t.score is not None
-                  and math.isfinite(t.score) and not self._is_pruned(t.trial_id)]
-        trials.sort(key=lambda t: t.score, reverse=self.oracle.objective.direction == "max")
-        return trials[:num_trials]
+        objective = self.oracle.objective
+        ranked = self.run.rank(self._ranking_rows(), objective=objective.name,
+                               direction=objective.direction)
+        return [self.oracle.trials[row["trial_id"]] for row in ranked[:num_trials]]
 
-    def _is_pruned(self, trial_id):
-        return self.run.is_pruned(trial_id)
+    def _ranking_rows(self):
+        """The oracle's completed, unpruned trials as `trials.csv` has them (its rounded
+        score and metrics, so `best/` and the report's best trial agree), whatever
+        folder KerasTuner's project is in."""
+        rows = []
+        for trial_id, trial in self.oracle.trials.items():
+            if (trial.status != "COMPLETED" or trial.score is None
+                    or not math.isfinite(trial.score) or self.run.is_pruned(trial_id)):
+                continue
+            metrics = {f"metric:{name}": tidy_value(float(trial.metrics.get_last_value(name)))
+                       for name in trial.metrics.metrics
+                       if trial.metrics.get_last_value(name) is not None}
+            epochs = sum(1 for row in self.run.history(trial_id) if row.get("execution") == "0")
+            rows.append({**trial.hyperparameters.values, **metrics, "trial_id": trial_id,
+                         "status": "COMPLETED", "objective": tidy_value(trial.score),
+                         "epochs_run": epochs})
+        return rows
+
+    def trial_divergence(self, trial_id):
+        """How a trial diverged (a `kt_toolkit.pruning.Divergence`), or `None`."""
+        objective = self.oracle.objective
+        return self.run.judge(objective.name, objective.direction).divergence(trial_id)
 
     def get_best_models(self, num_models=1):
         return [self.load_model(trial) for trial in self.best_trials(num_models)]
@@ -240,5 +265,8 @@ class RecordingMixin(TunerHooks):
         # One process or the chief: elapsed and ETA; a worker knows the totals only.
         clock = ({"elapsed": oracle.elapsed(), "max_time": oracle.max_time}
                  if isinstance(oracle, BudgetOracleMixin) else {})
-        logger.info(trial_line(row, rows, oracle.objective.name, oracle.objective.direction,
-                               budget=getattr(self, "trial_budget", None), **clock))
+        objective, direction = oracle.objective.name, oracle.objective.direction
+        ranked = self.run.rank(rows, objective=objective, direction=direction)
+        logger.info(trial_line(row, rows, objective, direction,
+                               budget=getattr(self, "trial_budget", None),
+                               best=ranked[0] if ranked else None, **clock))

@@ -46,6 +46,9 @@ class RunResult:
         stages: List of `kt_toolkit.stages.StageResult`, one per stage of a
             coarse-to-fine experiment (this result is the last stage's); empty
             for a single search.
+        best_warning: String or `None`: why the best model is not to be trusted.
+            Set when every completed trial diverged (a diverged trial is the best
+            only then: `kt_toolkit.pruning.find_divergence`).
     """
 
     run_dir: str
@@ -60,6 +63,7 @@ class RunResult:
     stopped_reason: Optional[str] = None
     report: object = None
     stages: list = dataclasses.field(default_factory=list)
+    best_warning: Optional[str] = None
 
     def count(self, status: str) -> int:
         """How many trials ended with `status` (`COMPLETED`, `FAILED`, `PRUNED`…)."""
@@ -177,3 +181,20 @@ def _export_best(tuner, data, result):
     result.best_hyperparameters = values
     result.best_model_path = path
     result.evaluation = evaluation
+    result.best_warning = _diverged_warning(tuner, trial.trial_id, result.trials)
+    if result.best_warning:
+        logger.warning(result.best_warning)
+
+
+def _diverged_warning(tuner, trial_id, rows):
+    """A sentence when the best trial diverged: the ranking puts a diverged trial
+    last, so then every completed trial diverged. `None` otherwise."""
+    found = tuner.trial_divergence(trial_id)
+    if found is None:
+        return None
+    completed = sum(1 for row in rows if row["status"] == "COMPLETED")
+    every = ("The only completed trial" if completed == 1
+             else f"Every one of the {completed} completed trials")
+    return (f"{every} diverged; the best model (trial {trial_id}) comes from a diverged run: "
+            f"{found.reason}. Lower the learning rate (10x; B5, E2) or clip gradients "
+            "(`clipnorm`; E9), then search again.")

@@ -411,3 +411,15 @@ def test_a_high_loss_under_an_active_penalty_is_not_a_saturated_softmax():
     assert "diverged" not in _kinds(penalised) and "underfitting" in _kinds(penalised)
     assert "diverged" in _kinds(_diagnose(columns, objective="val_auc", reference=reference,
                                           hyperparameters={"regularizer": "none"}))
+
+
+def test_logits_that_blew_up_are_diverged_not_still_improving():
+    # TensorFlow's unclipped cross-entropy of an exploded model (SGD, lr 1e6): it falls
+    # from 5e6 to 2e6 while the training accuracy climbs, yet the model is garbage.
+    columns = {"loss": [5e6, 3e6, 2e6], "crossentropy": [5e6, 3e6, 2e6],
+               "val_loss": [4e6, 2.5e6, 1.9e6], "val_crossentropy": [4e6, 2.5e6, 1.9e6],
+               "accuracy": [0.5, 0.8, 0.9], "val_accuracy": [0.6, 0.8, 0.95]}
+    (verdict,) = _diagnose(columns, task="multiclass",
+                           reference={"chance_loss": float(np.log(3))})
+    assert verdict.kind == "diverged" and "weights exploded" in verdict.summary
+    assert "E9" in verdict.practices
