@@ -2,7 +2,6 @@
 
 import keras
 import keras_tuner
-import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
