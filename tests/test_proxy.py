@@ -1,10 +1,39 @@
 """--proxy-check: the proxy search's best trials retrained on the full data (D1, D2)."""
 
+import math
 import os
 
 import pytest
+from scipy import stats
 
+from kt_toolkit._io import read_csv
 from kt_toolkit.proxy import DOUBT_RHO, TRUST_RHO, _spearman, _verdict, proxy_check
+from kt_toolkit.rundir import RunDirectory
+
+
+def _ranks(values):
+    """1-based ranks; tied values share their average rank (as Spearman's ρ ranks)."""
+    order = sorted(values)
+    return [order.index(v) + 1 + (order.count(v) - 1) / 2 for v in values]
+
+
+def _rank_correlation(xs, ys):
+    """Spearman's ρ: Pearson's correlation of the ranks, computed here from scratch."""
+    rx, ry = _ranks(xs), _ranks(ys)
+    mx, my = sum(rx) / len(rx), sum(ry) / len(ry)
+    cov = sum((a - mx) * (b - my) for a, b in zip(rx, ry))
+    return cov / math.sqrt(sum((a - mx) ** 2 for a in rx) * sum((b - my) ** 2 for b in ry))
+
+
+def _assert_rho_of_the_rows(checked):
+    """ρ and its p-value are those of exactly the rows' proxy and full scores."""
+    proxies, fulls = [r["proxy"] for r in checked.rows], [r["full"] for r in checked.rows]
+    assert None not in fulls and len(proxies) >= 3
+    assert len(set(proxies)) > 1 and len(set(fulls)) > 1  # ρ is defined for this search
+    rho = _rank_correlation(proxies, fulls)
+    assert checked.rho == pytest.approx(rho, abs=1e-9)
+    assert checked.p_value == pytest.approx(stats.spearmanr(proxies, fulls).pvalue, abs=1e-9)
+    return rho
 
 
 def test_a_proxy_search_is_checked_on_the_full_data(make_config):
@@ -14,14 +43,18 @@ def test_a_proxy_search_is_checked_on_the_full_data(make_config):
                          training={"epochs": 2})
     result = run_experiment(config)
     checked = proxy_check(config, result.run_dir, top_k=3)
-    assert [r["trial_id"] for r in checked.rows] == [
-        row["trial_id"] for row in sorted(result.trials, key=lambda r: -float(r["objective"]))]
-    for row in checked.rows:  # real scores on the full validation split
+    best_first = sorted(result.trials, key=lambda r: -float(r["objective"]))
+    assert len(best_first) == len(checked.rows) == 3
+    assert [r["trial_id"] for r in checked.rows] == [row["trial_id"] for row in best_first]
+    for row, trial in zip(checked.rows, best_first):  # real scores on the full validation split
+        assert row["proxy"] == pytest.approx(float(trial["objective"]), abs=1e-6)
         assert 0.0 < row["full"] <= 1.0 and row["epochs"] == 2
-    assert checked.rho is None or -1.0 <= checked.rho <= 1.0
+    rho = _assert_rho_of_the_rows(checked)
     text = open(checked.path, encoding="utf-8").read()
     assert "subsample=150 → full data" in text and checked.verdict in text
-    assert os.path.exists(os.path.join(result.run_dir, "proxy_check.csv"))
+    assert f"Spearman ρ = {rho:.3f}" in text and f"Spearman ρ = {rho:.2f}" in checked.verdict
+    written = read_csv(os.path.join(result.run_dir, "proxy_check.csv"))
+    assert [row["trial_id"] for row in written] == [row["trial_id"] for row in checked.rows]
 
 
 def test_proxy_check_refuses_a_search_without_a_proxy_before_it_runs(tmp_path, capsys):
@@ -67,7 +100,23 @@ def test_a_hyperband_configuration_is_retrained_once(make_config):
                          training={"epochs": 3})
     result = run_experiment(config)
     checked = proxy_check(config, result.run_dir, top_k=5)
-    rows = {row["trial_id"]: row for row in result.trials}
-    settings = [tuple(rows[r["trial_id"]][k] for k in ("units", "learning_rate"))
-                for r in checked.rows]
-    assert len(settings) == len(set(settings))  # each configuration once
+    run = RunDirectory(result.run_dir)
+
+    def setting(trial_id):  # every knob's value, without Hyperband's round bookkeeping
+        values = run.trial_record(trial_id)["hyperparameters"]["values"]
+        return tuple(sorted((k, repr(v)) for k, v in values.items()
+                            if not k.startswith("tuner/")))
+
+    best_round = {}  # configuration -> the best score of its rounds
+    for row in result.trials:
+        if row["status"] == "COMPLETED":
+            key = setting(row["trial_id"])
+            best_round[key] = max(best_round.get(key, -math.inf), float(row["objective"]))
+    assert len(best_round) < len(result.trials)  # some configurations ran several rounds
+    settings = [setting(r["trial_id"]) for r in checked.rows]
+    assert len(settings) == min(5, len(best_round)) >= 2
+    assert len(set(settings)) == len(settings)  # each configuration once
+    for row, key in zip(checked.rows, settings):  # with its best round's score
+        assert row["proxy"] == pytest.approx(best_round[key], abs=1e-6)
+    # Five configurations with a tie in the full scores: ρ is neither 1 nor -1 here.
+    assert abs(_assert_rho_of_the_rows(checked)) < 1.0

@@ -13,7 +13,7 @@ import pytest
 
 from kt_toolkit._io import read_csv, write_csv
 from kt_toolkit.callbacks import ChancePruning, MedianPruning, TrialCurves, default_callbacks
-from kt_toolkit.callbacks.pruning import chance_level, pruning_record
+from kt_toolkit.callbacks.pruning import _Pruning, chance_level, pruning_record
 from kt_toolkit.config import CallbacksConfig
 from kt_toolkit.errors import ConfigError
 
@@ -287,36 +287,76 @@ def test_default_callbacks_add_pruning_when_switched_on():
 
 # --- a real search ---
 
-def test_a_real_search_prunes_the_slow_trial_and_never_makes_it_best(make_config):
+class _PruneTheLeader(_Pruning):
+    """A rule no one should use: it stops a trial as soon as its best objective so far
+    beats every completed trial's best, so the trial it prunes holds the search's best
+    score. Only the exclusion of pruned trials can then keep it from being exported."""
+
+    def __init__(self, objective, direction, *, epochs):
+        super().__init__(objective, direction)
+        self.epochs, self.curves, self.trial_id = epochs, None, None
+
+    def bind_curves(self, curves, trial_id):  # the hook `TrialCurves.bind` looks for
+        self.curves, self.trial_id = curves, str(trial_id)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._track(logs)
+        completed = [value for e in range(1, self.epochs + 1)
+                     for value in self.curves.values_at(e, self.objective,
+                                                        exclude=self.trial_id)]
+        if completed and self._best is not None and self._best > max(completed):
+            self._prune(epoch + 1, f"pruned at epoch {epoch + 1}: {self.objective} "
+                                   f"{self._best:.4g} beats every completed trial")
+
+
+def test_a_real_search_prunes_and_never_exports_a_pruned_trial_even_the_best(
+        make_config, monkeypatch):
     from kt_toolkit.analysis import load_study, study_verdicts
     from kt_toolkit.experiment import run_experiment
+    from kt_toolkit.tuners import session
 
+    def with_the_leader_rule(*args, **kwargs):
+        return [*default_callbacks(*args, **kwargs),
+                _PruneTheLeader(kwargs["objective"], kwargs["direction"], epochs=3)]
+
+    monkeypatch.setattr(session, "default_callbacks", with_the_leader_rule)
     space = {"num_layers": 1, "units": 32, "optimizer": "adam", "batch_norm": False,
              "regularizer": "none", "dropout": 0.0, "activation": "relu",
              "kernel_initializer": "glorot_uniform", "lr_schedule": "constant",
-             "learning_rate": [0.03, 0.01, 1.0e-6]}
-    callbacks = {"median_pruning": {"enabled": True, "warmup_epochs": 1, "min_trials": 2},
+             "learning_rate": [0.01, 1.0e-6, 0.03]}  # the grid's order: trials 0, 1, 2
+    callbacks = {"median_pruning": {"enabled": True, "warmup_epochs": 1, "min_trials": 1},
                  "early_stopping": False}
     result = run_experiment(make_config(
         model={"space": space}, tuner={"algorithm": "grid", "max_trials": None},
         training={"epochs": 3, "callbacks": callbacks}))
     rows = {float(row["learning_rate"]): row for row in read_csv(
         os.path.join(result.run_dir, "trials.csv"))}
-    slow = rows[1.0e-6]
+    first, slow, leader = rows[0.01], rows[1.0e-6], rows[0.03]
+    # MedianPruning stopped the slow trial, behind the first one at epoch 2.
     assert slow["status"] == "PRUNED"
     assert slow["epochs_run"] == "2"
     assert slow["reason"].startswith("pruned at epoch 2: val_accuracy ")
-    assert "of 2 trials at that epoch (B2)" in slow["reason"]
-    assert [rows[lr]["status"] for lr in (0.03, 0.01)] == ["COMPLETED", "COMPLETED"]
+    assert "of 1 trials at that epoch (B2)" in slow["reason"]
     with open(os.path.join(result.run_dir, "trials", slow["trial_id"], "meta.json")) as handle:
         assert json.load(handle)["pruned"] == {"epoch": 2, "reason": slow["reason"]}
-    # KerasTuner saw a completed trial with the best score it reached.
-    with open(os.path.join(result.run_dir, "tuner", f"trial_{slow['trial_id']}",
-                           "trial.json")) as handle:
-        assert json.load(handle)["status"] == "COMPLETED"
-    assert result.best_trial_id != slow["trial_id"]
-    assert result.count("PRUNED") == 1 and result.count("COMPLETED") == 2
+    # The leader rule stopped the last trial: it holds the best objective of the search.
+    assert leader["status"] == "PRUNED" and "beats every completed trial" in leader["reason"]
+    assert first["status"] == "COMPLETED"
+    assert float(leader["objective"]) > float(first["objective"]) > float(slow["objective"])
+    # KerasTuner saw completed trials with the best score they reached.
+    for row in (slow, leader):
+        with open(os.path.join(result.run_dir, "tuner", f"trial_{row['trial_id']}",
+                               "trial.json")) as handle:
+            record = json.load(handle)
+        assert record["status"] == "COMPLETED"
+        assert record["score"] == pytest.approx(float(row["objective"]), abs=1e-6)
+    # Neither is the exported model: the only completed trial is, on its own score.
+    assert result.best_trial_id == first["trial_id"]
+    assert result.best_score == pytest.approx(float(first["objective"]), abs=1e-6)
+    assert result.best_hyperparameters["learning_rate"] == 0.01
+    assert result.count("PRUNED") == 2 and result.count("COMPLETED") == 1
     study = load_study(result.run_dir)
-    assert slow["trial_id"] not in {row["trial_id"] for row in study.completed}
-    assert [row["trial_id"] for row in study.pruned] == [slow["trial_id"]]
-    assert "pruned" in [v.kind for v in study_verdicts(study)[slow["trial_id"]]]
+    assert [row["trial_id"] for row in study.completed] == [first["trial_id"]]
+    assert [row["trial_id"] for row in study.pruned] == [slow["trial_id"], leader["trial_id"]]
+    verdicts = study_verdicts(study)
+    assert all("pruned" in [v.kind for v in verdicts[row["trial_id"]]] for row in (slow, leader))
