@@ -47,8 +47,11 @@ def run_arm(source, task, seed, folder):
                      f"output: {{directory: {folder}, run_name: run, report: false}}\n"
                      "model: {builder: mlp}\n")
     env = dict(os.environ, PYTHONPATH=source, TF_CPP_MIN_LOG_LEVEL="3")
+    # cwd: the run's folder, so `-m kt_toolkit` finds the package of PYTHONPATH and not
+    # one in the directory the benchmark was started from.
     subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", config, "-q"], env=env,
-                   check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                   cwd=folder, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
     return os.path.join(folder, "run")
 
 

@@ -228,8 +228,10 @@ def run_arm(arm, name, task_path, seed, budget, folder, overrides=()):
                    "--log", log]
     started = time.time()
     with open(os.path.join(folder, "arm.log"), "w") as out:
+        # cwd: the arm's folder, so `-m kt_toolkit` runs this checkout's package
+        # (PYTHONPATH), not one in the directory the race was started from.
         child = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env,
-                                 start_new_session=True)
+                                 cwd=folder, start_new_session=True)
         try:
             child.wait(timeout=budget)
         except subprocess.TimeoutExpired:
