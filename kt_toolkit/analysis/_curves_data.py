@@ -16,7 +16,6 @@ import numpy as np
 
 from kt_toolkit._io import as_float
 from kt_toolkit.config.tasks import DATA_LOSSES
-from kt_toolkit.pruning.divergence import MAX_CROSSENTROPY  # a clipped cross-entropy's highest
 
 BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",

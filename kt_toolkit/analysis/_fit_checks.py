@@ -13,8 +13,9 @@ from typing import Callable
 
 import numpy as np
 
-from kt_toolkit.analysis._curves_data import (HYPERBAND_BUDGET, MAX_CROSSENTROPY, Curves,
-                                              Finding, fmt, loss_drop, train_only_knobs)
+from kt_toolkit.analysis._curves_data import (HYPERBAND_BUDGET, Curves, Finding, fmt,
+                                              loss_drop, train_only_knobs)
+from kt_toolkit.pruning.divergence import MAX_CROSSENTROPY
 
 
 def still_improving(c: Curves) -> dict[str, float] | None:
