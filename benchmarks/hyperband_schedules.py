@@ -2,6 +2,8 @@
 
     python benchmarks/hyperband_schedules.py --before /tmp/before   # 3 seeds, digits + wine
     python benchmarks/hyperband_schedules.py --seeds 1 --tasks wine --before /tmp/before
+    python benchmarks/hyperband_schedules.py --seeds 2 --before /tmp/before --save
+        # + benchmarks/results/hyperband_schedules.json, which the README is rendered from
 
 Measured (issue 17, `--seeds 2`, digits and wine): no bias for schedules from the
 restart at this size; see the README ("A Hyperband trial's learning-rate schedule").
@@ -116,6 +118,8 @@ def main():
     parser.add_argument("--seeds", type=int, default=3)
     parser.add_argument("--tasks", default="digits,wine")
     parser.add_argument("--out", default=None)
+    parser.add_argument("--save", action="store_true",
+                        help="also write benchmarks/results/hyperband_schedules.json")
     args = parser.parse_args()
     tasks = [t for t in args.tasks.split(",") if t]
     unknown = [t for t in tasks if t not in TASKS]
@@ -141,6 +145,13 @@ def main():
                     json.dump(results, handle)
     print(f"Hyperband schedules: {len(tasks)} tasks x {args.seeds} seeds, results in {out}")
     print(summarize(results))
+    if args.save:
+        import _record
+
+        print(_record.save("hyperband_schedules", {"results": results},
+                           seeds=list(range(1, args.seeds + 1)),
+                           conditions="arms in fresh processes, interleaved; "
+                                      f"before = the kt_toolkit of {args.before}"))
 
 
 if __name__ == "__main__":

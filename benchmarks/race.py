@@ -3,6 +3,7 @@
     python benchmarks/race.py                              # 4 tasks x 3 arms x 3 seeds, 90 s each
     python benchmarks/race.py --budget 30 --seeds 1 --tasks wine   # a quick look
     python benchmarks/race.py --variant hb=tuner.algorithm=hyperband   # + a kt_toolkit variant
+    python benchmarks/race.py --seeds 3 --save race_NAME   # + benchmarks/results/race_NAME.json
 
 Arms, each a fresh process, interleaved (the arm order rotates with the seed):
 
@@ -270,56 +271,89 @@ def _at_chance(score, chance, maximize):
     return score >= 0.95 * chance
 
 
-def summarize(results, budget):
-    """One Markdown table per task: medians over seeds (every arm of `results`)."""
+def chance_of(name, task_path):
+    """The chance level of the task's validation targets (what `at chance` compares to)."""
     sys.path.insert(0, REPO)
     from kt_toolkit.pruning import chance_level
 
+    task, objective = TASKS[name]
+    return float(chance_level(objective, task, np.load(task_path)["y_val"]))
+
+
+def task_stats(results, budget, chance=None):
+    """{task: its numbers}: medians over seeds for every arm of `results`.
+
+    `chance`: {task: chance level}, as saved in a results file; by default computed
+    from each task's `.npz` file. Per task: `objective`, `maximize`, `chance`, `seeds`,
+    `marks` (seconds), `targets` ({seed: 98 % of the best any arm reached}) and `arms`:
+    {arm: {"best_at": [median best score at each mark, or None], "time": median
+    seconds to the target (inf when the median seed never got there), "reached",
+    "runs", "completed" (median count), "at_chance" (share of completed trials, or
+    None), "first": [(seconds, score) of each seed's first completed trial]}}.
+    """
     marks = [round(budget / 3), round(2 * budget / 3), budget]
-    lines = []
+    stats = {}
     for name, (task, objective) in TASKS.items():
         runs = [r for r in results if r["task"] == name]
         if not runs:
             continue
         maximize = objective == "val_accuracy"
-        y_val = np.load(runs[0]["task_path"])["y_val"]
-        chance = chance_level(objective, task, y_val)
-        lines += [f"\n### {name} ({objective}, {'max' if maximize else 'min'}; chance "
-                  f"{chance:.3f}; {len({r['seed'] for r in runs})} seeds, {budget} s)", "",
-                  "| arm | " + " | ".join(f"best @{m} s" for m in marks)
-                  + " | time to 98 % of best | completed | at chance |",
-                  "|---|" + "---|" * (len(marks) + 3)]
+        level = (chance or {}).get(name)
+        if level is None:
+            level = chance_of(name, runs[0]["task_path"])
         targets = {}
-        for seed in {r["seed"] for r in runs}:
+        for seed in sorted({r["seed"] for r in runs}):
             scores = [s for r in runs if r["seed"] == seed for _, s, st in r["timeline"]
                       if st == "COMPLETED" and s is not None and np.isfinite(s)]
             best = max(scores) if maximize else min(scores)
             targets[seed] = 0.98 * best if maximize else best / 0.98
-        arms = list(dict.fromkeys(r["arm"] for r in runs))
-        for arm in sorted(arms, key=lambda a: (a not in ARMS, ARMS.index(a) if a in ARMS
-                                               else 0, a)):
+        arms = {}
+        for arm in sorted(dict.fromkeys(r["arm"] for r in runs),
+                          key=lambda a: (a not in ARMS, ARMS.index(a) if a in ARMS else 0, a)):
             mine = [r for r in runs if r["arm"] == arm]
-            if not mine:
-                continue
-            cells = []
+            best_at = []
             for mark in marks:
                 values = [v for v in (_best_at(r["timeline"], mark, maximize) for r in mine)
                           if v is not None]
-                cells.append(f"{statistics.median(values):.4f}" if values else "—")
+                best_at.append(statistics.median(values) if values else None)
             times = [_time_to(r["timeline"], targets[r["seed"]], maximize) for r in mine]
-            reached = [t for t in times if t is not None]
-            median_time = statistics.median([t if t is not None else float("inf")
-                                             for t in times])
-            time_cell = (f"{median_time:.0f} s ({len(reached)}/{len(times)})"
-                         if np.isfinite(median_time) else f">{budget} s ({len(reached)}/"
-                                                          f"{len(times)})")
             done = [s for r in mine for _, s, st in r["timeline"]
                     if st == "COMPLETED" and s is not None and np.isfinite(s)]
-            dead = sum(_at_chance(s, chance, maximize) for s in done)
+            dead = sum(_at_chance(s, level, maximize) for s in done)
             counts = [sum(1 for _, s, st in r["timeline"] if st == "COMPLETED") for r in mine]
-            share = f"{100 * dead / len(done):.0f} %" if done else "—"
+            first = [min(((t, s) for t, s, st in r["timeline"] if st == "COMPLETED"),
+                         default=None) for r in mine]
+            arms[arm] = {"best_at": best_at, "runs": len(times),
+                         "time": statistics.median([t if t is not None else float("inf")
+                                                    for t in times]),
+                         "reached": sum(t is not None for t in times),
+                         "completed": statistics.median(counts),
+                         "at_chance": 100 * dead / len(done) if done else None,
+                         "first": [f for f in first if f is not None]}
+        stats[name] = {"objective": objective, "maximize": maximize, "chance": level,
+                       "seeds": len(targets), "marks": marks, "targets": targets,
+                       "arms": arms}
+    return stats
+
+
+def summarize(results, budget, chance=None):
+    """One Markdown table per task: medians over seeds (see `task_stats`)."""
+    lines = []
+    for name, task in task_stats(results, budget, chance).items():
+        lines += [f"\n#### {name} ({task['objective']}, "
+                  f"{'max' if task['maximize'] else 'min'}; chance {task['chance']:.3f}; "
+                  f"{task['seeds']} seeds, {budget} s)", "",
+                  "| arm | " + " | ".join(f"best @{m} s" for m in task["marks"])
+                  + " | time to 98 % of best | completed | at chance |",
+                  "|---|" + "---|" * (len(task["marks"]) + 3)]
+        for arm, row in task["arms"].items():
+            cells = ["—" if v is None else f"{v:.4f}" for v in row["best_at"]]
+            reached = f"({row['reached']}/{row['runs']})"
+            time_cell = (f"{row['time']:.0f} s {reached}" if np.isfinite(row["time"])
+                         else f">{budget} s {reached}")
+            share = "—" if row["at_chance"] is None else f"{row['at_chance']:.0f} %"
             lines.append(f"| {arm} | " + " | ".join(cells)
-                         + f" | {time_cell} | {statistics.median(counts):.0f} | {share} |")
+                         + f" | {time_cell} | {row['completed']:.0f} | {share} |")
     return "\n".join(lines)
 
 
@@ -332,6 +366,11 @@ def main():
     parser.add_argument("--variant", action="append", default=[], metavar="NAME=OVERRIDES",
                         help="an extra kt_toolkit arm kt:NAME with comma-separated --set "
                              "overrides, e.g. tpe=tuner.algorithm=tpe")
+    parser.add_argument("--save", default=None, metavar="NAME",
+                        help="also write benchmarks/results/NAME.json (the README's "
+                             "tables are rendered from it: benchmarks/readme_numbers.py)")
+    parser.add_argument("--conditions", default="arms in fresh processes, interleaved",
+                        help="with --save: what else ran on the machine, for the record")
     parser.add_argument("--arms", default=",".join(ARMS),
                         help="the arms to run (default: all three)")
     parser.add_argument("--arm", choices=ARMS[1:], help=argparse.SUPPRESS)
@@ -379,7 +418,21 @@ def main():
                 with open(os.path.join(out, "results.json"), "w") as handle:
                     json.dump({"budget": args.budget, "results": results}, handle)
     print(f"Race: {args.budget} s per arm, results in {out}")
-    print(summarize(results, args.budget))
+    chance = {name: chance_of(name, path) for name, path in paths.items()}
+    print(summarize(results, args.budget, chance))
+    if args.save:
+        import _record
+
+        print(_record.save(args.save, saved(results, args.budget, chance),
+                           seeds=list(range(1, args.seeds + 1)),
+                           conditions=args.conditions))
+
+
+def saved(results, budget, chance):
+    """What a results file keeps of a race: the timelines, the budget, the chance levels."""
+    return {"budget": budget, "chance": chance,
+            "results": [{key: value for key, value in result.items() if key != "task_path"}
+                        for result in results]}
 
 
 if __name__ == "__main__":
