@@ -19,14 +19,15 @@ __all__ = ["RESUMABLE_KEYS", "fingerprint", "run_directory", "search_settings"]
 # Settings that may change between runs of one run directory: budget and verbosity.
 RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
                   "tuner.max_time", "tuner.target",
-                  "training.verbose", "output.directory", "output.run_name", "output.report",
-                  "experiment.description")
+                  "training.verbose", "training.oom", "output.directory", "output.run_name",
+                  "output.report", "experiment.description")
 
 
 # Settings added after runs already existed, with the value that means "as before":
 # left out of the fingerprint at that value, so rerunning an older YAML still
 # resumes its run directory.
-ADDED_LATER = {"data.header": "auto"}
+ADDED_LATER = {"data.header": "auto", "training.mixed_precision": None,
+               "training.jit_compile": False, "training.steps_per_execution": 1}
 
 
 def _drop_keys(data, keys):

@@ -290,20 +290,48 @@ class CallbacksConfig:
             getattr(self, field.name).validate(f"{key}.{field.name}")
 
 
+MIXED_PRECISION = (None, "mixed_float16", "mixed_bfloat16")
+OOM_POLICIES = ("fail", "halve_batch")
+
+
 @dataclasses.dataclass
 class TrainingConfig:
-    """`training:` epochs per trial, batch size, callbacks."""
+    """`training:` epochs per trial, batch size, callbacks, speed switches, out of memory.
+
+    Speed switches (GPU): `mixed_precision` (null, `mixed_float16`, `mixed_bfloat16`:
+    Keras's dtype policy, the output layer kept in float32), `jit_compile` (XLA) and
+    `steps_per_execution` (batches per compiled call) go to every builder's compile.
+    `oom` is what a trial that runs out of GPU memory does: `fail` (FAILED, the
+    search goes on) or `halve_batch` (retried once at half its batch size first).
+    """
 
     epochs: int = 20
     batch_size: int = 64
     verbose: int = 0
     callbacks: CallbacksConfig = dataclasses.field(default_factory=CallbacksConfig)
+    mixed_precision: Optional[str] = None
+    jit_compile: bool = False
+    steps_per_execution: int = 1
+    oom: str = "fail"
 
     def validate(self, key: str) -> None:
         _positive(f"{key}.epochs", self.epochs)
         _positive(f"{key}.batch_size", self.batch_size)
         _choice(f"{key}.verbose", self.verbose, (0, 1, 2))
         self.callbacks.validate(f"{key}.callbacks")
+        if self.mixed_precision not in MIXED_PRECISION:
+            raise invalid(f"{key}.mixed_precision", "null, mixed_float16 or mixed_bfloat16",
+                          self.mixed_precision, "mixed_float16 suits NVIDIA GPUs with tensor "
+                          "cores; mixed_bfloat16 TPUs and recent GPUs; null trains in float32.")
+        if not isinstance(self.jit_compile, bool):
+            raise invalid(f"{key}.jit_compile", "true or false", self.jit_compile)
+        if (isinstance(self.steps_per_execution, bool)
+                or not isinstance(self.steps_per_execution, int)
+                or self.steps_per_execution < 1):
+            raise invalid(f"{key}.steps_per_execution", "an integer >= 1",
+                          self.steps_per_execution, "1 runs one batch per compiled call; "
+                          "32 cuts the per-batch overhead of small models.")
+        _choice(f"{key}.oom", self.oom, OOM_POLICIES)
 
 
 @dataclasses.dataclass

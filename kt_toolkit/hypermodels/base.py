@@ -80,6 +80,9 @@ class TunableModel(keras_tuner.HyperModel):
         # Hyperband's `max_epochs`, set by `kt_toolkit.tuners.build_tuner` (or by
         # hand with a stock `keras_tuner.Hyperband`): a trial's schedule spans it.
         self.planned_epochs: int | None = None
+        # Set by kt_toolkit's tuners while a trial that ran out of GPU memory is
+        # retried at half its batch size (`training.oom: halve_batch`).
+        self.max_batch_size: int | None = None
         self.target_mean = None if target_mean is None else float(target_mean)
         self.target_std = None if target_std is None else float(target_std)
 
@@ -169,8 +172,7 @@ class TunableModel(keras_tuner.HyperModel):
         `validation_data`. A schedule is laid over the epochs this call runs.
         """
         values = self.declare(hp)
-        if self.batch_size_from_space or "batch_size" not in kwargs:
-            kwargs["batch_size"] = values["batch_size"]
+        kwargs["batch_size"] = self.fit_batch_size(hp, kwargs)
         if values["class_balance"] != "none" and self.task != "regression" and x is not None:
             x, y, kwargs = balance.apply(values["class_balance"], x, y, kwargs,
                                          seed=self.seed)
@@ -181,6 +183,16 @@ class TunableModel(keras_tuner.HyperModel):
             kwargs.pop("batch_size")
             return model.fit(x, *args, **kwargs)
         return model.fit(x, y, *args, **kwargs)
+
+    def fit_batch_size(self, hp: keras_tuner.HyperParameters,
+                       fit_kwargs: Mapping[str, Any]) -> int:
+        """The batch size `fit` trains with: the knob's or the caller's, at most
+        `max_batch_size` (a trial retried after running out of GPU memory)."""
+        values = self.declare(hp)
+        batch = fit_kwargs.get("batch_size")
+        if self.batch_size_from_space or batch is None:
+            batch = values["batch_size"]
+        return min(batch, self.max_batch_size) if self.max_batch_size else batch
 
     def _compile_with_schedule(self, model, values, x, kwargs, *, budgeted=False):
         if isinstance(x, keras.utils.PyDataset):

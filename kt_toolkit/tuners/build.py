@@ -135,4 +135,5 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         tuner.oracle.set_budget(max_time=duration_seconds(tuner_config.max_time),
                                 target=tuner_config.target)
     tuner.trial_budget = trial_budget(config)  # for the progress of each trial's log line
+    tuner.oom_policy = config.training.oom  # a trial out of GPU memory: fail or halve_batch
     return tuner

@@ -21,6 +21,7 @@ import os
 import shutil
 import time
 
+import keras
 import keras_tuner
 from keras_tuner.errors import FailedTrialError, FatalError
 
@@ -34,22 +35,29 @@ from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.compat.keras_tuner import activate_all_conditions
 from kt_toolkit.rundir import RunDirectory, failure_reason, tidy_value
 from kt_toolkit.tuners.budget import BudgetOracleMixin
+from kt_toolkit.tuners.oom import gpu_oom_error, is_host_oom, oom_reason, release_memory
 from kt_toolkit.tuners.progress import trial_line
 
 __all__ = ["ProcessRecycle", "RecordingMixin"]
 
 logger = logging.getLogger(__name__)
 
-_OOM_TYPES = ("ResourceExhaustedError", "OutOfMemoryError", "MemoryError")
-
-
 def _reason(error):
-    """A trial's one-line failure reason; out-of-memory errors of every backend say so."""
+    """A trial's one-line failure reason (a GPU's out-of-memory error: `oom.oom_reason`)."""
     name, text = type(error).__name__, " ".join(str(error).split())[:300]
-    if name in _OOM_TYPES or "RESOURCE_EXHAUSTED" in text or "out of memory" in text.lower():
-        return (f"out of memory ({name}: {text}). Lower batch_size, units or layers, or the "
-                "input size; the search goes on with the other settings.")
+    if is_host_oom(error):
+        return (f"out of host memory ({name}: {text}). Lower batch_size, units or layers, or "
+                "the input size; the search goes on with the other settings.")
     return f"{name}: {text}"
+
+
+class _ModelSize(keras.callbacks.Callback):
+    """Keeps the parameter count of the model a fit trains (for an out-of-memory reason)."""
+
+    parameters = None
+
+    def on_train_begin(self, logs=None):
+        self.parameters = int(self.model.count_params())
 
 
 class ProcessRecycle(Exception):
@@ -82,6 +90,10 @@ class RecordingMixin(TunerHooks):
         self._executions = {}
         self._started = {}
         self._pruned = {}  # trial_id -> {"epoch", "reason"} of a pruning callback (B2)
+        self._oom_retries = {}  # trial_id -> the halved batch size's record (training.oom)
+        # `training.oom` (set by build_tuner): "fail", or "halve_batch" to retry a trial
+        # that ran out of GPU memory once at half its batch size.
+        self.oom_policy = "fail"
         # What MedianPruning compares with: completed trials' histories, read once each.
         self.curves = TrialCurves(load_history=self.run.history)
         self.checkpoints = BestEpochCheckpoints()  # each trial's best epoch, written once
@@ -134,6 +146,7 @@ class RecordingMixin(TunerHooks):
         self._executions[trial.trial_id] = 0
         self._started[trial.trial_id] = (time.monotonic(), time.time())
         self._pruned.pop(trial.trial_id, None)
+        self._oom_retries.pop(trial.trial_id, None)
         with trial_scope():  # kt_toolkit.compat.keras: TensorFlow's memory fix applies
             try:
                 return super().run_trial(trial, *args, **kwargs)
@@ -152,17 +165,71 @@ class RecordingMixin(TunerHooks):
         if self.distribution_strategy is None:
             callbacks = self.checkpoints.take_over(trial.trial_id, callbacks)
         self.curves.bind(callbacks, trial.trial_id, rows=self.run.rows)
-        kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir)]
+        size = _ModelSize()
+        kwargs["callbacks"] = [*callbacks, EpochLogger(path, execution), EpochScalars(logdir),
+                               size]
         try:
-            results = super().build_and_fit_model(trial, *args, **kwargs)
-        except (FailedTrialError, FatalError):
-            raise
-        except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
-            raise FailedTrialError(_reason(error)) from error
+            results = self._fit_or_fail(trial, args, kwargs)
+        except FailedTrialError as failed:
+            error = failed.__cause__
+            if gpu_oom_error(error) is None:
+                raise
+            results = self._after_oom(trial, args, kwargs, error, size.parameters)
         pruned = pruning_record(callbacks)  # the trial ends COMPLETED, marked in meta.json
         if pruned is not None:
             self._pruned.setdefault(trial.trial_id, pruned)
         return results
+
+    def _fit_or_fail(self, trial, args, kwargs):
+        """KerasTuner's build and fit; any error but its own is a `FailedTrialError`."""
+        try:
+            return super().build_and_fit_model(trial, *args, **kwargs)
+        except (FailedTrialError, FatalError):
+            raise
+        except Exception as error:  # noqa: BLE001 - recorded as the trial's reason
+            raise FailedTrialError(_reason(error)) from error
+
+    def fit_batch_size(self, trial, fit_kwargs):
+        """The batch size a fit of `trial` uses (the builder's rule, else the caller's)."""
+        rule = getattr(self.hypermodel, "fit_batch_size", None)
+        if rule is not None:
+            return rule(trial.hyperparameters, fit_kwargs)
+        return fit_kwargs.get("batch_size", 32)  # Keras's default
+
+    def _after_oom(self, trial, args, kwargs, error, parameters):
+        """A GPU ran out of memory: FAILED, or one retry at half the batch size.
+
+        With `oom_policy` `"halve_batch"` (`training.oom`) the execution runs
+        again at half the batch size; `meta.json`'s `oom_retry` records it.
+        """
+        batch = self.fit_batch_size(trial, kwargs)
+        release_memory()
+        if self.oom_policy != "halve_batch" or not batch or batch < 2:
+            raise FailedTrialError(oom_reason(batch, parameters)) from error
+        half = batch // 2
+        self._oom_retries[trial.trial_id] = {"batch_size": half, "ran_out_at": batch,
+                                             "parameters": parameters}
+        logger.warning("trial %s ran out of GPU memory at batch size %d; retrying it once at "
+                       "batch size %d (training.oom: halve_batch)", trial.trial_id, batch, half)
+        kwargs = {**kwargs, "batch_size": half}
+        size = _ModelSize()
+        kwargs["callbacks"] = [c for c in kwargs["callbacks"] if not isinstance(c, _ModelSize)]
+        kwargs["callbacks"].append(size)
+        previous = getattr(self.hypermodel, "max_batch_size", None)
+        if hasattr(self.hypermodel, "max_batch_size"):  # kt_toolkit's builders
+            self.hypermodel.max_batch_size = half
+        try:
+            return self._fit_or_fail(trial, args, kwargs)
+        except FailedTrialError as failed:
+            again = failed.__cause__
+            if gpu_oom_error(again) is None:
+                raise
+            release_memory()
+            raise FailedTrialError(oom_reason(half, size.parameters or parameters,
+                                              retried_from=batch)) from again
+        finally:
+            if hasattr(self.hypermodel, "max_batch_size"):
+                self.hypermodel.max_batch_size = previous
 
     def on_trial_end(self, trial):
         monotonic, started_at = self._started.pop(trial.trial_id, (None, None))
@@ -172,6 +239,8 @@ class RecordingMixin(TunerHooks):
                 "tuner_id": getattr(self, "tuner_id", None)}
         if trial.trial_id in self._pruned:
             meta["pruned"] = self._pruned.pop(trial.trial_id)
+        if trial.trial_id in self._oom_retries:  # retried at half its batch size
+            meta["oom_retry"] = self._oom_retries.pop(trial.trial_id)
         if trial.status in ("FAILED", "INVALID"):
             # A worker's message never reaches the chief's trial.json (KerasTuner's
             # proto has no field for it): the reason is kept here too.

@@ -16,6 +16,7 @@ if str(ROOT) not in sys.path:  # the package is not installed everywhere
 from kt_toolkit.config import (ExperimentConfig, config_from_dict, dump_config,  # noqa: E402
                                fingerprint, load_config)
 from kt_toolkit.config.knobs import builder_knobs  # noqa: E402
+from kt_toolkit.errors import ConfigError  # noqa: E402
 
 EXPERIMENTS = sorted((ROOT / "experiments").glob("*.yaml"))
 DIGITS = ROOT / "experiments" / "digits_mlp.yaml"
@@ -226,11 +227,40 @@ def test_a_setting_added_later_keeps_older_runs_fingerprint_at_its_default():
 
     config = load_config(DIGITS)
     assert "header" not in search_settings(config)["data"]
-    assert set(ADDED_LATER) == {"data.header"}
+    assert set(ADDED_LATER) == {"data.header", "training.mixed_precision",
+                                "training.jit_compile", "training.steps_per_execution"}
     csv_config = config_from_dict({"experiment": {"name": "x"},
                                    "data": {"dataset": "a.csv", "header": False}})
     auto = config_from_dict({"experiment": {"name": "x"}, "data": {"dataset": "a.csv"}})
     assert fingerprint(csv_config) != fingerprint(auto)
+
+
+def test_speed_switches_keep_the_fingerprint_at_their_defaults_and_change_it_otherwise():
+    """Issue 16: an older YAML resumes its run; a speed switch that changes results
+    (mixed precision) starts another run; `training.oom` may change between runs."""
+    base = config_from_dict({"experiment": {"name": "x"}})
+    assert fingerprint(base) == fingerprint(config_from_dict(
+        {"experiment": {"name": "x"}, "training": {"mixed_precision": None, "jit_compile": False,
+                                                   "steps_per_execution": 1}}))
+    assert fingerprint(base) == fingerprint(config_from_dict(
+        {"experiment": {"name": "x"}, "training": {"oom": "halve_batch"}}))
+    for training in ({"mixed_precision": "mixed_float16"}, {"jit_compile": True},
+                     {"steps_per_execution": 8}):
+        assert fingerprint(base) != fingerprint(config_from_dict(
+            {"experiment": {"name": "x"}, "training": training})), training
+
+
+@pytest.mark.parametrize("key, value, expected", [
+    ("training.mixed_precision", "float16", "null, mixed_float16 or mixed_bfloat16"),
+    ("training.steps_per_execution", 0, "an integer >= 1"),
+    ("training.oom", "retry", "one of fail, halve_batch"),
+])
+def test_speed_switches_and_oom_policy_are_validated(key, value, expected):
+    section, leaf = key.split(".")
+    with pytest.raises(ConfigError) as caught:
+        config_from_dict({"experiment": {"name": "x"}, section: {leaf: value}})
+    assert f"`{leaf}` must be {expected}. Received: {leaf}={value!r}." in str(caught.value)
+    assert caught.value.key.endswith(key)
 
 
 @pytest.mark.parametrize("override", [
