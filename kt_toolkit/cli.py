@@ -4,6 +4,7 @@
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
     kt-toolkit check experiments/digits_mlp.yaml         # data + default-model sanity checks
     kt-toolkit report RUN_DIR                            # RUN_DIR: tune's `Run directory:` line
+    kt-toolkit ablate experiments/digits_mlp.yaml --knob kernel_initializer --seeds 3
 """
 
 import argparse
@@ -96,7 +97,38 @@ def _parser():
         description="Analyse a run directory (finished, running or killed) and write "
                     "report.md and a self-contained report.html into it.")
     report.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`")
+    _ablate_parser(commands)
     return parser
+
+
+def _ablate_parser(commands):
+    text = ("train each value of one knob with several seeds, every other knob held; "
+            "print each value's mean with its 95-percent interval and Welch's p-value "
+            "against the best")
+    ablate = commands.add_parser("ablate", help=text, description=text + ". Writes "
+                                 "<run>/ablations/<knob>/ and the run's report section; a "
+                                 "rerun trains only the missing value × seed pairs.")
+    ablate.add_argument("config", metavar="source", help="an experiment YAML file (other "
+                        "knobs at the space's first values) or a run directory (at its "
+                        "best trial)")
+    ablate.add_argument("--knob", required=True, help="the knob to compare, e.g. "
+                        "kernel_initializer")
+    ablate.add_argument("--values", default=None, metavar="A,B,…",
+                        help="the values, comma-separated (default: the experiment's "
+                             "choices or range for the knob)")
+    ablate.add_argument("--sweep", default=None, metavar="START:STOP:COUNT",
+                        help="numeric knobs: COUNT values from START to STOP, log spaced "
+                             "when both are > 0 and span two decades (lin:… or log:… "
+                             "forces the scale)")
+    ablate.add_argument("--seeds", type=int, default=5, metavar="N",
+                        help="runs per value, N >= 2 (default 5)")
+    ablate.add_argument("--workers", type=int, default=None, metavar="N",
+                        help="train N runs at once, in worker processes")
+    ablate.add_argument("--set", dest="overrides", action="append", default=[],
+                        metavar="KEY=VALUE", help="override a setting, as for tune")
+    ablate.add_argument("--overwrite", action="store_true",
+                        help="delete this knob's earlier ablation of the run first")
+    ablate.add_argument("-q", "--quiet", action="store_true", help="print only the result")
 
 
 def _print_result(result, *, legend=True):
@@ -168,6 +200,9 @@ def main(argv=None):
     if args.command == "report":
         return _report(args.run_dir)
     try:
+        if args.command == "ablate":
+            with _stop_signals_interrupt():
+                return _ablate(args)
         with _stop_signals_interrupt():
             return _command(args)
     except KeyboardInterrupt as interrupt:  # Ctrl-C, SIGTERM, SIGHUP
@@ -264,6 +299,21 @@ def _print_stages(stages):
     parent = os.path.dirname(os.path.dirname(stages[0].result.run_dir))
     print(f"\nStages compared: {os.path.join(parent, 'stages.md')}")
     return 0 if stages[-1].result.best_trial_id is not None else 1
+
+
+def _ablate(args):
+    """Prints the ablation's table and verdicts; 2 for bad input."""
+    quiet_backends()
+    from kt_toolkit.ablation import ablate  # Keras: see main's "worker"
+
+    try:
+        result = ablate(args.config, knob=args.knob, values=args.values, sweep=args.sweep,
+                        seeds=args.seeds, workers=args.workers, overrides=args.overrides,
+                        overwrite=args.overwrite)
+    except KtToolkitError as error:
+        return _error(error, args)
+    print(result.format())
+    return 0
 
 
 def _check(config, args):

@@ -21,7 +21,7 @@ LAYERS = [
     ("rundir",),
     ("tuners", "_child"),
     ("analysis",),
-    ("stages", "proxy", "checks", "experiment"),
+    ("stages", "proxy", "checks", "experiment", "ablation"),
     ("cli", "__main__", "__init__", "_keras_hook"),
 ]
 

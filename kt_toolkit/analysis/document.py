@@ -95,6 +95,10 @@ class Document:
                 f"<title>{html.escape(title)}</title><style>{_CSS}</style></head>\n"
                 f"<body>\n{body}\n</body></html>\n")
 
+    def html_fragment(self) -> str:
+        """The blocks as HTML without a page around them (a notebook's `_repr_html_`)."""
+        return "\n".join(self._html_parts())
+
     def _html_parts(self):
         parts = []
         for block in self.blocks:

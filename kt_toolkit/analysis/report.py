@@ -18,6 +18,7 @@ import os
 from kt_toolkit._io import atomic_write_text
 from kt_toolkit.analysis import plots
 from kt_toolkit.analysis._plot_common import _compact
+from kt_toolkit.analysis.ablation import add_ablation_sections
 from kt_toolkit.analysis.figure_files import FigureIndex, study_inputs, write_curves
 from kt_toolkit.analysis.document import Document
 from kt_toolkit.analysis.importance import (MIN_R2, ImportanceResult,
@@ -100,6 +101,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Report:
                          if len(study.completed) < 3 else "."))
     _study_figures(doc, study, importance, _Figures(index, inputs, figures))
     _curve_section(doc, study, curves)
+    add_ablation_sections(doc, study.run_dir)  # `kt-toolkit ablate`'s, if any
     _files(doc, study)
     index.save()
 

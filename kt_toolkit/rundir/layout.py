@@ -14,6 +14,7 @@
 | `report.md`, `report.html`, `report/`, `curves/` | the report, its figures, each trial's curves | `analysis.report` |
 | `report/figures.json` | what each figure was drawn from (a fingerprint: an unchanged figure is not drawn again) | `analysis.figure_files` |
 | `proxy_check.csv`, `proxy_check.md` | the proxy check | `kt_toolkit.proxy` |
+| `ablations/<knob>/` | one knob's ablation: `ablation.json`, `results.csv`, `histories/`, `table.md`, `figure.png` | `kt_toolkit.ablation` (`rundir.ablations`) |
 
 Beside the run, `<output.directory>/.<run name>.lock` is its lock (`rundir.lock`).
 Imports nothing but the standard library.
@@ -21,10 +22,11 @@ Imports nothing but the standard library.
 
 import os
 
-__all__ = ["BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR", "FIGURES_INDEX", "HISTORY_FILE",
+__all__ = ["ABLATIONS_DIR", "BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR", "FIGURES_INDEX", "HISTORY_FILE",
            "LOGS_DIR", "META_FILE", "ORACLE_FILE", "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
            "REPORT_DIR", "REPORT_HTML", "REPORT_MD", "RUN_RECORD", "STOPPED_FILE",
-           "TENSORBOARD_DIR", "TRIALS_DIR", "TRIALS_TABLE", "lock_path", "project_dir",
+           "TENSORBOARD_DIR", "TRIALS_DIR", "TRIALS_TABLE", "ablation_dir", "lock_path",
+           "project_dir",
            "trial_dir", "trial_json_path", "trial_logdir"]
 
 CONFIG_FILE = "config.yaml"
@@ -47,6 +49,7 @@ CURVES_DIR = "curves"
 FIGURES_INDEX = "figures.json"  # in REPORT_DIR
 PROXY_CSV = "proxy_check.csv"
 PROXY_MD = "proxy_check.md"
+ABLATIONS_DIR = "ablations"
 
 
 def project_dir(run_dir: str) -> str:
@@ -67,6 +70,11 @@ def trial_json_path(project: str, trial_id: str) -> str:
 def trial_logdir(run_dir: str, trial_id: str) -> str:
     """`<run>/tensorboard/<trial_id>`: the trial's HParams session and scalars."""
     return os.path.join(run_dir, TENSORBOARD_DIR, str(trial_id))
+
+
+def ablation_dir(run_dir: str, knob: str) -> str:
+    """`<run>/ablations/<knob>`: one knob's ablation (`kt_toolkit.rundir.ablations`)."""
+    return os.path.join(run_dir, ABLATIONS_DIR, knob)
 
 
 def lock_path(run_dir: str) -> str:
