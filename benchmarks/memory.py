@@ -2,6 +2,7 @@
 
     python benchmarks/memory.py --trials 100            # RSS table every 10 trials
     python benchmarks/memory.py --trials 100 --workers 1 --trials-per-process 20
+    python benchmarks/memory.py --trials 100 --save memory_tf   # + benchmarks/results/
 
 Runs a random search of tiny MLPs on digits in this process and reads the resident
 set size (/proc/self/status) after each trial. Prints trial count vs MB and the
@@ -97,6 +98,20 @@ def watch_workers(args):
     if len(rows) >= 2:
         print(f"growth from trial 10 to {rows[-1][0]}: worker {rows[-1][1] - rows[0][1]:+.1f} MB, "
               f"chief {rows[-1][2] - rows[0][2]:+.1f} MB")
+    _save(args, {"mode": "workers", "workers": args.workers,
+                 "trials_per_process": args.trials_per_process,
+                 "rows": [{"trials": mark, "worker_mb": peak, "chief_mb": chief_mb}
+                          for mark, peak, chief_mb in rows]})
+
+
+def _save(args, data):
+    """With `--save NAME`: benchmarks/results/NAME.json (one run: n=1)."""
+    if args.save:
+        import _record
+
+        data = dict(data, trials=args.trials, epochs=args.epochs)
+        print(_record.save(args.save, data, seeds={"experiment.seed": 1},
+                           conditions=f"one run (n=1); {os.cpu_count()} CPUs; {args.conditions}"))
 
 
 def main():
@@ -109,6 +124,10 @@ def main():
     parser.add_argument("--vanilla", action="store_true",
                         help="plain keras_tuner.RandomSearch (no kt_toolkit recording), "
                              "to tell KerasTuner/Keras growth from ours")
+    parser.add_argument("--save", default=None, metavar="NAME",
+                        help="also write benchmarks/results/NAME.json")
+    parser.add_argument("--conditions", default="nothing else noted",
+                        help="with --save: what else ran on the machine, for the record")
     args = parser.parse_args()
     if args.workers:
         return watch_workers(args)
@@ -153,6 +172,8 @@ def main():
         print(f"{index + 1:6d}  {samples[index]:7.1f}")
     if len(samples) >= 20:
         print(f"growth from trial 10 to {len(samples)}: {samples[-1] - samples[9]:+.1f} MB")
+    _save(args, {"mode": "one process", "vanilla": args.vanilla,
+                 "backend": keras.backend.backend(), "rss_mb_after_each_trial": samples})
 
 
 if __name__ == "__main__":
