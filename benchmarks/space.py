@@ -4,6 +4,7 @@
     python benchmarks/space.py --trials 16 --tasks wine   # a quick look
     python benchmarks/space.py --space default      # the shipped default space instead
     python benchmarks/space.py --directory D --reuse    # re-read finished runs in D
+    python benchmarks/space.py --save space_wide   # + benchmarks/results/space_wide.json
 
 Runs a quasi-random search (even coverage of every knob) over a search space on each
 bundled task (`digits`, `wine`, `breast_cancer`, `diabetes`; the task's default
@@ -98,42 +99,55 @@ def run_task(name, space, trials, epochs, folder, seed, reuse=False):
 RULES = ((3, 0.05), (5, 0.05), (3, 0.02), (2, 0.05))  # (epochs, margin) replayed
 
 
-def replay_chance(records):
-    """Markdown: the chance rule replayed on every trial's recorded epochs."""
+def replay_rule(records, epochs, margin):
+    """The chance rule (`epochs`, `margin`) replayed on every record's recorded epochs.
+
+    Returns a dict: `stopped`, `false` (stopped, yet ended above chance), `lost` (each
+    false stop's score / its task's best), `missed` (dead trials not stopped),
+    `saved` and `total` epochs.
+    """
     from kt_toolkit.pruning import chance_decision
 
+    stopped = false = missed = saved = total = 0
+    lost = []
+    for record in records:
+        values = record["curve"]
+        total += len(values)
+        best = first = None
+        for epoch, value in enumerate(values, start=1):
+            if not np.isfinite(value):
+                break
+            first = value if epoch == 1 else first
+            best = value if best is None else (max(best, value) if record["maximize"]
+                                               else min(best, value))
+            reason = chance_decision(best, first, chance=record["chance"], margin=margin,
+                                     direction="max" if record["maximize"] else "min",
+                                     epoch=epoch, epochs=epochs,
+                                     objective=record["objective"])
+            if reason:
+                stopped += 1
+                false += not record["dead"]
+                if not record["dead"]:
+                    lost.append(record["relative"])
+                saved += len(values) - epoch
+                break
+        else:
+            missed += record["dead"]
+    return {"stopped": stopped, "false": false, "lost": lost, "missed": missed,
+            "saved": saved, "total": total}
+
+
+def replay_chance(records):
+    """Markdown: the chance rule replayed on every trial's recorded epochs."""
     lines = ["| chance rule (epochs, margin) | stopped | false stops | best false stop "
              "(score / best) | dead trials not stopped | epochs saved |",
              "|---|---|---|---|---|---|"]
     for epochs, margin in RULES:
-        stopped = false = missed = saved = total = 0
-        lost = []
-        for record in records:
-            values = record["curve"]
-            total += len(values)
-            best = first = None
-            for epoch, value in enumerate(values, start=1):
-                if not np.isfinite(value):
-                    break
-                first = value if epoch == 1 else first
-                best = value if best is None else (max(best, value) if record["maximize"]
-                                                   else min(best, value))
-                reason = chance_decision(best, first, chance=record["chance"], margin=margin,
-                                         direction="max" if record["maximize"] else "min",
-                                         epoch=epoch, epochs=epochs,
-                                         objective=record["objective"])
-                if reason:
-                    stopped += 1
-                    false += not record["dead"]
-                    if not record["dead"]:
-                        lost.append(record["relative"])
-                    saved += len(values) - epoch
-                    break
-            else:
-                missed += record["dead"]
-        worst = f"{max(lost):.2f}" if lost else "—"
-        lines.append(f"| {epochs}, {margin:g} | {stopped} of {len(records)} | {false} | "
-                     f"{worst} | {missed} | {100 * saved / max(total, 1):.0f} % |")
+        rule = replay_rule(records, epochs, margin)
+        worst = f"{max(rule['lost']):.2f}" if rule["lost"] else "—"
+        lines.append(f"| {epochs}, {margin:g} | {rule['stopped']} of {len(records)} | "
+                     f"{rule['false']} | {worst} | {rule['missed']} | "
+                     f"{100 * rule['saved'] / max(rule['total'], 1):.0f} % |")
     return "\n".join(lines)
 
 
@@ -204,6 +218,8 @@ def main(argv=None):
     parser.add_argument("--directory", default=None)
     parser.add_argument("--reuse", action="store_true",
                         help="read the finished runs in --directory instead of running again")
+    parser.add_argument("--save", default=None, metavar="NAME",
+                        help="also write benchmarks/results/NAME.json (every trial's record)")
     args = parser.parse_args(argv)
     folder = args.directory or tempfile.mkdtemp(prefix="kt-space-")
     space = WIDE if args.space == "wide" else {}
@@ -245,6 +261,13 @@ def main(argv=None):
     print("\nThe chance rule replayed on the same trials (false stop: the trial ended "
           "above chance):\n")
     print(replay_chance(records))
+    if args.save:
+        import _record
+
+        print(_record.save(args.save, {"space": args.space, "trials": args.trials,
+                                       "epochs": args.epochs, "records": records},
+                           seeds={"experiment.seed": args.seed},
+                           conditions="one quasi-random search per task (n=1); no timings"))
 
 
 if __name__ == "__main__":
