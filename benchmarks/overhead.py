@@ -4,6 +4,8 @@
     python benchmarks/overhead.py --rounds 1 --report-trials 0     # a quick look
     python benchmarks/overhead.py --rounds 0 --run-dir runs/x       # only time `kt-toolkit report`
     python benchmarks/overhead.py --compare /tmp/base   # and the kt_toolkit of another checkout
+    python benchmarks/overhead.py --rounds 4 --compare /tmp/base --save overhead
+        # + benchmarks/results/overhead.json, which the README's table is rendered from
 
 Every arm trains the same model the same number of times: kt_toolkit's MLP on the
 bundled `digits` (2 layers of 128 relu units, dropout 0.2, no regularizer, Adam, a
@@ -237,9 +239,10 @@ def run_child(arm, folder, repo=REPO):
         return json.load(handle)
 
 
-def overhead_table(results):
-    """Markdown, one row per arm: seconds per trial (wall and CPU), its ratio to the bare
-    loop's of the same round (the median over rounds), the time outside `fit`, finish."""
+def arm_stats(results):
+    """{arm: medians over rounds}: `per_trial`, `ratio` (to the bare loop's of the same
+    round), `outside` (s / trial outside `fit`), the same three for CPU (`cpu`,
+    `cpu_ratio`, `cpu_outside`), and `children_cpu`, `finish`, `wait`, `report` (s)."""
     def median(arm, key, per_trial=True):
         values = [r[key] / (r["trials"] if per_trial else 1) for r in results[arm] if key in r]
         return statistics.median(values) if values else None
@@ -248,25 +251,35 @@ def overhead_table(results):
         pairs = zip(results[arm], results["bare"])
         return statistics.median(r[key] / r["trials"] / (b[key] / b["trials"]) for r, b in pairs)
 
+    stats = {}
+    for arm in results:
+        if not results[arm]:
+            continue
+        per, fit = median(arm, "search"), median(arm, "fit")
+        cpu, fit_cpu = median(arm, "search_cpu"), median(arm, "fit_cpu")
+        stats[arm] = {"per_trial": per, "ratio": ratio(arm, "search"),
+                      "outside": None if fit is None else per - fit,
+                      "cpu": cpu, "cpu_ratio": ratio(arm, "search_cpu"),
+                      "cpu_outside": None if fit_cpu is None else cpu - fit_cpu,
+                      **{key: median(arm, key, per_trial=False)
+                         for key in ("children_cpu", "finish", "wait", "report")}}
+    return stats
+
+
+def overhead_table(results):
+    """Markdown, one row per arm: seconds per trial (wall and CPU), its ratio to the bare
+    loop's of the same round (the median over rounds), the time outside `fit`, finish."""
     def cell(value, digits=2):
         return "" if value is None else f"{value:.{digits}f}"
 
     lines = ["| arm | s / trial | × bare | outside fit s / trial | CPU s / trial | × bare (CPU) "
              "| outside fit CPU s / trial | other CPU s | finish s | wait s | report s |",
              "|---|---|---|---|---|---|---|---|---|---|---|"]
-    for arm in results:
-        if not results[arm]:
-            continue
-        per, fit = median(arm, "search"), median(arm, "fit")
-        cpu, fit_cpu = median(arm, "search_cpu"), median(arm, "fit_cpu")
-        cells = [cell(per), f"×{ratio(arm, 'search'):.3f}",
-                 cell(per - fit, 3) if fit is not None else "",
-                 cell(cpu), f"×{ratio(arm, 'search_cpu'):.3f}",
-                 cell(cpu - fit_cpu, 3) if fit_cpu is not None else "",
-                 cell(median(arm, "children_cpu", per_trial=False)),
-                 cell(median(arm, "finish", per_trial=False)),
-                 cell(median(arm, "wait", per_trial=False)),
-                 cell(median(arm, "report", per_trial=False))]
+    for arm, row in arm_stats(results).items():
+        cells = [cell(row["per_trial"]), f"×{row['ratio']:.3f}", cell(row["outside"], 3),
+                 cell(row["cpu"]), f"×{row['cpu_ratio']:.3f}", cell(row["cpu_outside"], 3),
+                 cell(row["children_cpu"]), cell(row["finish"]), cell(row["wait"]),
+                 cell(row["report"])]
         lines.append(f"| {arm} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -323,6 +336,10 @@ def main(argv=None):
     parser.add_argument("--no-report-arm", action="store_true",
                         help=f"add the arm {NO_REPORT}: kt_toolkit with output.report off (no "
                              "report, no curves drawn in the background)")
+    parser.add_argument("--save", default=None, metavar="NAME",
+                        help="also write benchmarks/results/NAME.json")
+    parser.add_argument("--conditions", default="2 CPU cores",
+                        help="with --save: what else ran on the machine, for the record")
     parser.add_argument("--arm", choices=ARMS + (NO_REPORT,), help=argparse.SUPPRESS)
     parser.add_argument("--folder", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
@@ -346,6 +363,8 @@ def main(argv=None):
         print(f"\n{TRIALS} trials of {EPOCHS} epochs, median of {args.rounds} rounds:")
         print(overhead_table(results))
     run_dir, in_search = args.run_dir, None
+    report = {"trials": args.report_trials if run_dir is None else None, "in_search": None,
+              "checkouts": []}
     if run_dir is None and args.report_trials:
         start = time.perf_counter()
         run_dir, in_search = make_report_run(os.path.join(directory, "report"),
@@ -355,14 +374,25 @@ def main(argv=None):
     if run_dir:
         if in_search is not None:
             print(f"the report at the end of that search: {in_search:.2f} s")
+            report["in_search"] = in_search
         checkouts = [REPO] + ([os.path.abspath(args.compare)] if args.compare else [])
         for number, repo in enumerate(checkouts):
             copy = os.path.join(directory, f"copy{number}-{os.path.basename(run_dir)}")
             shutil.rmtree(copy, ignore_errors=True)
             shutil.copytree(run_dir, copy)  # the run itself stays as it was made
             warm, cold = time_reports(copy, directory, repo)
+            report["checkouts"].append({"arm": "kt_toolkit" if repo == REPO else
+                                        f"kt_toolkit@{os.path.basename(repo)}",
+                                        "warm": warm, "cold": cold})
             print(f"`kt-toolkit report` ({repo}) on a copy of {run_dir}: {warm:.2f} s; "
                   f"on a copy without its figures (curves/, report/): {cold:.2f} s")
+    if args.save:
+        import _record
+
+        print(_record.save(args.save, {"trials": TRIALS, "epochs": EPOCHS,
+                                       "rounds": results, "report": report},
+                           seeds={"experiment.seed": 1},
+                           conditions=f"{args.rounds} interleaved rounds; {args.conditions}"))
 
 
 if __name__ == "__main__":

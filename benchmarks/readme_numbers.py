@@ -421,6 +421,42 @@ trials of the default space at chance (`python benchmarks/space.py --space defau
 """
 
 
+@section("overhead", "overhead")
+def overhead(record):
+    """Seconds per trial outside `fit`, and the report's time (issue 12, part 6)."""
+    import overhead as bench
+
+    data = record["data"]
+    stats = bench.arm_stats(data["rounds"])
+    names = {"bare": "bare `fit` loop", "keras_tuner": "plain KerasTuner"}
+    before = next(arm for arm in stats if arm.startswith("kt_toolkit@"))
+    rows = []
+    for arm, label in [("bare", names["bare"]), ("keras_tuner", names["keras_tuner"]),
+                       (before, "kt_toolkit before"), ("kt_toolkit", "kt_toolkit after")]:
+        row = stats[arm]
+        cells = [f"{row['per_trial']:.2f}", f"×{row['ratio']:.3f}", f"{row['cpu_outside']:.3f}",
+                 "" if row["finish"] is None else f"{row['finish']:.2f}",
+                 "" if row["report"] is None else f"{row['report']:.2f}"]
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    reports = {entry["arm"]: entry for entry in data["report"]["checkouts"]}
+    drawer = stats["kt_toolkit"]["children_cpu"] / data["trials"]
+    return f"""Measured against kt_toolkit just before this work (`{record['command']}`, medians;
+{record['conditions']}; {record['date']}, after = commit {record['commit']}; results:
+`benchmarks/results/overhead.json`):
+
+| arm | s / trial | × bare fit | outside `fit`, CPU s / trial | finish s | report s |
+|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+The background drawer of the curve PNGs took {drawer:.1f} s of CPU per trial there.
+`kt-toolkit report` on a {data['report']['trials']}-trial run took
+{reports['kt_toolkit']['warm']:.1f} s ({reports[before]['warm']:.0f} s before) when its
+figures existed, and {reports['kt_toolkit']['cold']:.0f} s on a copy without its figures
+(a run made with `output.report: false` draws its {data['report']['trials']} curves on
+its first report).
+"""
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true",
