@@ -60,15 +60,22 @@ def _parser():
                            "trials on the full data and report the rank correlation (D1, D2)")
     tune.add_argument("--proxy-top-k", type=int, default=5, metavar="K",
                       help="how many best trials --proxy-check retrains (default 5)")
-    tune.add_argument("--workers", type=int, default=None, metavar="N",
+    tune.add_argument("--workers", default=None, metavar="N",
                       help="train N trials at once: a chief (the oracle, over KerasTuner's "
-                           "gRPC) and N worker processes on this machine (A3)")
+                           "gRPC) and N worker processes on this machine (A3), spread over "
+                           "its GPUs; auto: GPUs x --workers-per-gpu")
     tune.add_argument("--oracle-address", default="127.0.0.1", metavar="ADDRESS",
                       help="with --workers: the interface the chief binds (default "
                            "127.0.0.1; 0.0.0.0 lets `kt-toolkit worker` join from other hosts)")
     tune.add_argument("--trials-per-process", type=int, default=None, metavar="K",
                       help="with --workers: replace a worker process by a fresh one after K "
                            "trials, which keeps memory flat (default 20)")
+    tune.add_argument("--gpus", default=None, metavar="0,1|all|none",
+                      help="with --workers: the GPUs the workers use, round-robin (default: "
+                           "every GPU found; none: the CPU)")
+    tune.add_argument("--workers-per-gpu", default=None, metavar="K",
+                      help="with --workers: K workers share each GPU, each held to its share "
+                           "of the GPU's memory")
     worker = commands.add_parser(
         "worker", help="join a chief started by `tune --workers` (another host, a cluster job)",
         description="Train trials for a chief started with `kt-toolkit tune --workers N "
@@ -282,13 +289,16 @@ def _launch_options(args):
     if args.workers is None:
         given = [flag for flag, value, default in (
             ("--oracle-address", args.oracle_address, "127.0.0.1"),
-            ("--trials-per-process", args.trials_per_process, None)) if value != default]
+            ("--trials-per-process", args.trials_per_process, None),
+            ("--gpus", args.gpus, None), ("--workers-per-gpu", args.workers_per_gpu, None))
+            if value != default]
         if given:
             raise ConfigError(f"{given[0]} needs --workers N (it sets up worker processes).",
                               key=given[0])
         return {}
     return {"workers": args.workers, "oracle_address": args.oracle_address,
-            "trials_per_process": args.trials_per_process}
+            "trials_per_process": args.trials_per_process, "gpus": args.gpus,
+            "workers_per_gpu": args.workers_per_gpu}
 
 
 def _print_stages(stages):

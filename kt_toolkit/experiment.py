@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Iterable, Optional
 from kt_toolkit.analysis import write_report
 from kt_toolkit.analysis.curve_drawer import CurveDrawer
 from kt_toolkit.compat.collection import collect_young_only
+from kt_toolkit.compat.devices import single_process_environment
 from kt_toolkit.config import ExperimentConfig, load_config, run_directory
 from kt_toolkit.data import check_data_config
 from kt_toolkit.rundir import RunDirectory, run_lock
@@ -49,8 +50,9 @@ def load_experiment(path, overrides: Iterable[str] = ()) -> ExperimentConfig:
 
 
 def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
-                   workers: Optional[int] = None, oracle_address: str = "127.0.0.1",
-                   trials_per_process: Optional[int] = None) -> "RunResult":
+                   workers: "int | str | None" = None, oracle_address: str = "127.0.0.1",
+                   trials_per_process: Optional[int] = None, gpus=None,
+                   workers_per_gpu: Optional[int] = None) -> "RunResult":
     """Runs (or resumes) the search an experiment describes.
 
     Args:
@@ -69,6 +71,11 @@ def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
         trials_per_process: Integer or `None`: with `workers`, a worker process
             is replaced by a fresh one after this many trials (memory that the
             backend keeps per model goes with it). `None` picks a default.
+        gpus: With `workers`: `None` (every GPU found), `"all"`, `"none"` or GPU
+            indices (`"0,1"`); workers go round-robin over them, and `workers="auto"`
+            starts one per GPU × `workers_per_gpu` (`kt_toolkit.tuners.devices`).
+        workers_per_gpu: Integer or `None`: with `workers`, how many workers share
+            one GPU, each held to its share of the GPU's memory.
 
     Returns:
         A `RunResult`.
@@ -85,9 +92,12 @@ def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
     from kt_toolkit.tuners.launcher import check_launch_options
 
     launch = {"workers": workers, "oracle_address": oracle_address,
-              "trials_per_process": trials_per_process}
+              "trials_per_process": trials_per_process, "gpus": gpus,
+              "workers_per_gpu": workers_per_gpu}
     if workers is not None:
         check_launch_options(**launch)
+    else:  # TensorFlow grows into a GPU's memory, so other processes can share it
+        single_process_environment()
     if config.stages:  # coarse to fine (C3)
         stages = run_stages(config, lambda stage: _run_search(stage, **launch),
                             overwrite=overwrite)
@@ -98,7 +108,7 @@ def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
 
 
 def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.0.1",
-                trials_per_process=None):
+                trials_per_process=None, gpus=None, workers_per_gpu=None):
     import keras  # see run_experiment: TensorFlow loads when a search runs
 
     from kt_toolkit.tuners import build_tuner
@@ -121,7 +131,8 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
             else:
                 stopped_reason = run_parallel(
                     config, setup, workers=workers, oracle_address=oracle_address,
-                    trials_per_process=trials_per_process,
+                    trials_per_process=trials_per_process, gpus=gpus,
+                    workers_per_gpu=workers_per_gpu,
                     trial_listeners=[drawer.notify] if config.output.report else [])
                 tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
                                     task=setup.data.task)

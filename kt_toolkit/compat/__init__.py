@@ -20,6 +20,8 @@ Nothing is patched at import. The modules:
   trial, in place of KerasTuner's write at every better epoch.
 - `collection`: KerasTuner's garbage collection before every build, made to
   visit only what the search created (the heap of before it is frozen).
+- `devices`: the device a process trains on (for `meta.json`), and PyTorch's
+  per-process share of a GPU that several workers share.
 - `version`: the tested keras-tuner range; importing this package warns once
   (`UntestedVersionWarning`) outside it.
 """

@@ -32,6 +32,7 @@ import time
 from kt_toolkit.config.schema import duration_seconds
 from kt_toolkit.errors import ConfigError, LaunchError, SignalInterrupt
 from kt_toolkit.rundir import RunDirectory, check_run_dir
+from kt_toolkit.tuners.devices import chief_environment, parse_workers, plan_devices
 from kt_toolkit.tuners.distributed import fail_trial, reachable, split_address
 from kt_toolkit.tuners.process import EXIT_RECYCLE
 from kt_toolkit.tuners.progress import progress_line, trial_budget
@@ -48,21 +49,28 @@ CHIEF_STARTS = 3
 _LOOPBACK = ("127.0.0.1", "localhost", "::1")
 
 
-def check_launch_options(*, workers: int, oracle_address: str = "127.0.0.1",
-                         trials_per_process: "int | None" = None) -> None:
-    """A `ConfigError` naming the flag when `--workers` and its options cannot run."""
-    if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
-        raise ConfigError(f"--workers must be a whole number >= 1. Received: {workers!r}.",
-                          key="--workers")
+def check_launch_options(*, workers: "int | str", oracle_address: str = "127.0.0.1",
+                         trials_per_process: "int | None" = None, gpus=None,
+                         workers_per_gpu: "int | None" = None) -> list:
+    """A `ConfigError` naming the flag when `--workers` and its options cannot run.
+
+    Returns:
+        Each worker's `kt_toolkit.tuners.devices.WorkerDevice` (see `plan_devices`).
+    """
+    if workers != "auto" and (not isinstance(workers, int) or isinstance(workers, bool)
+                              or workers < 1):
+        parse_workers(workers)  # the error naming --workers
     if trials_per_process is not None and (not isinstance(trials_per_process, int)
                                            or trials_per_process < 1):
         raise ConfigError("--trials-per-process must be a whole number >= 1. Received: "
                           f"{trials_per_process!r}.", key="--trials-per-process")
     _check_address(oracle_address)
+    return plan_devices(workers, gpus=gpus, workers_per_gpu=workers_per_gpu)
 
 
-def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.1",
-                 trials_per_process: "int | None" = None,
+def run_parallel(config, setup, *, workers: "int | str", oracle_address: str = "127.0.0.1",
+                 trials_per_process: "int | None" = None, gpus=None,
+                 workers_per_gpu: "int | None" = None,
                  trial_listeners=()) -> "str | None":
     """Runs a chief and `workers` worker processes until the search is over.
 
@@ -72,10 +80,14 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
     Args:
         config: The run's `ExperimentConfig` (for the trial budget).
         setup: The run's `SearchSetup`.
-        workers: Integer, worker processes on this machine.
+        workers: Integer, worker processes on this machine, or `"auto"` (one per
+            GPU × `workers_per_gpu`; see `kt_toolkit.tuners.devices.auto_workers`).
         oracle_address: String, the interface the chief binds.
         trials_per_process: Integer or `None`: a worker process is replaced after
             so many trials. Defaults to `DEFAULT_TRIALS_PER_PROCESS`.
+        gpus: `--gpus`: `None` (every GPU found), `"all"`, `"none"` or indices
+            (`"0,1"`). Workers go round-robin over them (`devices.plan_devices`).
+        workers_per_gpu: Integer or `None`, workers sharing one GPU's memory.
         trial_listeners: Functions called (with `None`) when this process sees
             that more trials have ended, as a tuner's `trial_listeners` are with
             a trial's id (a layer above passes them: the background curve drawer).
@@ -86,10 +98,11 @@ def run_parallel(config, setup, *, workers: int, oracle_address: str = "127.0.0.
     Raises:
         LaunchError: when the chief or a worker cannot be kept running.
     """
-    check_launch_options(workers=workers, oracle_address=oracle_address,
-                         trials_per_process=trials_per_process)
+    devices = check_launch_options(workers=workers, oracle_address=oracle_address,
+                                   trials_per_process=trials_per_process, gpus=gpus,
+                                   workers_per_gpu=workers_per_gpu)
     run = RunDirectory(setup.run_dir)
-    group = _Group(run, workers, oracle_address,
+    group = _Group(run, devices, oracle_address,
                    trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                    budget=trial_budget(config), objective=setup.objective,
                    direction=setup.direction,
@@ -131,7 +144,7 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
                           "Start `kt-toolkit tune --workers N --oracle-address 0.0.0.0` first "
                           "and use the port it prints; check that the host's port is open "
                           "to this machine.", key="--oracle")
-    group = _Group(RunDirectory(run_dir), 0, None,
+    group = _Group(RunDirectory(run_dir), [], None,
                    trials_per_process or DEFAULT_TRIALS_PER_PROCESS,
                    budget=None, objective=None, direction=None)
     group.oracle = oracle
@@ -152,9 +165,10 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
 class _Group:
     """The chief and the workers of one run, and what to do when one ends."""
 
-    def __init__(self, run, workers, address, trials_per_process, *, budget,
+    def __init__(self, run, devices, address, trials_per_process, *, budget,
                  objective, direction, max_time=None):
-        self.run, self.address, self.workers = run, address, workers
+        self.run, self.address, self.workers = run, address, len(devices)
+        self.devices = {device.worker_id: device for device in devices}  # WorkerDevice
         self.max_time = max_time
         self._clock = None  # (monotonic start, the search's seconds before it)
         self.run_dir = run.path
@@ -177,7 +191,8 @@ class _Group:
             self._clock = (time.monotonic(),
                            float(self.run.oracle_state().get("elapsed_seconds") or 0.0))
             self._start_all()
-            logger.info("%d workers, logs in %s", self.workers, self.log_dir)
+            logger.info("%d workers%s, logs in %s", self.workers, _placement(self.devices),
+                        self.log_dir)
             while True:
                 self._show_progress()
                 code = self.chief.poll()
@@ -198,7 +213,7 @@ class _Group:
         port = self.port or 0  # a restarted chief keeps its port: remote workers find it
         self.run.remove_chief()
         self.chief = self._spawn("chief", ["chief", self.run_dir, "--address", self.address,
-                                           "--port", str(port)])
+                                           "--port", str(port)], chief_environment())
         record = self._wait_for_chief()
         self.port = record["port"]
         host = "127.0.0.1" if self.address in _LOOPBACK + ("0.0.0.0", "::") else self.address
@@ -211,15 +226,18 @@ class _Group:
             self._start_worker(f"worker{index}")
 
     def _start_worker(self, worker_id):
+        device = self.devices.get(worker_id)  # None: `kt-toolkit worker`, the caller's devices
         self.children[worker_id] = self._spawn(worker_id, [
             "worker", self.run_dir, "--oracle", self.oracle, "--id", worker_id,
-            "--trials-per-process", str(self.trials_per_process)])
+            "--trials-per-process", str(self.trials_per_process)],
+            device.environment() if device is not None else {})
 
-    def _spawn(self, name, args):
+    def _spawn(self, name, args, devices_env):
         log = open(os.path.join(self.log_dir, f"{name}.log"), "ab")
         command = [sys.executable, "-m", "kt_toolkit._child", *args,
                    "--parent", str(os.getpid())]
         env = {k: v for k, v in os.environ.items() if not k.startswith("KERASTUNER_")}
+        env.update(devices_env)  # read by the backend when it loads (tuners.devices)
         try:  # own session: the terminal's Ctrl-C reaches the launcher, which stops all
             return subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, env=env,
                                     start_new_session=True)
@@ -288,7 +306,7 @@ class _Group:
             return
         elapsed = None if self._clock is None else self._clock[1] + now - self._clock[0]
         line, key = progress_line(self.run, *self.progress, elapsed=elapsed,
-                                  max_time=self.max_time)
+                                  max_time=self.max_time, devices=self._gpu_labels())
         if key[0] != self._ended:  # a trial ended: deaths so far were not in a row
             self._ended = key[0]
             self.in_a_row.clear()
@@ -297,6 +315,11 @@ class _Group:
         if self._shown is None or key != self._shown[1]:
             logger.info("%s %s", time.strftime("%H:%M:%S"), line)
         self._shown = (now, key)
+
+    def _gpu_labels(self):
+        """`{worker id: "GPU 0"}` when workers train on GPUs, for the progress line."""
+        return {worker: device.label for worker, device in self.devices.items()
+                if device.gpu is not None}
 
     def _tell_listeners(self):
         for listener in self.listeners:
@@ -341,6 +364,18 @@ def run_processes(run_dir):
         if "kt_toolkit._child" in argv and run_dir in argv:
             found[argv[argv.index("--id") + 1] if "--id" in argv else "chief"] = int(pid)
     return found
+
+
+def _placement(devices):
+    """` on GPU 0 (2, 0.475 of its memory each), GPU 1 (2, …)`, or `""` on the CPU."""
+    gpus = {}
+    for device in devices.values():
+        if device.gpu is not None:
+            gpus.setdefault(device.label, []).append(device.memory_share)
+    parts = [f"{label} ({len(shares)}" + (f", {shares[0]:g} of its memory each)" if shares[0]
+                                          else ")")
+             for label, shares in gpus.items()]
+    return " on " + ", ".join(parts) if parts else ""
 
 
 def _check_address(address):

@@ -17,6 +17,7 @@ import sys
 import keras
 
 from kt_toolkit.compat import quiet_backends
+from kt_toolkit.compat.devices import apply_memory_share
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.rundir import read_stored_config
 from kt_toolkit.tuners.build import build_tuner
@@ -71,6 +72,7 @@ def run_chief(config, setup, address, port=0):
 def run_worker(config, setup, oracle, tuner_id, trials_per_process):
     """Trains the chief's trials; `EXIT_RECYCLE` after `trials_per_process` of them."""
     join_chief(oracle, tuner_id)
+    apply_memory_share()  # PyTorch's share of a GPU it shares (tuners.devices)
     # KerasTuner 1.4.8 prints each conditional value it sends over gRPC
     # (`conditions.Parent.to_proto`); this process's own output is logging, on stderr.
     sys.stdout = open(os.devnull, "w", encoding="utf-8")

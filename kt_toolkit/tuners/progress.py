@@ -2,6 +2,8 @@
 
     12:03:10 trials 7/30 (6 completed, 1 failed) | best val_accuracy 0.9722 (trial 05) |
              running: 07 on worker0, 08 on worker1
+
+With workers on GPUs, each running trial names its GPU: `07 on worker0 (GPU 0)`.
 """
 
 import math
@@ -37,7 +39,7 @@ def trial_budget(config):
 
 
 def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=None,
-                  max_time=None):
+                  max_time=None, devices=None):
     """`(line, key)`: the progress text and what it depends on (print when it changes).
 
     Args:
@@ -48,6 +50,7 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
         elapsed: Optional float, the search's seconds so far: adds elapsed and ETA
             (`timing_text`); the key leaves them out.
         max_time: Optional float, `tuner.max_time` in seconds, for the ETA.
+        devices: Optional dict `{worker id: "GPU 0"}`: the GPU each worker trains on.
     """
     rows = run.rows()
     counts = {}
@@ -67,8 +70,10 @@ def progress_line(run: RunDirectory, budget, objective, direction, *, elapsed=No
         tail += f" | best {objective} {float(best['objective']):.4f} (trial {best['trial_id']})"
     running = run.running_trials(rows)
     if running:
-        tail += " | running: " + ", ".join(f"{trial} on {worker}"
-                                           for worker, trial in sorted(running.items()))
+        devices = devices or {}
+        tail += " | running: " + ", ".join(
+            f"{trial} on {worker}" + (f" ({devices[worker]})" if worker in devices else "")
+            for worker, trial in sorted(running.items()))
     return text + timing + tail, (ended, text + tail)
 
 

@@ -30,6 +30,7 @@ from kt_toolkit.callbacks.pruning import TrialCurves, pruning_record
 from kt_toolkit.callbacks.scalars import EpochScalars
 from kt_toolkit.compat.checkpoint import BestEpochCheckpoints
 from kt_toolkit.compat.collection import collect_young_only
+from kt_toolkit.compat.devices import training_device
 from kt_toolkit.compat.hooks import TunerHooks
 from kt_toolkit.compat.keras import trial_scope
 from kt_toolkit.compat.keras_tuner import activate_all_conditions
@@ -236,7 +237,8 @@ class RecordingMixin(TunerHooks):
         seconds = time.monotonic() - monotonic if monotonic is not None else math.nan
         meta = {"trial_id": trial.trial_id, "seconds": round(seconds, 3),
                 "started_at": started_at, "finished_at": time.time(),
-                "tuner_id": getattr(self, "tuner_id", None)}
+                "tuner_id": getattr(self, "tuner_id", None),
+                "device": training_device()}  # "GPU 0" or "CPU" (tuners.devices)
         if trial.trial_id in self._pruned:
             meta["pruned"] = self._pruned.pop(trial.trial_id)
         if trial.trial_id in self._oom_retries:  # retried at half its batch size

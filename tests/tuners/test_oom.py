@@ -140,6 +140,7 @@ def test_a_trial_out_of_gpu_memory_fails_with_its_batch_and_size_and_the_search_
         assert _meta(tmp_path, trial_id)["reason"].startswith(
             f"GPU out of memory at batch size 64 (model has {parameters} parameters).")
         assert "oom_retry" not in _meta(tmp_path, trial_id)
+        assert _meta(tmp_path, trial_id)["device"] == "CPU"  # no GPU here
 
 
 def test_halve_batch_retries_once_at_half_the_batch_size_and_records_it(tmp_path):
