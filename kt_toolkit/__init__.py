@@ -24,6 +24,7 @@ from kt_toolkit import _keras_hook
 __version__ = "0.1.0"
 
 if TYPE_CHECKING:
+    from kt_toolkit.ablation import Ablation, ablate
     from kt_toolkit.analysis import Report, Study, load_study, study_verdicts, write_report
     from kt_toolkit.callbacks import (ChancePruning, EpochLogger, EpochScalars,
                                       MedianPruning, NanGuard, default_callbacks)
@@ -77,6 +78,8 @@ _LAZY = {
     "run_experiment": "kt_toolkit.experiment",
     "write_run_report": "kt_toolkit.experiment",
     "check_experiment": "kt_toolkit.checks",
+    "ablate": "kt_toolkit.ablation",
+    "Ablation": "kt_toolkit.ablation",
 }
 
 __all__ = sorted(["__version__", *_LAZY])

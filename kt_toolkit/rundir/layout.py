@@ -22,8 +22,9 @@ Imports nothing but the standard library.
 
 import os
 
-__all__ = ["ABLATIONS_DIR", "BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR", "FIGURES_INDEX", "HISTORY_FILE",
-           "LOGS_DIR", "META_FILE", "ORACLE_FILE", "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
+__all__ = ["ABLATIONS_DIR", "BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR",
+           "FIGURES_INDEX", "HISTORY_FILE", "LOGS_DIR", "META_FILE", "ORACLE_FILE",
+           "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
            "REPORT_DIR", "REPORT_HTML", "REPORT_MD", "RUN_RECORD", "STOPPED_FILE",
            "TENSORBOARD_DIR", "TRIALS_DIR", "TRIALS_TABLE", "ablation_dir", "lock_path",
            "project_dir",
