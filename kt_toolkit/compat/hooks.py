@@ -55,6 +55,13 @@ class OracleHooks:
       which never raises. Test: test_end_trial_releases_the_lock_when_keras_tuner_raises.
     - On that error it saves the trial that tipped the count over: 1.4.8's
       `end_trial` raises before `_save_trial`, which would leave it RUNNING on disk.
+    - `reload` drops ended trials from the retry queue (`forget_ended_retries`):
+      1.4.8's `end_trial` saves `oracle.json` before it takes the trial off
+      `ongoing_trials`, and `reload` queues every trial listed there for a retry,
+      so a kill between that save and the next (in one process, the tuner's
+      `save` right after; on a chief, its own save) ran a finished trial again
+      on resume. Tests: test_a_reloaded_oracle_retries_its_ongoing_trials (the
+      1.4.8 behaviour) and tests/tuners/test_resume.py (the kill in that window).
     - `adopt_trial` and `forget_ended_retries` reach `_retry_queue` (a list of
       trial ids, saved as `retry_queue`) and `_display` (`trial_start`,
       `trial_number` dicts) for a restarted chief. Test:
@@ -100,6 +107,11 @@ class OracleHooks:
             return error
         return None
 
+    def reload(self):
+        """KerasTuner's `reload`, without the ended trials it queued for a retry."""
+        super().reload()
+        self.forget_ended_retries()
+
     @keras_tuner.synchronized
     def adopt_trial(self, trial_id):
         """Takes a trial this oracle reloaded as interrupted back as running.
@@ -133,6 +145,11 @@ class TunerHooks:
     - `save` writes the tuner's state atomically (1.4.8 `BaseTuner.save`:
       `oracle.save()` unless `_is_worker()`, then
       `save_json(self._get_tuner_fname(), self.get_state())`).
+    - `on_search_begin` saves it once before the first trial: 1.4.8's
+      `BaseTuner.__init__` reloads the project only when the tuner's file
+      exists, and `on_trial_end` writes it first after trial 0 has ended, so a
+      kill in between started the search afresh and trained the finished trial 0
+      again. Test: tests/tuners/test_resume.py.
     - KerasTuner's private hooks get public names that kt_toolkit overrides:
       `_populate_initial_space` (1.4.8: called by `BaseTuner.__init__` when not
       reloading; declares and builds the hypermodel) is
@@ -149,6 +166,10 @@ class TunerHooks:
         if not self._is_worker():
             self.oracle.save()
         write_state(self._get_tuner_fname(), self.get_state())
+
+    def on_search_begin(self):
+        super().on_search_begin()
+        self.save()
 
     def _populate_initial_space(self):
         self.populate_initial_space()

@@ -132,15 +132,14 @@ class ChiefOracleMixin(OracleHooks):
     stop_reason = None
 
     def start_serving(self, run):
-        """Turns the chief's policy on for `run`; drops ended trials from the retry queue.
+        """Turns the chief's policy on for `run`.
 
-        A chief killed right after a trial ended left it in `oracle.json`'s ongoing
-        list: KerasTuner's reload queued it for a retry.
+        (A chief killed right after a trial ended left it in `oracle.json`'s ongoing
+        list: `OracleHooks.reload` keeps it out of the retry queue, as in one process.)
         """
         self.served_run = run
         self.stop_reason = None
         self._stop_lock = threading.Lock()
-        self.forget_ended_retries()
 
     def end_trial(self, trial):
         if self.served_run is None:

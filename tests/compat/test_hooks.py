@@ -134,12 +134,15 @@ def test_a_reloaded_oracle_retries_its_ongoing_trials(tmp_path):
     (tmp_path / "project" / "oracle.json").write_text(state)  # killed before the next save
 
     again = _oracle(tmp_path)
-    again.reload()
+    keras_tuner.Oracle.reload(again)  # KerasTuner's own: retries the finished one too
     assert isinstance(again._retry_queue, list)
     assert sorted(again._retry_queue) == [running.trial_id, finished.trial_id]
     assert again.ongoing_trials == {}
     again.forget_ended_retries()
     assert again._retry_queue == [running.trial_id]
+    hooked = _oracle(tmp_path)
+    hooked.reload()  # OracleHooks.reload: only the trial that was still running
+    assert hooked._retry_queue == [running.trial_id] and hooked.ongoing_trials == {}
 
     display = again._display
     assert isinstance(display.trial_start, dict) and isinstance(display.trial_number, dict)
