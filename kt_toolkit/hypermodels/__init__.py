@@ -52,9 +52,13 @@ def build_hypermodel(config: "ExperimentConfig", data: "Dataset") -> "TunableMod
             f"`builder` {name!r} needs {needs[0]} data, and {config.data.dataset!r} gives "
             f"{data.input_kind}. Received: builder={name!r}. Use the mlp builder, or a "
             f"dataset of {needs[0]} (e.g. {needs[1]}).", key="model.builder")
+    training = config.training  # the speed switches go to every builder's compile
     return get_builder(name).from_data(data, space=config.model.space,
                                        discrete=config.tuner.algorithm == "grid",
-                                       seed=config.experiment.seed)
+                                       seed=config.experiment.seed,
+                                       mixed_precision=training.mixed_precision,
+                                       jit_compile=training.jit_compile,
+                                       steps_per_execution=training.steps_per_execution)
 
 
 def __getattr__(name: str) -> Any:

@@ -5,6 +5,7 @@ standardization, the task head and compile, and a `fit` that applies the
 tuned batch size (E8), learning-rate schedule (E3) and class handling (E17).
 """
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -46,6 +47,11 @@ class TunableModel(keras_tuner.HyperModel):
         discrete: Boolean, give unstepped float ranges a grid step (grid search).
         seed: Integer, for oversampling and balanced batches. Defaults to `0`.
         name: String, the model's name.
+        mixed_precision: `None`, `"mixed_float16"` or `"mixed_bfloat16"`: Keras's
+            dtype policy for the model's layers, the output layer (and a
+            regression's target scaling) kept in float32. Defaults to `None`.
+        jit_compile: Boolean, compile with XLA. Defaults to `False`.
+        steps_per_execution: Integer >= 1, batches per compiled call. Defaults to `1`.
     """
 
     knobs = ()
@@ -56,7 +62,8 @@ class TunableModel(keras_tuner.HyperModel):
                  feature_variance: np.ndarray | None = None,
                  target_mean: float | None = None, target_std: float | None = None,
                  discrete: bool = False,
-                 seed: int = 0, name: str | None = None) -> None:
+                 seed: int = 0, name: str | None = None, mixed_precision: str | None = None,
+                 jit_compile: bool = False, steps_per_execution: int = 1) -> None:
         super().__init__(name=name or type(self).__name__.lower(), tunable=True)
         if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
                                       for d in input_shape):
@@ -85,6 +92,16 @@ class TunableModel(keras_tuner.HyperModel):
         self.max_batch_size: int | None = None
         self.target_mean = None if target_mean is None else float(target_mean)
         self.target_std = None if target_std is None else float(target_std)
+        if mixed_precision not in (None, "mixed_float16", "mixed_bfloat16"):
+            raise invalid("mixed_precision", "None, 'mixed_float16' or 'mixed_bfloat16'",
+                          mixed_precision)
+        if not isinstance(jit_compile, bool):
+            raise invalid("jit_compile", "True or False", jit_compile)
+        if not is_integer(steps_per_execution) or steps_per_execution < 1:
+            raise invalid("steps_per_execution", "an integer >= 1", steps_per_execution)
+        self.mixed_precision = mixed_precision
+        self.jit_compile = jit_compile
+        self.steps_per_execution = int(steps_per_execution)
 
     @classmethod
     def from_data(cls, data: "Dataset", **kwargs: Any) -> "TunableModel":
@@ -137,13 +154,15 @@ class TunableModel(keras_tuner.HyperModel):
 
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         values = self.declare(hp)
-        inputs = keras.Input(shape=self.input_shape, name="inputs")
-        x = self.build_body(inputs, values)
-        outputs = output_layer(self.task, self.num_classes)(x)
-        if self.task == "regression" and self.target_std is not None:
-            outputs = keras.layers.Rescaling(self.target_std, offset=self.target_mean,
-                                             name="target_scale")(outputs)
-        model = keras.Model(inputs, outputs, name=self.name)
+        with _dtype_policy(self.mixed_precision):
+            inputs = keras.Input(shape=self.input_shape, name="inputs")
+            x = self.build_body(inputs, values)
+            # Softmax and the loss in float32: float16 logits overflow and underflow.
+            outputs = output_layer(self.task, self.num_classes, dtype="float32")(x)
+            if self.task == "regression" and self.target_std is not None:
+                outputs = keras.layers.Rescaling(self.target_std, offset=self.target_mean,
+                                                 name="target_scale", dtype="float32")(outputs)
+            model = keras.Model(inputs, outputs, name=self.name)
         self.compile_model(model, values)
         return model
 
@@ -158,7 +177,10 @@ class TunableModel(keras_tuner.HyperModel):
         """Compiles with the trial's optimizer; a schedule needs the epoch length."""
         optimizer = make_optimizer(values, steps_per_epoch=steps_per_epoch, epochs=epochs,
                                    initial_step=initial_step)
-        model.compile(optimizer=optimizer, **compile_arguments(self.task))
+        # A mixed_float16 model's optimizer gets Keras's loss scaling in compile.
+        model.compile(optimizer=optimizer, jit_compile=self.jit_compile,
+                      steps_per_execution=self.steps_per_execution,
+                      **compile_arguments(self.task))
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model,
             x: np.ndarray | keras.utils.PyDataset | None = None, y: np.ndarray | None = None,
@@ -212,3 +234,17 @@ class TunableModel(keras_tuner.HyperModel):
         self.compile_model(model, values, steps_per_epoch=steps, epochs=epochs,
                            initial_step=initial_step)
         model.set_weights(weights)
+
+
+@contextlib.contextmanager
+def _dtype_policy(name: str | None):
+    """Keras's global dtype policy set to `name` while a model is built (`None`: as is)."""
+    if name is None:
+        yield
+        return
+    previous = keras.config.dtype_policy()
+    keras.config.set_dtype_policy(name)
+    try:
+        yield
+    finally:
+        keras.config.set_dtype_policy(previous)

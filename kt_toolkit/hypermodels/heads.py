@@ -28,12 +28,15 @@ def check_task(task: str, num_classes: int | None) -> int:
     return 1
 
 
-def output_layer(task: str, num_classes: int | None, *,
-                 name: str = "output") -> keras.layers.Dense:
-    """Softmax over the classes, one sigmoid unit, or one linear unit."""
+def output_layer(task: str, num_classes: int | None, *, name: str = "output",
+                 dtype: str | None = None) -> keras.layers.Dense:
+    """Softmax over the classes, one sigmoid unit, or one linear unit.
+
+    `dtype="float32"` keeps it in float32 under a mixed-precision policy.
+    """
     units = check_task(task, num_classes)
     activation = {"multiclass": "softmax", "binary": "sigmoid", "regression": "linear"}[task]
-    return keras.layers.Dense(units, activation=activation, name=name)
+    return keras.layers.Dense(units, activation=activation, name=name, dtype=dtype)
 
 
 def compile_arguments(task: str) -> dict[str, Any]:
