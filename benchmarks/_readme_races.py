@@ -6,7 +6,6 @@ import statistics
 from _readme import section, seconds, span
 
 
-
 def _race(record):
     import race
 

@@ -6,7 +6,6 @@ import statistics
 from _readme import section
 
 
-
 @section("pruning", "pruning")
 def pruning(record):
     """Median pruning on and off (B2)."""
@@ -21,14 +20,17 @@ def pruning(record):
     fell = 100 * (1 - median["trial_seconds"] / off["trial_seconds"])
     best = (f"the same best score ({off['best']:.4f})" if off["best"] == median["best"]
             else f"a best score of {median['best']:.4f} against {off['best']:.4f}")
+    timing = (f"The trials' time fell {fell:.0f} %" if fell > 0 else
+              "The trials' time did not fall")
     return f"""On digits (random search, {data['trials']} trials of up to {data['epochs']} epochs,
 `{record['command']}`, {record['date']}, results: `benchmarks/results/pruning.json`)
 median pruning trained {epochs_median:.0f} epochs instead of {epochs_off:.0f}
 ({'the same counts in each of' if same else 'medians of'} {data['repeats']} interleaved
 repeats; chance pruning off in both arms) for {best}, pruning {_counts(median['pruned'])}
-of {median['trials']} trials. The trials' time fell {fell:.0f} % (medians, {off['trial_seconds']:.0f} s
-→ {median['trial_seconds']:.0f} s; {record['conditions']}): each small model's first
-epoch (tracing) weighs more than the epochs pruning saves.
+of {median['trials']} trials. {timing} (medians, {off['trial_seconds']:.0f} s →
+{median['trial_seconds']:.0f} s; {record['conditions']}). A small model's first epoch
+(tracing) costs more than its later ones, so the epochs saved save less time than their
+share.
 """
 
 

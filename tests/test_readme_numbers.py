@@ -76,3 +76,23 @@ def test_every_results_file_says_how_when_and_where():
         assert record["machine"]["packages"].get("keras"), file
         assert record["seeds"] and record["conditions"], file
         assert record["data"], file
+
+
+def test_every_results_file_is_quoted_somewhere():
+    quoted = {file for files, _ in readme_numbers.SECTIONS.values() for file in files}
+    quoted.add("quasi_random_sequences")  # kt_toolkit/tuners/quasi_random.py, below
+    files = {f[:-len(".json")] for f in os.listdir(_record.RESULTS) if f.endswith(".json")}
+    assert not files - quoted, f"results files nothing renders: {sorted(files - quoted)}"
+
+
+def test_the_quasi_random_docstring_quotes_its_results_file():
+    engines = _record.load("quasi_random_sequences")["data"]["engines"]
+    with open(os.path.join(REPO, "kt_toolkit", "tuners", "quasi_random.py"),
+              encoding="utf-8") as handle:
+        source = " ".join(handle.read().split())
+    for engine in ("sobol", "random", "halton"):
+        assert f"{100 * engines[engine]['empty_cells']:.2f} %" in source, engine
+    halton, sobol, random = (engines[e]["l2_star_discrepancy"]
+                             for e in ("halton", "sobol", "random"))
+    assert f"{halton / sobol:.1f} times Sobol's" in source
+    assert f"{random / halton:.1f} times Halton's" in source

@@ -21,7 +21,7 @@ How the oracle draws a trial:
   its permutations dimension by dimension, so the first `d` coordinates of a
   point are the same whatever the dimension count (see "a space that grows").
   The price: on the 5 continuous knobs its L2-star discrepancy is 1.2 times
-  Sobol's (random points: 1.6 times Halton's). Google's own sweep
+  Sobol's (random points: 1.3 times Halton's). Google's own sweep
   code (`halton.py` in uncertainty-baselines and MLCommons
   algorithmic-efficiency, after Bousquet et al. 2017) uses Halton too.
   Scrambling removes the plain sequence's lattice artefacts and its point at
