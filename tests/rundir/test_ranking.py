@@ -34,6 +34,16 @@ def test_ties_go_to_the_lower_penalty_free_validation_loss_then_fewer_epochs():
     assert _ids(rank_trials(losses, "min")) == ["2", "1", "0"]
 
 
+def test_a_failed_or_pruned_trial_is_never_ranked_even_with_the_best_score():
+    # A FAILED row can carry a finite objective (a trial whose epochs were logged
+    # before it failed): the status, not a missing score, keeps it out.
+    rows = [_row(0, 0.80), _row(1, 0.99, status="FAILED"), _row(2, 0.95, status="PRUNED"),
+            _row(3, 0.70)]
+    assert _ids(rank_trials(rows, "max")) == ["0", "3"]
+    losses = [_row(0, 0.3), _row(1, 0.01, status="FAILED"), _row(2, 0.2)]
+    assert _ids(rank_trials(losses, "min")) == ["2", "0"]
+
+
 def test_diverged_trials_come_after_every_other_but_stay_ranked():
     rows = [_row(0, 1.0), _row(1, 0.5), _row(2, 0.9), _row(3, 0.7)]
     diverged = {"0", "2"}

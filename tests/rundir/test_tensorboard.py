@@ -1,4 +1,5 @@
-"""TensorBoard logs read back by a real `tensorboard` server, on TensorFlow and JAX."""
+"""TensorBoard logs read back by a real `tensorboard` server, on TensorFlow, JAX and
+PyTorch (skipped when torch is not installed)."""
 
 import contextlib
 import csv
@@ -178,18 +179,41 @@ def test_runs_side_by_side_under_one_logdir_keep_their_own_trials(tf_run, tmp_pa
                                          logdir=str(tmp_path / "runs"), runs=2)
 
 
-@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
-                    reason="jax is not installed: the JAX-backend TensorBoard check is "
-                           "skipped (pip install jax to run it)")
-def test_tensorboard_server_lists_every_trial_on_jax(tmp_path):
+def _search_on(backend, tmp_path):
+    """The same grid searched by `kt-toolkit tune` under KERAS_BACKEND=`backend`; its run.
+
+    The report is off: this checks what the search writes for TensorBoard, and the
+    report's figures would only add time.
+    """
+    raw = _raw_config(tmp_path / "runs")
+    raw["output"]["report"] = False
     config = tmp_path / "tb.yaml"
-    config.write_text(yaml.safe_dump(_raw_config(tmp_path / "runs")))
-    env = dict(os.environ, KERAS_BACKEND="jax")
+    config.write_text(yaml.safe_dump(raw))
+    env = dict(os.environ, KERAS_BACKEND=backend)
     done = subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", str(config), "-q"],
                           env=env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
     (run_dir,) = glob.glob(str(tmp_path / "runs" / "tb-*"))
-    assert_tensorboard_shows_every_trial(run_dir)
+    return run_dir
+
+
+# jax[cpu] is in the dev extra (setup.cfg), so CI runs this one.
+@pytest.mark.skipif(importlib.util.find_spec("jax") is None,
+                    reason="jax is not installed: pip install -e .[dev] (jax[cpu]) to run "
+                           "the JAX-backend TensorBoard check")
+def test_tensorboard_server_lists_every_trial_on_jax(tmp_path):
+    assert_tensorboard_shows_every_trial(_search_on("jax", tmp_path))
+
+
+# PyTorch is not in the dev extra: its wheels are GBs (CUDA) and it would more than
+# double the suite's install. With torch installed (pip install torch, the CPU wheel
+# from https://download.pytorch.org/whl/cpu) this runs too.
+@pytest.mark.skipif(importlib.util.find_spec("torch") is None,
+                    reason="torch is not installed (not in the dev extra: GB-sized "
+                           "wheels): pip install torch to run the PyTorch-backend "
+                           "TensorBoard check")
+def test_tensorboard_server_lists_every_trial_on_torch(tmp_path):
+    assert_tensorboard_shows_every_trial(_search_on("torch", tmp_path))
 
 
 def test_sync_rewrites_only_what_is_missing_without_tensorflow(tf_run, tmp_path):
