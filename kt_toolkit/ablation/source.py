@@ -49,8 +49,9 @@ class Source:
         """Creates the run directory of an experiment file, if new (under the run lock)."""
         if self.is_run:
             return
-        prepare_run_dir(self.config)  # checks that a run there has the same settings
         run = RunDirectory(self.run_dir)
+        if not run.exists():  # else the run of these settings (the fingerprint names it)
+            prepare_run_dir(self.config)
         if not run.read_record():
             run.write_record({
                 "objective": objective, "direction": direction, "task": data.task,

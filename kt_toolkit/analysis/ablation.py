@@ -128,6 +128,12 @@ def format_p(p_value: float) -> str:
     return f"p = {p_value:.3f}" if p_value < 0.1 else f"p = {p_value:.2f}"
 
 
+def _p_cell(p_value: float) -> str:
+    """The table's p column: `< 0.001`, `0.034`, `n/a`."""
+    text = format_p(p_value)
+    return text[len("p = "):] if text.startswith("p = ") else text[len("p "):]
+
+
 def _num(value: float, *, signed: bool = False) -> str:
     if not math.isfinite(value):
         return "n/a" if math.isnan(value) else str(value)
@@ -247,7 +253,7 @@ class AblationTable:
             versus = "" if s.verdict == "best" else (
                 f"{_num(s.difference, signed=True)} ± {_num(s.difference_half_width)}")
             cells.append([s.value, str(s.runs), str(s.failures), interval, versus,
-                          "" if s.verdict == "best" else format_p(s.p_value)[4:].strip(),
+                          "" if s.verdict == "best" else _p_cell(s.p_value),
                           s.verdict, "" if math.isnan(s.best_epoch) else f"{s.best_epoch:.1f}",
                           "" if math.isnan(s.seconds) else f"{s.seconds:.1f}"])
         return cells

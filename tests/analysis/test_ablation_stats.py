@@ -68,7 +68,8 @@ def test_means_intervals_p_values_and_verdicts(tmp_path):
     assert "random_uniform: −0.017" in lines[0] and lines[0].endswith(": no clear difference")
     text = table.text()
     assert "0.960 ± " in text and "zeros" in text and "p < 0.001" in text
-    assert "| zeros | 3 | 0 | 0.110 ± " in table.markdown()
+    markdown = table.markdown()
+    assert "| zeros | 3 | 0 | 0.110 ± " in markdown and "| < 0.001 | worse |" in markdown
 
 
 def test_failed_runs_count_as_the_worst_score_not_as_missing(tmp_path):
@@ -131,3 +132,20 @@ def test_the_report_lists_the_ablation(tmp_path):
     assert json.load(open(os.path.join(store.path, "ablation.json")))["knob"] == (
         "kernel_initializer")
     assert RESULT_COLUMNS[:6] == ("value", "seed", "score", "best_epoch", "epochs", "seconds")
+
+
+def test_a_numeric_knob_is_drawn_as_score_against_value_with_failures_marked(tmp_path):
+    from matplotlib.image import imread
+
+    from kt_toolkit.analysis.ablation import draw_ablation
+
+    rows = [(v, s, x + s / 100, "completed") for v, x in (("0.001", 0.9), ("0.01", 0.85))
+            for s in SEEDS] + [("10", s, "", "diverged") for s in SEEDS]
+    store = _store(tmp_path, rows, values=["0.001", "0.01", "10"])
+    categorical = imread(draw_ablation(store)).shape
+    store.write_record(dict(store.record(), numeric=True, scale="log"))
+    numeric = imread(draw_ablation(store)).shape
+    assert numeric[1] > categorical[1]  # a second panel: score against value
+    table = ablation_table(store)
+    assert [s.failures for s in table.summaries] == [0, 0, 3]
+    assert table.summaries[2].scores == [0.0, 0.0, 0.0]
