@@ -223,7 +223,7 @@ def run(mutations, baseline=True):
     return results
 
 
-def table(results):
+def table(results, baseline=True):
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO,
                             capture_output=True, text=True).stdout.strip()
     lines = ["# Mutation check (issue 18, part 3)", "",
@@ -231,7 +231,9 @@ def table(results):
              f"{datetime.date.today().isoformat()} at commit {commit} (the working tree's "
              "tracked files, copied; each mutation in its own copy). Each row: the line "
              "that implements a claim, how it was mutated, and the tests that failed on "
-             "the mutant (all of them pass on the unmutated copy).", "",
+             "the mutant" + (" (all of them pass on the unmutated copy)." if baseline else
+                             " (run with --no-baseline: the unmutated copy was not run)."),
+             "",
              "| claim | line | mutation | failing tests |", "|---|---|---|---|"]
     for mutation, line, _, failed in results:
         where = f"`{mutation.path}:{line}`" if line else f"`{mutation.path}`"
@@ -249,7 +251,7 @@ def main(argv=None):
     args = parser.parse_args(argv)
     chosen = [m for m in MUTATIONS if not args.only or args.only in m.claim]
     results = run(chosen, baseline=not args.no_baseline)
-    text = table(results)
+    text = table(results, baseline=not args.no_baseline)
     if args.no_write or args.only:
         print(text)
     else:
