@@ -53,6 +53,15 @@ class Report:
     best_trial_id: str | None = None
     curves: dict[str, str] = dataclasses.field(default_factory=dict)
 
+    def _repr_html_(self) -> str:
+        """In a notebook: the report itself (`report.html`'s body, figures inline)."""
+        with open(self.html, encoding="utf-8") as handle:
+            page = handle.read()
+        # The body only: the page's style sheet would restyle the whole notebook.
+        start, end = page.find("<body>"), page.rfind("</body>")
+        body = page[start + len("<body>"):end] if 0 <= start < end else page
+        return f"<div class=\"kt-report\">{body}</div>"
+
 
 def write_report(run_dir: str | os.PathLike[str]) -> Report:
     """Analyses a run directory and writes its report and figures.

@@ -8,6 +8,7 @@ and one that was killed.
 
 import dataclasses
 import functools
+import html
 import json
 import math
 import os
@@ -128,6 +129,27 @@ class Study:
         """PRUNED trials with a finite objective (the best they reached), in trial order."""
         return [row for row in self.rows if row["status"] == "PRUNED"
                 and row["objective"] is not None and math.isfinite(row["objective"])]
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the run's objective, trial counts and its 10 best trials."""
+        knobs = self.tuned_knobs
+        counts = {}
+        for row in self.rows:
+            counts[row["status"]] = counts.get(row["status"], 0) + 1
+        head = ["rank", "trial", self.objective] + knobs + ["best epoch", "seconds"]
+        rows = [[rank, row["trial_id"], row["objective"]]
+                + [row.get(knob) for knob in knobs] + [row.get("best_epoch"),
+                                                     row.get("seconds")]
+                for rank, row in enumerate(self.best(10), start=1)]
+        cell = lambda value: html.escape(_shown(value))  # noqa: E731
+        table = ("<table><tr>" + "".join(f"<th>{html.escape(str(h))}</th>" for h in head)
+                 + "</tr>" + "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row)
+                                     + "</tr>" for row in rows) + "</table>")
+        summary = ", ".join(f"{n} {status.lower()}" for status, n in sorted(counts.items()))
+        return (f"<p><b>{html.escape(self.run_dir)}</b>: {len(self.rows)} trials "
+                f"({html.escape(summary or 'none yet')}); objective "
+                f"<code>{html.escape(self.objective)}</code> ({self.direction}).</p>"
+                + table)
 
     def best(self, count: int = 1) -> list[dict[str, Any]]:
         """The `count` best completed trials, best first, as the exported model is chosen.
@@ -260,3 +282,11 @@ def load_study(run_dir: str | os.PathLike[str],
                  task=record.get("task"), config=config, domains=domains, rows=tidy,
                  record=record)
 
+
+def _shown(value: Any) -> str:
+    """A table cell: floats to 4 significant digits, `None` as empty."""
+    if value is None:
+        return ""
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    return str(value)

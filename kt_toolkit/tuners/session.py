@@ -9,6 +9,7 @@ command the last.
 """
 
 import dataclasses
+import html
 import logging
 import os
 import warnings
@@ -68,6 +69,21 @@ class RunResult:
     def count(self, status: str) -> int:
         """How many trials ended with `status` (`COMPLETED`, `FAILED`, `PRUNED`…)."""
         return sum(1 for row in self.trials if row["status"] == status)
+
+    def _repr_html_(self) -> str:
+        """In a notebook: the best trial, where things are, then the report."""
+        score = "none" if self.best_score is None else f"{self.best_score:.4f}"
+        lines = [f"<p><b>Best trial</b> {html.escape(str(self.best_trial_id))}: "
+                 f"{html.escape(self.objective)} = {score} ({self.direction}) · "
+                 f"{len(self.trials)} trials, {self.count('COMPLETED')} completed.</p>",
+                 f"<p>Run directory <code>{html.escape(self.run_dir)}</code> · "
+                 f"<code>tensorboard --logdir {html.escape(self.run_dir)}/tensorboard</code>"
+                 "</p>"]
+        if self.best_warning:
+            lines.append(f"<p><b>Warning:</b> {html.escape(self.best_warning)}</p>")
+        if self.report is not None and hasattr(self.report, "_repr_html_"):
+            lines.append(self.report._repr_html_())
+        return "\n".join(lines)
 
 
 @dataclasses.dataclass
