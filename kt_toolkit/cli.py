@@ -70,9 +70,9 @@ def _parser():
     tune.add_argument("--trials-per-process", type=int, default=None, metavar="K",
                       help="with --workers: replace a worker process by a fresh one after K "
                            "trials, which keeps memory flat (default 20)")
-    tune.add_argument("--gpus", default=None, metavar="0,1|all|none",
-                      help="with --workers: the GPUs the workers use, round-robin (default: "
-                           "every GPU found; none: the CPU)")
+    tune.add_argument("--gpus", nargs="?", const="all", default=None, metavar="0,1|all|none",
+                      help="with --workers: the GPUs the workers use, round-robin (default, "
+                           "and --gpus alone: every GPU found; none: the CPU)")
     tune.add_argument("--workers-per-gpu", default=None, metavar="K",
                       help="with --workers: K workers share each GPU, each held to its share "
                            "of the GPU's memory")

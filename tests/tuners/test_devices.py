@@ -114,6 +114,7 @@ def test_impossible_requests_name_the_flag(workers, options, available, flag, wo
 
 @pytest.mark.parametrize("argv, flag", [
     (["--workers", "2", "--gpus", "0"], "--gpus"),
+    (["--workers", "2", "--gpus"], "--gpus"),
     (["--workers", "2", "--gpus", "0;1"], "--gpus"),
     (["--workers", "2", "--workers-per-gpu", "0"], "--workers-per-gpu"),
     (["--workers", "2", "--workers-per-gpu", "2"], "--workers-per-gpu"),
