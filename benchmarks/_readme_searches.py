@@ -75,8 +75,27 @@ reached val_accuracy {coarse['best']:.4f}; the fine stage searched
 ({fine['trials']} {fine['algorithm']} trials, {fine['epochs']} epochs). The control, the
 same {control['trials']} {control['algorithm']} trials and epochs over the coarse stage's
 wide ranges, reached {control['best']:.4f}: the narrowing is the only difference
-between it and the fine stage (one seed, n=1).
+between it and the fine stage (one seed, n=1).{_retrained(coarse, fine)}
 """
+
+
+def _retrained(coarse, fine):
+    """A sentence when the fine stage's best trial is the coarse winner trained again."""
+    def trial(row, trial_id):
+        return next(t for t in row["table"] if t["trial_id"] == trial_id)
+
+    knobs = list(coarse["space"])
+    winner, best = trial(coarse, coarse["best_trial"]), trial(fine, fine["best_trial"])
+    if any(winner[k] != best[k] for k in knobs):
+        return ""
+    others = [float(t["objective"]) for t in fine["table"]
+              if t["trial_id"] != fine["best_trial"] and t["objective"] not in ("", None)]
+    return (f" But the fine stage's best trial is the coarse stage's best configuration "
+            f"trained again (a narrowed space starts from it): the same settings scored "
+            f"{float(winner['objective']):.4f} and {float(best['objective']):.4f} with other "
+            f"initial weights. The fine stage's other {len(others)} trials reached at most "
+            f"{max(others):.4f}, so this run shows the spread of one configuration, not a "
+            f"better one found by narrowing.")
 
 
 def _strength(value):
