@@ -4,6 +4,7 @@
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
     kt-toolkit check experiments/digits_mlp.yaml         # data + default-model sanity checks
     kt-toolkit report RUN_DIR                            # RUN_DIR: tune's `Run directory:` line
+    kt-toolkit show RUN_DIR --top 5                      # the best trials, as a table
     kt-toolkit ablate experiments/digits_mlp.yaml --knob kernel_initializer --seeds 3
 """
 
@@ -19,13 +20,14 @@ import threading
 import yaml
 
 from kt_toolkit import __version__
+from kt_toolkit.analysis.trials_text import trials_text
 from kt_toolkit.compat import quiet_backends
 from kt_toolkit.config import dump_config
 from kt_toolkit.config.practices import PRACTICES_LEGEND
 from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDirectoryError,
                                SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
-from kt_toolkit.rundir import RunDirectory
+from kt_toolkit.rundir import RunDirectory, load_study
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -104,6 +106,18 @@ def _parser():
         description="Analyse a run directory (finished, running or killed) and write "
                     "report.md and a self-contained report.html into it.")
     report.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`")
+    show = commands.add_parser(
+        "show", help="print a run's best trials as a table",
+        description="Print a run directory's trials (finished, running or killed): the "
+                    "knobs that differ between the rows, the objective, epochs and status.")
+    show.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`")
+    show.add_argument("--top", type=int, default=10, metavar="N",
+                      help="how many trials (default 10)")
+    show.add_argument("--sort", default="rank", metavar="COLUMN",
+                      help="rank (default: the order the best model is chosen by), trial, "
+                           "objective, seconds, epochs or a tuned knob")
+    show.add_argument("--all", dest="every_status", action="store_true",
+                      help="also list pruned, failed and running trials")
     _ablate_parser(commands)
     return parser
 
@@ -180,6 +194,20 @@ def _print_report(report, *, legend=True):
     print(f"Report: {report.html} (and report.md)")
 
 
+def _show(args):
+    if not RunDirectory(args.run_dir).exists():
+        print(f"error: {args.run_dir!r} is not a run directory (no config.yaml). Give the "
+              "folder `kt-toolkit tune` printed as `Run directory:`.", file=sys.stderr)
+        return EXIT_CONFIG
+    try:
+        print(trials_text(load_study(args.run_dir), top=args.top, sort=args.sort,
+                          every_status=args.every_status), end="")
+    except ConfigError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    return 0
+
+
 def _report(run_dir):
     if not RunDirectory(run_dir).exists():
         print(f"error: {run_dir!r} is not a run directory (no config.yaml). Give the folder "
@@ -206,6 +234,8 @@ def main(argv=None):
     logging.basicConfig(level=level, format="%(message)s", stream=sys.stderr)
     if args.command == "report":
         return _report(args.run_dir)
+    if args.command == "show":
+        return _show(args)
     try:
         if args.command == "ablate":
             with _stop_signals_interrupt():

@@ -195,3 +195,25 @@ def test_a_terminated_search_says_how_to_resume_and_exits_128_plus_the_signal(tm
     assert "rerun the same command to resume" in err, err
     assert "Traceback" not in err
     assert sorted(os.listdir(runs)) == ["stopped"]  # the lock went with the command
+
+
+def test_show_prints_the_best_trials_and_refuses_bad_flags(tuned, capsys, tmp_path):
+    args, run_dir = tuned
+    if not run_dir.exists():
+        assert main(args) == 0
+    capsys.readouterr()
+    assert main(["show", str(run_dir), "--all"]) == 0
+    out = capsys.readouterr().out
+    from kt_toolkit.rundir import load_study
+
+    study = load_study(str(run_dir))
+    best = study.best(1)[0]
+    first_row = out.splitlines()[out.splitlines().index(next(
+        line for line in out.splitlines() if line.startswith("----"))) + 1]
+    assert first_row.split()[:3] == ["1", best["trial_id"], "completed"]
+    assert f"{best['objective']:.4f}" in first_row
+    assert "val_accuracy" in out and "units" in out  # units [16, 32] is tuned
+    assert main(["show", str(run_dir), "--sort", "unit"]) == 2
+    assert "`--sort` must be one of" in capsys.readouterr().err
+    assert main(["show", str(tmp_path)]) == 2
+    assert "is not a run directory" in capsys.readouterr().err
