@@ -19,9 +19,12 @@ def test_there_are_experiments():
 
 @pytest.mark.parametrize("path", EXPERIMENTS, ids=os.path.basename)
 def test_experiment_runs_with_a_tiny_budget(path, tmp_path):
+    # The report is the same code for every experiment (tests/analysis): one writes it.
+    report = os.path.basename(path) == "digits_mlp.yaml"
     config = load_experiment(path, ["tuner.max_trials=1", "training.epochs=1",
                                     "tuner.max_epochs=1", "data.subsample=120",
-                                    f"output.directory={tmp_path}"])
+                                    f"output.directory={tmp_path}",
+                                    f"output.report={str(report).lower()}"])
     for stage in config.stages:  # stage settings override the file's: shrink them too
         stage.setdefault("tuner", {})["max_trials"] = 1
         stage.setdefault("training", {})["epochs"] = 1
@@ -29,6 +32,7 @@ def test_experiment_runs_with_a_tiny_budget(path, tmp_path):
     assert len(result.trials) == 1
     assert result.trials[0]["status"] == "COMPLETED", result.trials[0]["reason"]
     assert os.path.exists(result.best_model_path)
+    assert (result.report is not None) == report
 
 
 def test_load_experiment_checks_the_data_and_names_the_override():
