@@ -4,6 +4,7 @@
     kt-toolkit validate experiments/digits_mlp.yaml      # print the resolved config
     kt-toolkit check experiments/digits_mlp.yaml         # data + default-model sanity checks
     kt-toolkit report RUN_DIR                            # RUN_DIR: tune's `Run directory:` line
+    kt-toolkit report my_dir/my_project                  # a plain KerasTuner project folder
     kt-toolkit show RUN_DIR --top 5                      # the best trials, as a table
     kt-toolkit ablate experiments/digits_mlp.yaml --knob kernel_initializer --seeds 3
 """
@@ -28,6 +29,8 @@ from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDire
                                SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
 from kt_toolkit.rundir import RunDirectory, load_study
+from kt_toolkit.rundir.keras_tuner_project import (import_keras_tuner_project,
+                                                   is_keras_tuner_project)
 
 __all__ = ["EXIT_CODES", "main"]
 
@@ -104,8 +107,11 @@ def _parser():
     report = commands.add_parser(
         "report", help="write report.md and report.html for a run directory",
         description="Analyse a run directory (finished, running or killed) and write "
-                    "report.md and a self-contained report.html into it.")
-    report.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`")
+                    "report.md and a self-contained report.html into it. A project "
+                    "folder of plain KerasTuner (oracle.json, trial_*/) is read without "
+                    "writing into its files: the report goes to <project>/kt_toolkit_report/.")
+    report.add_argument("run_dir", help="a run directory made by `kt-toolkit tune`, or a "
+                                        "KerasTuner project folder (directory/project_name)")
     show = commands.add_parser(
         "show", help="print a run's best trials as a table",
         description="Print a run directory's trials (finished, running or killed): the "
@@ -209,9 +215,12 @@ def _show(args):
 
 
 def _report(run_dir):
+    if is_keras_tuner_project(run_dir):
+        return _report_keras_tuner_project(run_dir)
     if not RunDirectory(run_dir).exists():
-        print(f"error: {run_dir!r} is not a run directory (no config.yaml). Give the folder "
-              "`kt-toolkit tune` printed as `Run directory:`.", file=sys.stderr)
+        print(f"error: {run_dir!r} is not a run directory (no config.yaml) nor a KerasTuner "
+              "project (no oracle.json). Give the folder `kt-toolkit tune` printed as `Run "
+              "directory:`, or KerasTuner's directory/project_name.", file=sys.stderr)
         return EXIT_CONFIG
     try:
         report = write_run_report(run_dir)
@@ -226,6 +235,21 @@ def _report(run_dir):
         return EXIT_CONFIG
     _print_report(report)
     return 0
+
+
+def _report_keras_tuner_project(project):
+    try:
+        view, inside = import_keras_tuner_project(project)
+    except KtToolkitError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return EXIT_CONFIG
+    if inside:
+        print(f"KerasTuner project {project}: kt_toolkit's view and report are in {view} "
+              "(KerasTuner's own files are left as they are).")
+    else:
+        print(f"KerasTuner project {project} cannot be written to: kt_toolkit's view and "
+              f"report are in {view} instead (KerasTuner's own files are left as they are).")
+    return _report(view)
 
 
 def main(argv=None):

@@ -125,8 +125,8 @@ def write_curves(study: "Study | str | os.PathLike[str]", verdicts: dict | None 
     head = [study.objective, study.direction, study.tuned_knobs, sorted(study.domains)]
     paths = {}
     for row in study.rows:
-        if row["status"] not in _DRAWN:
-            continue
+        if row["status"] not in _DRAWN or not study.record.get("per_epoch_history", True):
+            continue  # (a plain KerasTuner project's trials: no curves to draw)
         trial_id = row["trial_id"]
         name = plots.curve_filename(study, row)
         found = verdicts.get(trial_id) or ()

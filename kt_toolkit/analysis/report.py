@@ -114,7 +114,7 @@ def write_report(run_dir: str | os.PathLike[str]) -> Report:
     _files(doc, study)
     index.save()
 
-    title = f"kt_toolkit report: {os.path.basename(study.run_dir)}"
+    title = f"kt_toolkit report: {_name(study)}"
     md_path = os.path.join(study.run_dir, "report.md")
     html_path = os.path.join(study.run_dir, "report.html")
     atomic_write_text(md_path, doc.markdown())
@@ -167,9 +167,13 @@ def _fmt(value):
     return "" if value is None else _compact(value, digits=4)
 
 
+def _name(study):
+    """The run's folder name; a plain KerasTuner project's own (not its view's)."""
+    return os.path.basename(study.record.get("project") or study.run_dir)
+
+
 def _overview(doc, study, verdicts, steps, curves):
-    name = os.path.basename(study.run_dir)
-    doc.heading(1, f"Report: {name}")
+    doc.heading(1, f"Report: {_name(study)}")
     counts = {s: sum(1 for r in study.rows if r["status"] == s)
               for s in ("COMPLETED", "PRUNED", "FAILED", "RUNNING")}
     tuner = study.config.get("tuner") or {}
@@ -181,7 +185,7 @@ def _overview(doc, study, verdicts, steps, curves):
         f"{len(study.rows)} trials: {counts['COMPLETED']} completed, {counts['FAILED']} failed"
         + (f", {counts['PRUNED']} pruned (B2)" if counts["PRUNED"] else "")
         + (f", {counts['RUNNING']} running" if counts["RUNNING"] else "")
-        + f" · {seconds / 60:.1f} min of training · written "
+        + (f" · {seconds / 60:.1f} min of training" if seconds else "") + " · written "
         + datetime.datetime.now().strftime("%Y-%m-%d %H:%M"))
     doc.paragraph(PRACTICES_LEGEND)  # what the IDs in the advice below refer to
     best = study.best(1)
@@ -193,8 +197,9 @@ def _overview(doc, study, verdicts, steps, curves):
         settings = " · ".join(f"{k} {_fmt(row.get(k))}" for k in study.tuned_knobs
                               if row.get(k) is not None)
         doc.paragraph(f"**Trial {row['trial_id']}: {study.objective} = {row['objective']:.4f}**"
-                      f" at epoch {row.get('best_epoch')} of {study.last_epoch(row)}. "
-                      f"{settings}", boxed=True)
+                      f" at epoch {row.get('best_epoch')}"
+                      + (f" of {study.last_epoch(row)}. " if study.last_epoch(row) else ". ")
+                      + settings, boxed=True)
         for verdict in verdicts.get(row["trial_id"], []):
             doc.paragraph(f"Verdict: **{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "
                           f"{verdict.advice}")
@@ -256,6 +261,13 @@ def _importance(doc, study, importance, figures):
 
 def _curve_section(doc, study, curves):
     doc.heading(2, "Learning curves (B1)")
+    if not study.record.get("per_epoch_history", True):
+        doc.paragraph("None: this KerasTuner project recorded no per-epoch values (its "
+                      "`trial.json` files keep each metric at the best epoch only), so no "
+                      "curve is drawn and no verdict reads one. Log every epoch with "
+                      "`keras.callbacks.CSVLogger` or TensorBoard, or run the search with "
+                      "`kt-toolkit tune`, to see them.")
+        return
     doc.paragraph(f"One PNG per trial under `{CURVES_DIR}/`, named after its settings and "
                   "score (A4). The five best first; the rest are folded below.")
     ranked = [row["trial_id"] for row in study.best(len(study.rows))]
@@ -272,6 +284,15 @@ def _curve_section(doc, study, curves):
 def _files(doc, study):
     doc.heading(2, "Files")
     run = study.run_dir
+    if study.record.get("project"):  # a plain KerasTuner project, read into this view
+        doc.items([f"`{os.path.join(run, 'trials.csv')}`: every trial, one row each",
+                   f"`{study.record['project']}`: KerasTuner's project (its best trial's "
+                   "weights in `trial_<id>/`), left as it was",
+                   f"`tensorboard --logdir {os.path.join(run, 'tensorboard')}`: the HParams "
+                   "dashboard",
+                   f"`{os.path.join(run, 'config.yaml')}`: the search space read from "
+                   "`oracle.json`"])
+        return
     doc.items([f"`{os.path.join(run, 'trials.csv')}`: every trial, one row each",
                f"`{os.path.join(run, 'best', 'model.keras')}`: the best model",
                f"`tensorboard --logdir {os.path.join(run, 'tensorboard')}`: per-epoch "

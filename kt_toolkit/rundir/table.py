@@ -144,7 +144,9 @@ def _row(trial, run_dir, hp_names, cache):
         "objective": tidy_value(score) if status in ("COMPLETED", "PRUNED") else "",
         "best_epoch": (best_step + 1 if status in ("COMPLETED", "PRUNED")
                        and best_step is not None else ""),
-        "epochs_run": sum(1 for r in history if r.get("execution") == "0"),
+        # A plain KerasTuner project has no history: its view's meta.json may know.
+        "epochs_run": (sum(1 for r in history if r.get("execution") == "0")
+                       or meta.get("epochs_run", 0)),
         "seconds": meta.get("seconds", ""),
         # A worker's trial reaches the chief without its message (KerasTuner's
         # proto has no field for it): the worker's meta.json keeps the reason.
