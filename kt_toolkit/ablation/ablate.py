@@ -136,7 +136,10 @@ def _settings(source, plan, data):
     config = plan.config
     training = dataclasses.asdict(config.training)
     training.pop("verbose", None)
-    return {"builder": config.model.builder, "data": dataclasses.asdict(config.data),
+    data_settings = dataclasses.asdict(config.data)
+    if data_settings.get("imbalance") is None:  # added later: older ablations lack it
+        data_settings.pop("imbalance", None)
+    return {"builder": config.model.builder, "data": data_settings,
             "split_seed": config.experiment.seed, "epochs": plan.epochs,
             "training": training, "objective": plan.objective,
             "base": {k: value_text(v) for k, v in plan.base.items()},

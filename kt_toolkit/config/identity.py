@@ -27,7 +27,8 @@ RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
 # left out of the fingerprint at that value, so rerunning an older YAML still
 # resumes its run directory.
 ADDED_LATER = {"data.header": "auto", "training.mixed_precision": None,
-               "training.jit_compile": False, "training.steps_per_execution": 1}
+               "training.jit_compile": False, "training.steps_per_execution": 1,
+               "data.imbalance": None}
 
 
 def _drop_keys(data, keys):

@@ -109,6 +109,7 @@ class DataConfig:
     validation_split: float = 0.2
     subsample: Optional[int] = None
     classes: Optional[list] = None
+    imbalance: Optional[float] = None
     standardize: bool = True
     shuffle: bool = True
 
@@ -126,6 +127,11 @@ class DataConfig:
         _positive(f"{key}.subsample", self.subsample, allow_none=True)
         if self.classes is not None and len(self.classes) < 2:
             raise invalid(f"{key}.classes", "a list of at least 2 class labels", self.classes)
+        if self.imbalance is not None and (
+                isinstance(self.imbalance, bool) or not isinstance(self.imbalance, (int, float))
+                or not 0.0 < self.imbalance < 0.5):
+            raise invalid(f"{key}.imbalance", "a fraction in (0, 0.5) or null", self.imbalance,
+                          "0.1 cuts the last class to a tenth of the samples (E17).")
 
 
 @dataclasses.dataclass

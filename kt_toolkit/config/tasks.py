@@ -3,7 +3,7 @@
 | task | output | loss | metrics | data loss |
 |---|---|---|---|---|
 | `multiclass` | softmax, one unit per class | sparse categorical cross-entropy | accuracy, crossentropy | crossentropy |
-| `binary` | sigmoid, one unit | binary cross-entropy | accuracy, auc, crossentropy | crossentropy |
+| `binary` | sigmoid, one unit | binary cross-entropy | accuracy, auc, recall, pr_auc, crossentropy | crossentropy |
 | `regression` | linear, one unit | mean squared error | mse, mae | mse |
 
 Keras's `loss` (and `val_loss`) is the data loss **plus** every weight penalty of
@@ -22,7 +22,8 @@ __all__ = ["DATA_LOSSES", "TASKS", "allowed_objectives", "check_objective", "dat
 TASKS = {
     "multiclass": {"metrics": ("accuracy", "crossentropy"), "objective": "val_accuracy",
                    "data_loss": "crossentropy"},
-    "binary": {"metrics": ("accuracy", "auc", "crossentropy"), "objective": "val_auc",
+    "binary": {"metrics": ("accuracy", "auc", "recall", "pr_auc", "crossentropy"),
+               "objective": "val_auc",
                "data_loss": "crossentropy"},
     "regression": {"metrics": ("mse", "mae"), "objective": "val_mse", "data_loss": "mse"},
 }

@@ -1,9 +1,9 @@
 """`load_dataset`: from a `DataConfig` to a `Dataset`, in the agreed order.
 
-load → task → `classes` filter and label encoding (D2) → split (stratified) →
-padding of token sequences to a length read off the training part (C8) →
-`subsample` of the training part (D1) → shuffle (F2) → standardization
-statistics fitted on the training part (F1).
+load → task → `classes` filter and label encoding (D2) → `imbalance` (E17) →
+split (stratified) → padding of token sequences to a length read off the
+training part (C8) → `subsample` of the training part (D1) → shuffle (F2) →
+standardization statistics fitted on the training part (F1).
 
 Padding comes before `subsample` so the input shape of a token dataset does not
 change with `subsample`: trials tuned on a sample build the same model as the
@@ -114,6 +114,14 @@ def _parts(raw, config, targets, seed):
     task, y, y_val, names = targets
     is_classification = task in labels.CLASSIFICATION
     x, y = _keep(raw.x, y, is_classification)
+    if config.imbalance is not None:
+        if not is_classification or raw.is_presplit:
+            raise DataError(
+                "`imbalance` must be set only for a classification dataset that is not "
+                f"split already. Received: imbalance={config.imbalance!r} on a {task} task"
+                f"{' (presplit)' if raw.is_presplit else ''}. Remove data.imbalance.",
+                key="data.imbalance")
+        x, y = split.imbalance(x, y, config.imbalance, num_classes=len(names), seed=seed)
     if raw.is_presplit:
         x_val, y_val = _keep(raw.x_val, y_val, is_classification)
         if len(x_val) == 0:

@@ -12,7 +12,7 @@ import numpy as np
 
 from kt_toolkit.errors import DataError
 
-__all__ = ["feature_statistics", "shuffle_arrays", "split", "subsample"]
+__all__ = ["feature_statistics", "imbalance", "shuffle_arrays", "split", "subsample"]
 
 logger = logging.getLogger(__name__)
 CHUNK = 8192  # samples per pass when computing statistics
@@ -112,6 +112,41 @@ def subsample(x: np.ndarray, y: np.ndarray, size: int, *, num_classes: int | Non
     if not shuffle:
         kept = np.sort(kept)
     return x[kept], y[kept]
+
+
+def imbalance(x: np.ndarray, y: np.ndarray, share: float, *, num_classes: int,
+              seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Cuts the last class down to `share` of the samples: an imbalanced task (E17).
+
+    Applied before the split, so the training and the validation part have the
+    same ratio. The last class is the positive one of a binary task (`classes:
+    [1, 0]` makes breast_cancer's malignant class, 0, the last); its kept samples
+    are drawn at random, the other classes are kept whole.
+
+    Args:
+        x: Array of features; `y` the encoded class codes (0..num_classes-1).
+        share: Float in (0, 0.5), the last class's share afterwards.
+        num_classes: Integer, the classes.
+        seed: Integer, the random state.
+
+    Returns:
+        Tuple `(x, y)`, in their original order.
+
+    Raises:
+        DataError: when fewer than 2 samples of the last class would be left.
+    """
+    rare = np.flatnonzero(y == num_classes - 1)
+    others = len(y) - len(rare)
+    keep = min(len(rare), int(round(share * others / (1.0 - share))))
+    if keep < 2:
+        raise DataError(
+            f"`imbalance` must leave at least 2 samples of the last class. Received: "
+            f"imbalance={share!r} keeps {keep} of {len(rare)}. Use a larger fraction.",
+            key="data.imbalance")
+    dropped = np.random.default_rng(seed).choice(rare, size=len(rare) - keep, replace=False)
+    mask = np.ones(len(y), dtype=bool)
+    mask[dropped] = False
+    return x[mask], y[mask]
 
 
 def shuffle_arrays(x: np.ndarray, y: np.ndarray, *,

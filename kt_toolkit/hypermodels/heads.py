@@ -52,7 +52,10 @@ def compile_arguments(task: str) -> dict[str, Any]:
                 # The loss object, per sample, accepts labels of shape (n,) against
                 # outputs (n, 1) as the loss does (keras.metrics.BinaryCrossentropy
                 # does not).
+                # recall and PR-AUC (`pr_auc`) judge an imbalanced task (E17).
                 "metrics": ["accuracy", keras.metrics.AUC(name="auc"),
+                            keras.metrics.Recall(name="recall"),
+                            keras.metrics.AUC(curve="PR", name="pr_auc"),
                             keras.metrics.MeanMetricWrapper(
                                 keras.losses.BinaryCrossentropy(reduction=None),
                                 name="crossentropy")]}
