@@ -17,6 +17,7 @@ import datetime
 import json
 import os
 import platform
+import shlex
 import subprocess
 import sys
 from importlib import metadata
@@ -69,7 +70,7 @@ def save(name, data, *, seeds, conditions, command=None, recorded=None):
             measured before its script could save it, instead of this checkout's.
     """
     record = {"name": name,
-              "command": command or "python " + " ".join(
+              "command": command or "python " + shlex.join(
                   [os.path.relpath(os.path.abspath(sys.argv[0]), REPO), *sys.argv[1:]]),
               "commit": commit(), "date": datetime.date.today().isoformat(),
               "machine": machine(), "seeds": seeds, "conditions": conditions,
