@@ -96,3 +96,16 @@ def test_the_quasi_random_docstring_quotes_its_results_file():
                              for e in ("halton", "sobol", "random"))
     assert f"{halton / sobol:.1f} times Sobol's" in source
     assert f"{random / halton:.1f} times Halton's" in source
+
+
+def test_no_benchmark_numbers_outside_the_rendered_sections():
+    """A paragraph that quotes a benchmark script with measured-looking numbers (a
+    decimal, a percentage, a ratio) sits in a results section, or says it is n=1."""
+    import re
+
+    text = readme_numbers._readme.MARKER.sub("\n\n", _readme())
+    text = re.sub(r"```.*?```", "", text, flags=re.DOTALL)
+    loose = [paragraph[:200] for paragraph in re.split(r"\n\s*\n", text)
+             if "benchmarks/" in paragraph and "n=1" not in paragraph
+             and re.search(r"\d+\.\d+|\d+ ?%|×\d", paragraph)]
+    assert not loose, f"benchmark numbers outside a results section: {loose}"
