@@ -6,11 +6,12 @@
 
 Each section of README.md between `<!-- results NAME: begin -->` and
 `<!-- results NAME: end -->` is rendered by the function registered under NAME (in
-`_readme_races.py` or `_readme_searches.py`) from the files in `benchmarks/results/` it names; the benchmark scripts write those
-files with `--save`. `tests/test_readme_numbers.py` fails when the README differs
-from the rendering, when a section's results file is missing, and when the README
-has a marker no renderer knows. Renderers read JSON only (no Keras): to change a
-number, rerun its command, then rerun this script.
+`_readme_races.py` or `_readme_searches.py`) from the files in `benchmarks/results/`
+it names; the benchmark scripts write those files with `--save`.
+`tests/test_readme_numbers.py` fails when the README differs from the rendering,
+when a section's results file is missing, and when the README has a marker no
+renderer knows. Renderers read JSON only (no Keras): to change a number, rerun its
+command, then rerun this script.
 """
 
 import argparse
