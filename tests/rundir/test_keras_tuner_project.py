@@ -48,10 +48,10 @@ def projects(tmp_path_factory):
 
     folder = tmp_path_factory.mktemp("keras_tuner")
     x, y = _digits()
-    random = keras_tuner.RandomSearch(_build, objective="val_accuracy", max_trials=3, seed=1,
+    random = keras_tuner.RandomSearch(_build, objective="val_accuracy", max_trials=2, seed=1,
                                       directory=str(folder), project_name="random")
     random.search(x, y, epochs=2, validation_split=0.3, verbose=0)
-    hyperband = keras_tuner.Hyperband(_build, objective="val_loss", max_epochs=2, factor=2,
+    hyperband = keras_tuner.Hyperband(_build, objective="val_loss", max_epochs=2, factor=3,
                                       seed=1, directory=str(folder), project_name="hyperband")
     hyperband.search(x, y, validation_split=0.3, verbose=0)
     return {"random": str(folder / "random"), "hyperband": str(folder / "hyperband")}
@@ -82,7 +82,6 @@ def _trial_jsons(project):
 def test_report_on_a_random_search_project(projects, tmp_path, capsys):
     from kt_toolkit.cli import main
     from kt_toolkit.rundir import load_study
-    from test_tensorboard import _session_groups, tensorboard_server
 
     project = _copy(projects, "random", tmp_path)
     before = _hashes(project)
@@ -103,7 +102,7 @@ def test_report_on_a_random_search_project(projects, tmp_path, capsys):
     assert (domains["dropout"].kind, domains["dropout"].values) == ("fixed", (0.1,))
     trials = _trial_jsons(project)
     rows = {row["trial_id"]: row for row in read_csv(os.path.join(view, "trials.csv"))}
-    assert sorted(rows) == sorted(trials) and len(rows) == 3
+    assert sorted(rows) == sorted(trials) and len(rows) == 2
     for trial_id, trial in trials.items():
         assert float(rows[trial_id]["objective"]) == pytest.approx(trial["score"], rel=1e-5)
         assert int(rows[trial_id]["best_epoch"]) == trial["best_step"] + 1
@@ -116,36 +115,46 @@ def test_report_on_a_random_search_project(projects, tmp_path, capsys):
         assert re.search(rf"<td[^>]*>{trial_id}</td><td>COMPLETED</td>[^\n]*no curves", page)
     assert not os.listdir(os.path.join(view, "curves"))  # no curve invented
 
-    with tensorboard_server(os.path.join(view, "tensorboard")) as request:
-        experiment = request("/data/plugin/hparams/experiment", {"experimentName": ""})
-        assert {info["name"] for info in experiment["hparamInfos"]} == {
-            "units", "extra", "lr", "extra_units"}  # the tuned ones; dropout is fixed
-        assert experiment["metricInfos"][0]["name"]["tag"] == "hparams/val_accuracy"
-        groups = {g["name"]: g for g in _session_groups(request, len(trials))}
-        assert sorted(groups) == sorted(trials)
-        for trial_id, trial in trials.items():
-            scores = {m["name"]["tag"]: m["value"] for m in groups[trial_id]["metricValues"]}
-            assert scores["hparams/val_accuracy"] == pytest.approx(trial["score"], rel=1e-5)
-            assert groups[trial_id]["hparams"]["lr"] == pytest.approx(
-                trial["hyperparameters"]["values"]["lr"], rel=1e-5)
+    (knobs, metrics), sessions = _hparams(view)
+    assert set(knobs) == {"units", "extra", "lr", "extra_units"}  # tuned; dropout is fixed
+    assert metrics[0] == "hparams/val_accuracy"
+    assert sorted(sessions) == sorted(trials)
+    for trial_id, trial in trials.items():
+        hparams, scores = sessions[trial_id]
+        assert scores["hparams/val_accuracy"] == pytest.approx(trial["score"], rel=1e-5)
+        assert hparams["lr"] == pytest.approx(trial["hyperparameters"]["values"]["lr"], rel=1e-5)
+        assert hparams["units"] == trial["hyperparameters"]["values"]["units"]
 
 
-def _sessions(view):
-    """trial_id → {knob: value} of its HParams session, read from the event files."""
+def _hparams(view):
+    """`(experiment, sessions)` read back from the view's event files, as TensorBoard
+    loads them: the experiment's knob names and metric tags, and trial_id → (knob
+    values, scores) of each HParams session."""
     from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
     from tensorboard.plugins.hparams import plugin_data_pb2
 
-    found = {}
-    for path in glob.glob(os.path.join(view, "tensorboard", "*", "*.session")):
-        for event in EventFileLoader(path).Load():
-            for value in event.summary.value:
-                data = plugin_data_pb2.HParamsPluginData.FromString(
-                    value.metadata.plugin_data.content)
-                if data.HasField("session_start_info"):
-                    found[os.path.basename(os.path.dirname(path))] = {
-                        name: hp.number_value if hp.HasField("number_value") else hp.bool_value
-                        for name, hp in data.session_start_info.hparams.items()}
-    return found
+    def events(pattern):
+        for path in glob.glob(os.path.join(view, "tensorboard", pattern)):
+            for event in EventFileLoader(path).Load():
+                for value in event.summary.value:
+                    yield path, value
+
+    (path, value), = events("*.experiment")
+    data = plugin_data_pb2.HParamsPluginData.FromString(value.metadata.plugin_data.content)
+    experiment = ([info.name for info in data.experiment.hparam_infos],
+                  [info.name.tag for info in data.experiment.metric_infos])
+    sessions = {}
+    for path, value in events(os.path.join("*", "*.session")):
+        hparams, scores = sessions.setdefault(os.path.basename(os.path.dirname(path)), ({}, {}))
+        if value.metadata.plugin_data.plugin_name == "hparams":
+            data = plugin_data_pb2.HParamsPluginData.FromString(
+                value.metadata.plugin_data.content)
+            for name, hp in data.session_start_info.hparams.items():
+                hparams[name] = (hp.number_value if hp.HasField("number_value")
+                                 else hp.bool_value)
+        else:
+            scores[value.tag] = value.tensor.float_val[0]
+    return experiment, sessions
 
 
 def test_report_on_a_hyperband_project(projects, tmp_path, capsys):
@@ -162,7 +171,7 @@ def test_report_on_a_hyperband_project(projects, tmp_path, capsys):
                      "max_epochs": 2}
     trials = _trial_jsons(project)
     rows = {row["trial_id"]: row for row in read_csv(os.path.join(view, "trials.csv"))}
-    assert sorted(rows) == sorted(trials) and len(trials) >= 3
+    assert sorted(rows) == sorted(trials) and len(trials) == 2
     for trial_id, trial in trials.items():
         values = trial["hyperparameters"]["values"]
         # The epochs a round ran, from its budget (there is no per-epoch history).
@@ -170,11 +179,13 @@ def test_report_on_a_hyperband_project(projects, tmp_path, capsys):
                                                      - values["tuner/initial_epoch"])
         assert int(rows[trial_id]["best_epoch"]) == (trial["best_step"] + 1
                                                      + values["tuner/initial_epoch"])
-    sessions = _sessions(view)
+    (knobs, metrics), sessions = _hparams(view)
+    assert "tuner/epochs" in knobs and metrics[0] == "hparams/val_loss"
     assert sorted(sessions) == sorted(trials)
     for trial_id, trial in trials.items():
-        assert sessions[trial_id]["tuner/epochs"] == trial["hyperparameters"]["values"][
-            "tuner/epochs"]
+        hparams, scores = sessions[trial_id]
+        assert hparams["tuner/epochs"] == trial["hyperparameters"]["values"]["tuner/epochs"]
+        assert scores["hparams/val_loss"] == pytest.approx(trial["score"], rel=1e-5)
     report = open(os.path.join(view, "report.md"), encoding="utf-8").read()
     assert "hyperband search" in report and "no curves" in report
 
