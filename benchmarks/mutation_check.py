@@ -98,20 +98,28 @@ MUTATIONS = [
               RESUME + "test_kill_9_mid_trial_of_one_process_then_the_same_command_resumes"),
              "deleted: the run lock is taken (a second command is refused)"),
     Mutation("lock (after SIGKILL)", "kt_toolkit/rundir/lock.py",
-             "filelock.FileLock(path, timeout=0)", "filelock.SoftFileLock(path, timeout=0)",
+             "        lock.acquire()\n",
+             "        if os.path.exists(path):\n            raise filelock.Timeout(path)\n"
+             "        lock.acquire()\n",
              ("tests/rundir/test_lock.py::test_a_lock_held_by_another_process_refuses_and_goes_"
               "with_it",
               RESUME + "test_kill_9_mid_trial_of_one_process_then_the_same_command_resumes"),
-             "an OS lock (goes with its process) replaced by a plain lock file"),
+             "a lock file left behind counts as held (as a plain lock file would; "
+             "filelock's SoftFileLock is no such mutant: it detects a dead holder's pid)"),
     Mutation("HParams equal to trials.csv", "kt_toolkit/rundir/tensorboard.py",
              "            start.hparams[name].CopyFrom(_struct_value(row[name]))\n",
              "            pass\n",
              ("tests/rundir/test_tensorboard.py::test_tensorboard_server_lists_every_trial",),
              "deleted: each trial's HParams session gets its knob values from trials.csv"),
-    Mutation("reproducibility", "kt_toolkit/tuners/build.py",
-             '        "seed": tuner_config.seed,\n', "",
+    # (Deleting build.py's `"seed": tuner_config.seed` is an equivalent mutant: tuner.seed
+    # defaults to experiment.seed, and KerasTuner draws a missing seed from Python's
+    # `random`, which the line below seeds.)
+    Mutation("reproducibility", "kt_toolkit/experiment.py",
+             "                keras.utils.set_random_seed(config.experiment.seed)\n",
+             "                pass\n",
              ("tests/tuners/test_reproducibility.py",),
-             "deleted: the oracle gets the configured seed"),
+             "deleted: Python, NumPy and the backend are seeded with experiment.seed before "
+             "the search"),
     Mutation("proxy rho", "kt_toolkit/proxy.py",
              "    result = stats.spearmanr([p for p, _ in pairs], [f for _, f in pairs])",
              "    result = stats.pearsonr([p for p, _ in pairs], [f for _, f in pairs])",
