@@ -228,8 +228,10 @@ def render(name):
         return render_d1(load(name))
     record = load(name)
     data = {**record["data"], **{k: v for k, v in record.items() if k != "data"}}
+    seconds = sum(_number(row["seconds"]) for row in data["rows"])
     return (f"`{data['command']}`\n\nSeeds {', '.join(str(s) for s in data['seeds'])}; "
-            f"{data['epochs']} epochs; measured {data['date']} on {_machine(data)}, commit "
+            f"{data['epochs']} epochs; {len(data['rows'])} runs, {seconds / 60:.1f} min of "
+            f"training in all; measured {data['date']} on {_machine(data)}, commit "
             f"{data['commit']}. Results: `results/{name}.json`, figure `results/{name}.png`."
             f"\n\n{table(data)}{_statuses(data)}\n")
 
