@@ -113,10 +113,12 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
 
     from kt_toolkit.tuners import build_tuner
     from kt_toolkit.tuners.launcher import run_parallel
-    from kt_toolkit.tuners.session import finish_search, prepare_search, run_search
+    from kt_toolkit.tuners.session import (finish_search, prepare_search, resolve_model_space,
+                                           run_search)
 
+    data = resolve_model_space(config)  # your own model: its space names the run
     with run_lock(run_directory(config)):
-        setup = prepare_search(config, overwrite=overwrite)
+        setup = prepare_search(config, overwrite=overwrite, data=data)
         # The report's curves are drawn in the background as trials end (one process);
         # KerasTuner's collections before each build, in the search and in the best
         # model's export, visit only what the search made (kt_toolkit.compat.collection).

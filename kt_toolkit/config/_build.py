@@ -5,9 +5,10 @@ and a stage's own config is built here (`stages.stage_config`).
 """
 
 import dataclasses
+import re
 import typing
 
-from kt_toolkit.config.knobs import BUILDERS, builder_knobs
+from kt_toolkit.config.knobs import BUILDERS, builder_knobs, is_custom_builder
 from kt_toolkit.config.schema import ExperimentConfig
 from kt_toolkit.config.space import resolve_space
 from kt_toolkit.errors import ConfigError, invalid, suggest
@@ -78,8 +79,12 @@ def build_config(raw: dict) -> ExperimentConfig:
     config = _build(ExperimentConfig, raw, "")
     config.validate()
     builder = config.model.builder
+    if is_custom_builder(builder):
+        _check_custom_builder(config.model)
+        return config
     if builder not in BUILDERS:
-        raise invalid("model.builder", "one of " + ", ".join(BUILDERS), builder,
+        raise invalid("model.builder", "one of " + ", ".join(BUILDERS) + ', or your own '
+                      'model as "package.module:Name"', builder,
                       suggest(builder, BUILDERS).strip())
     space = dict(config.model.space or {})
     knobs = builder_knobs(builder)
@@ -102,3 +107,22 @@ def _check_foreign_knobs(builder, space):
                 f"`{name}` is a knob of builder {' and '.join(owners)}; builder {builder} has "
                 f"no such knob. Its knobs: {', '.join(sorted(own))}.",
                 key=f"model.space.{name}")
+
+
+_CUSTOM = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)*:[A-Za-z_]\w*$")
+
+
+def _check_custom_builder(model):
+    """The user's own model: its name's form and a mapping for `model.space`.
+
+    Its space is what its `build(hp)` declares, known only once it is imported
+    (`kt_toolkit.hypermodels.custom` resolves `model.space` against it).
+    """
+    if not _CUSTOM.match(model.builder):
+        raise invalid("model.builder", '"package.module:Name" (your own model) or one of '
+                      + ", ".join(BUILDERS), model.builder,
+                      'E.g. builder: "my_model:build" for build() in my_model.py next to '
+                      "the experiment file.")
+    if not isinstance(model.space or {}, dict):
+        raise invalid("model.space", "a mapping from hyperparameter name to spec",
+                      model.space)

@@ -28,7 +28,7 @@ RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
 # resumes its run directory.
 ADDED_LATER = {"data.header": "auto", "training.mixed_precision": None,
                "training.jit_compile": False, "training.steps_per_execution": 1,
-               "data.imbalance": None}
+               "data.imbalance": None, "model.module_dir": None}
 
 
 def _drop_keys(data, keys):

@@ -7,7 +7,7 @@ tables. The Keras objects behind the names live in the builder modules.
 from kt_toolkit.config.space import Knob
 
 __all__ = ["ACTIVATIONS", "BUILDERS", "INITIALIZERS", "OPTIMIZERS", "SCHEDULE_NAMES",
-           "builder_knobs", "optimizer_knobs"]
+           "builder_knobs", "is_custom_builder", "optimizer_knobs"]
 
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "tanh", "selu", "gelu", "silu", "sigmoid",
                "softplus", "linear")
@@ -186,3 +186,8 @@ BUILDERS = {
 
 def builder_knobs(builder: str) -> tuple[Knob, ...]:
     return BUILDERS[builder][2]
+
+
+def is_custom_builder(builder: str) -> bool:
+    """Whether `builder` names the user's own model (`"package.module:Name"`)."""
+    return isinstance(builder, str) and ":" in builder

@@ -13,6 +13,7 @@ from typing import Any, Callable, Iterable, Sequence
 import yaml
 
 from kt_toolkit.config._build import build_config
+from kt_toolkit.config.knobs import is_custom_builder
 from kt_toolkit.config.schema import ExperimentConfig
 from kt_toolkit.config.stages import validate_stages
 from kt_toolkit.errors import ConfigError
@@ -172,11 +173,22 @@ def load_config(path: str | os.PathLike[str], overrides: Iterable[str] = (), *,
                 error.file = f"{path} (--set {text})"
                 raise
         apply_overrides(raw, parsed)
+        _default_module_dir(raw, path)
         return config_from_dict(raw, checks=checks)
     except ConfigError as error:
         if error.file is None:
             error.file = _blame(path, overrides, error.key)
         raise
+
+
+def _default_module_dir(raw, path):
+    """Your own model (`builder: "module:Name"`) is imported from the experiment
+    file's folder unless `model.module_dir` says otherwise (kept in `config.yaml`,
+    so the chief and workers of a parallel run import it from there too)."""
+    model = raw.get("model")
+    if (isinstance(model, dict) and is_custom_builder(model.get("builder"))
+            and model.get("module_dir") is None):
+        model["module_dir"] = os.path.dirname(os.path.abspath(path))
 
 
 def _blame(path, overrides, key):

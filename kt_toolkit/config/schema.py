@@ -136,10 +136,16 @@ class DataConfig:
 
 @dataclasses.dataclass
 class ModelConfig:
-    """`model:` the builder and overrides of its search space."""
+    """`model:` the builder and overrides of its search space.
+
+    `builder` is a registered builder (`mlp`, `cnn`, `sequence`) or your own model
+    as `"package.module:Name"`; `module_dir` is the folder that module is imported
+    from (the experiment file's folder unless given).
+    """
 
     builder: str = "mlp"
     space: Optional[dict] = dataclasses.field(default_factory=dict)
+    module_dir: Optional[str] = None
 
 
 @dataclasses.dataclass

@@ -7,7 +7,7 @@ The builders are imported lazily (they import Keras); the knob tables they use
 import importlib
 from typing import TYPE_CHECKING, Any
 
-from kt_toolkit.config.knobs import BUILDERS
+from kt_toolkit.config.knobs import BUILDERS, is_custom_builder
 from kt_toolkit.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -40,12 +40,17 @@ def build_hypermodel(config: "ExperimentConfig", data: "Dataset") -> "TunableMod
         data: The `kt_toolkit.data.Dataset` it searches on.
 
     Returns:
-        A `TunableModel` (a `keras_tuner.HyperModel`).
+        A `TunableModel` (a `keras_tuner.HyperModel`); for your own model
+        (`builder: "module:Name"`, `kt_toolkit.hypermodels.custom`) a
+        `keras_tuner.HyperModel`, and `config.model.space` becomes its resolved space.
 
     Raises:
         ConfigError: when the builder needs another kind of input than `data` has.
     """
     name = config.model.builder
+    if is_custom_builder(name):  # your own model (hypermodels/custom.py)
+        from kt_toolkit.hypermodels.custom import build_user_model
+        return build_user_model(config, data)
     needs = _NEEDS.get(name)
     if needs and data.input_kind != needs[0]:
         raise ConfigError(

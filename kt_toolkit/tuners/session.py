@@ -18,12 +18,14 @@ from typing import Optional
 from kt_toolkit.callbacks import default_callbacks
 from kt_toolkit.callbacks.pruning import chance_level
 from kt_toolkit.compat import is_consecutive_failure
+from kt_toolkit.config.knobs import is_custom_builder
 from kt_toolkit.data import load_dataset
 from kt_toolkit.hypermodels import build_hypermodel
 from kt_toolkit.rundir import RunDirectory, prepare_run_dir, tidy_value
 from kt_toolkit.tuners.build import resolve_objective
 
-__all__ = ["RunResult", "SearchSetup", "finish_search", "prepare_search", "run_search"]
+__all__ = ["RunResult", "SearchSetup", "finish_search", "prepare_search", "resolve_model_space",
+           "run_search"]
 
 logger = logging.getLogger(__name__)
 
@@ -104,18 +106,34 @@ class SearchSetup:
     run_dir: str
 
 
+def resolve_model_space(config) -> Optional[object]:
+    """Your own model's declared space resolved into `config.model.space`.
+
+    A run directory is named after the resolved space, so this runs before it
+    is named (`builder: "module:Name"` only; the builders' spaces are resolved
+    when the config is loaded). Returns the data it loaded for it, or `None`.
+    """
+    if not is_custom_builder(config.model.builder):
+        return None
+    data = load_dataset(config.data, seed=config.experiment.seed)
+    build_hypermodel(config, data)
+    return data
+
+
 def prepare_search(config, *, overwrite: bool = False,
-                   run_dir: Optional[str] = None) -> SearchSetup:
+                   run_dir: Optional[str] = None, data=None) -> SearchSetup:
     """Loads the data and builder; creates (or checks) the run directory.
 
     With `run_dir` (a worker or chief process of a run), the directory must
-    already hold this run and nothing is written to it.
+    already hold this run and nothing is written to it. `data`: the
+    `kt_toolkit.data.Dataset` if already loaded (`resolve_model_space`).
 
     Raises:
         ConfigError: bad settings, data that cannot be loaded, or an objective
             the task's model does not log. Raised before anything is written.
     """
-    data = load_dataset(config.data, seed=config.experiment.seed)
+    if data is None:
+        data = load_dataset(config.data, seed=config.experiment.seed)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
     hypermodel = build_hypermodel(config, data)

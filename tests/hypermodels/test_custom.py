@@ -1,0 +1,276 @@
+"""Your own model, `model.builder: "module:Name"` (issue 14, item 1).
+
+Each kind (a `build(hp)` function, a `keras_tuner.HyperModel` with its own `fit`, a
+`TunableModel` subclass) is copied from `examples/` into a temporary folder under
+a fresh module name — a folder that is not on the test process's `sys.path` — and
+tuned through `kt-toolkit tune` on 300 digits, 1 epoch, 2 trials.
+"""
+
+import glob
+import os
+import signal
+import subprocess
+import sys
+import uuid
+
+import pytest
+import yaml
+
+from kt_toolkit._io import read_csv
+from kt_toolkit.cli import main
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+EXAMPLES = os.path.join(REPO, "examples")
+KINDS = {"function": ("build_function", "build"),
+         "hypermodel": ("hypermodel_fit", "ShuffledMLP"),
+         "tunable": ("tunable_model", "WideAndDeep")}
+DECLARED = {"function": ["num_layers", "units", "dropout", "learning_rate"],
+            "hypermodel": ["units", "learning_rate"],
+            "tunable": ["depth", "width", "optimizer", "learning_rate"]}
+TIMEOUT = 300
+
+
+def _merge(base, extra):
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _merge(base[key], value)
+        else:
+            base[key] = value
+
+
+@pytest.fixture
+def own(tmp_path, monkeypatch):
+    """`own(kind, source=None, attr=None, **sections)`: the path of an experiment file
+    next to a fresh copy of the example module of `kind` (or `source`)."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    modules = []
+
+    def make(kind, *, source=None, attr=None, **sections):
+        example, default_attr = KINDS.get(kind, ("", "build"))
+        module = f"own_{kind}_{uuid.uuid4().hex[:8]}"
+        folder = tmp_path / "project"
+        folder.mkdir(exist_ok=True)
+        if source is None:
+            with open(os.path.join(EXAMPLES, f"{example}.py"), encoding="utf-8") as handle:
+                source = handle.read()
+        (folder / f"{module}.py").write_text(source)
+        modules.append(module)
+        raw = {"experiment": {"name": kind, "seed": 1},
+               "data": {"dataset": "digits", "subsample": 300},
+               "model": {"builder": f"{module}:{attr or default_attr}"},
+               "tuner": {"algorithm": "random", "max_trials": 2},
+               "training": {"epochs": 1, "batch_size": 64},
+               "output": {"directory": str(tmp_path / "runs"), "run_name": kind,
+                          "report": False}}
+        _merge(raw, sections)
+        path = folder / f"{kind}.yaml"
+        path.write_text(yaml.safe_dump(raw))
+        assert str(folder) not in sys.path
+        return str(path)
+
+    yield make
+    for module in modules:
+        sys.modules.pop(module, None)
+
+
+def _rows(run_dir):
+    return read_csv(os.path.join(run_dir, "trials.csv"))
+
+
+def _stored_space(run_dir):
+    with open(os.path.join(run_dir, "config.yaml"), encoding="utf-8") as handle:
+        return yaml.safe_load(handle)["model"]["space"]
+
+
+def _hparams_names(run_dir):
+    """The hyperparameters of the run's TensorBoard HParams experiment, as written."""
+    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
+    from tensorboard.plugins.hparams import plugin_data_pb2
+
+    names = []
+    for path in glob.glob(os.path.join(run_dir, "tensorboard", "*.experiment")):
+        for event in EventFileLoader(path).Load():
+            for value in event.summary.value:
+                if value.metadata.plugin_data.plugin_name == "hparams":
+                    data = plugin_data_pb2.HParamsPluginData.FromString(
+                        value.metadata.plugin_data.content)
+                    names += [info.name for info in data.experiment.hparam_infos]
+    return names
+
+
+@pytest.mark.parametrize("kind,algorithm", [("function", "tpe"), ("hypermodel", "random"),
+                                            ("tunable", "bayesian")])
+def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, algorithm):
+    path = own(kind, tuner={"algorithm": algorithm},
+               output={"report": kind == "function"})
+    assert main(["tune", path]) == 0
+    run_dir = str(tmp_path / "runs" / kind)
+    rows = _rows(run_dir)
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
+    space = _stored_space(run_dir)
+    assert list(space)[:len(DECLARED[kind])] == DECLARED[kind]  # declaration order
+    assert set(DECLARED[kind]) <= set(rows[0]) and set(DECLARED[kind]) <= set(
+        _hparams_names(run_dir))
+    assert os.path.exists(os.path.join(run_dir, "best", "model.keras"))
+    if kind == "hypermodel":  # its own fit ran: it declared these there
+        assert {"batch_size", "shuffle"} <= set(rows[0])
+        assert {row["batch_size"] for row in rows} <= {"16", "32", "64"}
+    if kind == "tunable":  # the TunableModel's shared knobs, with their priors
+        assert space["beta_1"] == {"fixed": 0.9} and space["batch_size"] == {"fixed": 64}
+    if kind == "function":
+        assert os.path.exists(os.path.join(run_dir, "report.md"))
+
+
+def test_model_space_fixes_and_reranges_what_the_model_declares(own, tmp_path):
+    path = own("function", model={"space": {"num_layers": 2, "units": {"values": [32, 128]},
+                                            "dropout": {"min": 0.1, "max": 0.2, "step": 0.1}}},
+               tuner={"max_trials": 3})
+    assert main(["tune", path]) == 0
+    run_dir = str(tmp_path / "runs" / "function")
+    space = _stored_space(run_dir)
+    assert space["num_layers"] == {"fixed": 2}
+    assert space["units"] == {"values": [32, 128], "default": 32}
+    assert space["learning_rate"]["sampling"] == "log"  # left as the model declares it
+    rows = _rows(run_dir)
+    assert {row["num_layers"] for row in rows} == {"2"}
+    assert {row["units"] for row in rows} <= {"32", "128"}
+    assert {row["dropout"] for row in rows} <= {"0.1", "0.2"}
+    assert "units" in _hparams_names(run_dir)
+    assert "num_layers" not in _hparams_names(run_dir)  # fixed: not a tuned knob
+
+
+@pytest.mark.parametrize("algorithm", ["grid", "hyperband", "quasi_random"])
+def test_every_other_algorithm_searches_the_declared_space(own, tmp_path, algorithm):
+    path = own("function", tuner={"algorithm": algorithm, "max_epochs": 2},
+               model={"space": {"num_layers": 1, "dropout": 0.0,
+                                "learning_rate": {"min": 1e-3, "max": 1e-2, "step": 10,
+                                                  "sampling": "log"}}})
+    assert main(["tune", path]) == 0
+    rows = _rows(str(tmp_path / "runs" / "function"))
+    assert len(rows) == 2 and {row["status"] for row in rows} == {"COMPLETED"}
+    assert {row["units"] for row in rows} <= {"32", "64", "128"}
+    assert {float(row["learning_rate"]) for row in rows} <= {1e-3, 1e-2}
+
+
+def test_a_name_the_model_does_not_declare_is_refused_with_the_closest(own, tmp_path,
+                                                                       capsys):
+    path = own("function", model={"space": {"unit": 32}})
+    assert main(["tune", path]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "model.space.unit" in err and "Unknown knob `unit`" in err
+    assert "Did you mean `units`?" in err
+    assert not (tmp_path / "runs").exists()
+
+
+@pytest.mark.parametrize("source,attr,expected", [
+    ("import not_a_package_kt14\n", "build",
+     "Importing {module!r} failed (looked in {folder} and the installed packages): "
+     "ModuleNotFoundError: No module named 'not_a_package_kt14'"),
+    ("def build(hp):\n    pass\n", "biuld", "has no attribute 'biuld'; it defines: build"),
+    ("build = 42\n", "build", "`builder` must be a keras_tuner.HyperModel subclass or "
+     "instance, a TunableModel subclass, or a build(hp) function. Received: builder="),
+    ("def build(hp):\n    return hp.Int('units', 1, 4) / 0\n", "build",
+     "Building your model once with its default hyperparameters (to find its search "
+     "space) failed: ZeroDivisionError"),
+], ids=["import_error", "missing_attribute", "not_a_model", "build_fails"])
+def test_a_builder_that_cannot_be_used_exits_2_with_one_line(own, tmp_path, capsys, source,
+                                                             attr, expected):
+    path = own("bad", source=source, attr=attr)
+    module = os.path.basename(glob.glob(str(tmp_path / "project" / "own_bad_*.py"))[0])[:-3]
+    assert main(["tune", path]) == 2
+    captured = capsys.readouterr()
+    err = captured.err.strip().splitlines()[-1]
+    assert err.startswith(f"error: {path}: model.builder: ") or "model.builder" in err
+    assert expected.format(module=module, folder=tmp_path / "project") in err, err
+    assert "Traceback" not in captured.err + captured.out
+    assert not (tmp_path / "runs").exists()
+
+
+def test_a_malformed_builder_name_is_refused_when_the_config_loads(own, capsys):
+    path = own("function", model={"builder": "my model.py:build"})
+    assert main(["validate", path]) == 2
+    err = capsys.readouterr().err
+    assert '`builder` must be "package.module:Name" (your own model) or one of mlp' in err
+    path = own("function", model={"builder": "my_model"})  # the colon left out
+    assert main(["validate", path]) == 2
+    assert ('one of mlp, cnn, sequence, or your own model as "package.module:Name". '
+            "Received: builder='my_model'") in capsys.readouterr().err
+
+
+def test_check_runs_the_model_checks_at_the_declared_defaults(own, capsys):
+    path = own("function")
+    code = main(["check", path, "--set", "data.subsample=200",
+                 "--set", "model.space.learning_rate=0.01"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "the space's defaults: num_layers=1 units=32 dropout=0.0 learning_rate=0.01" in out
+    for check in ("layers", "outputs", "initial_loss", "overfit"):  # Rescaling(1/16)
+        assert f"PASS  {check}: " in out, out
+
+
+HOOK = '''\
+import os, signal
+from keras_tuner.src.engine.oracle import Oracle
+
+_marker = os.environ.get("KT_TEST_KILL_AFTER_END")
+_ended = Oracle.end_trial
+
+
+def end_trial(self, done, *args, **kwargs):
+    result = _ended(self, done, *args, **kwargs)
+    if _marker and done.trial_id == "0" and not os.path.exists(_marker):
+        open(_marker, "w").close()
+        os.kill(os.getpid(), signal.SIGKILL)
+    return result
+
+
+Oracle.end_trial = end_trial
+'''
+
+
+def _command(path, *args, env):
+    return subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", path, *args],
+                          capture_output=True, text=True, env=env, timeout=TIMEOUT)
+
+
+def test_killed_after_a_trial_then_the_same_command_resumes(own, tmp_path):
+    """A real `kill -9` of `kt-toolkit tune` right after trial 0 ended; the rerun imports
+    the model again, keeps trial 0 and runs trial 1 only."""
+    path = own("hypermodel")
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(HOOK)
+    marker = tmp_path / "killed"
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KT_TEST_KILL_AFTER_END=str(marker),
+               PYTHONPATH=os.pathsep.join(filter(None, [str(hook), REPO,
+                                                         os.environ.get("PYTHONPATH")])))
+    killed = _command(path, env=env)
+    assert killed.returncode == -signal.SIGKILL and marker.exists(), killed.stderr
+    run_dir = str(tmp_path / "runs" / "hypermodel")
+    with open(os.path.join(run_dir, "trials", "0", "history.csv"), "rb") as handle:
+        history = handle.read()
+    done = _command(path, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Resuming the search" in done.stderr
+    rows = _rows(run_dir)
+    assert [(r["trial_id"], r["status"]) for r in rows] == [("0", "COMPLETED"),
+                                                            ("1", "COMPLETED")]
+    with open(os.path.join(run_dir, "trials", "0", "history.csv"), "rb") as handle:
+        assert handle.read() == history  # trained once
+
+
+def test_two_workers_import_the_model_from_the_experiment_folder(own, tmp_path):
+    path = own("function", tuner={"max_trials": 2})
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
+               PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
+    done = _command(path, "--workers", "2", env=env)
+    assert done.returncode == 0, done.stderr
+    run_dir = str(tmp_path / "runs" / "function")
+    rows = _rows(run_dir)
+    assert [r["status"] for r in rows] == ["COMPLETED", "COMPLETED"]
+    tuners = set()
+    for meta in glob.glob(os.path.join(run_dir, "trials", "*", "meta.json")):
+        with open(meta, encoding="utf-8") as handle:
+            tuners.add(yaml.safe_load(handle)["tuner_id"])
+    assert tuners and tuners <= {"worker0", "worker1"}
+    assert "units" in _hparams_names(run_dir)
