@@ -221,3 +221,23 @@ def test_a_folder_of_neither_kind_and_a_broken_oracle_exit_2(tmp_path, capsys):
     error = capsys.readouterr().err
     assert error.startswith("error: `oracle.json` must be KerasTuner's oracle state.")
     assert "Traceback" not in error and not (tmp_path / "kt_toolkit_report").exists()
+
+
+def test_a_score_that_is_no_recorded_metric_exits_2(projects, tmp_path, capsys):
+    """A multi-objective (or custom) score matches no metric: said, not guessed."""
+    import json
+
+    from kt_toolkit.cli import main
+
+    project = _copy(projects, "random", tmp_path)
+    for path in glob.glob(str(project / "trial_*" / "trial.json")):
+        trial = read_json(path)
+        trial["score"] = sum(m["observations"][0]["value"][0]
+                             for m in trial["metrics"]["metrics"].values())
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(trial, handle)
+    assert main(["report", str(project)]) == 2
+    error = capsys.readouterr().err
+    assert error.startswith("error: `score` of the project's trials must be one of their "
+                            "metrics.") and "multi-objective" in error
+    assert not (project / "kt_toolkit_report").exists()
