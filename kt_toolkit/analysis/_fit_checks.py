@@ -295,3 +295,27 @@ def _best(values: np.ndarray, pick: Callable[[np.ndarray], float]) -> float:
     """`pick` (np.max or np.min) of the finite values; NaN when there are none."""
     values = values[np.isfinite(values)]
     return float(pick(values)) if len(values) else math.nan
+
+
+def no_curves(row: dict) -> Finding:
+    """A finished trial of a run without per-epoch records (B1): nothing to judge.
+
+    A plain KerasTuner project keeps each metric at the best epoch only.
+
+    Args:
+        row: The trial's row (`best_epoch`, `metric:<name>` at that epoch).
+
+    Returns:
+        A `no_curves` finding with the best epoch's scores.
+    """
+    epoch = row.get("best_epoch")
+    scores = ", ".join(f"{key[len('metric:'):]} {float(value):.4g}" for key, value in row.items()
+                       if key.startswith("metric:") and value is not None)
+    summary = ("no per-epoch curves: KerasTuner's trial.json keeps only the best epoch"
+               + (f" (epoch {epoch}: {scores})" if epoch is not None and scores else ""))
+    advice = ("Over- or underfitting, divergence and convergence cannot be judged from one "
+              "epoch; to see the curves, log every epoch (`keras.callbacks.CSVLogger` or "
+              "TensorBoard in `search(callbacks=...)`) or run the search with `kt-toolkit "
+              "tune` (B1).")
+    evidence = {"best_epoch": float(epoch)} if epoch is not None else {}
+    return Finding("no_curves", summary, advice, ("B1",), evidence)

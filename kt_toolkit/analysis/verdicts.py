@@ -374,7 +374,8 @@ def _diagnose_row(study: "Study", row: dict[str, object], reference: dict[str, f
     history = _best_execution(_rows(study, row["trial_id"], histories), study)
     if (not history and study.record.get("per_epoch_history") is False
             and row["status"] in ("COMPLETED", "PRUNED", "STOPPED")):
-        return [_no_curves(study, row)]
+        f = fit.no_curves(row)
+        return [Verdict(f.kind, f.summary, f.advice, f.practices, f.evidence)]
     return diagnose(history, objective=study.objective, direction=study.direction,
                     status=row["status"], reason=row.get("reason") or "", task=study.task,
                     reference=reference, hyperparameters=row, thresholds=thresholds)
@@ -395,18 +396,3 @@ def _best_execution(history: History, study: "Study") -> History:
         return max(values) if values else -math.inf
 
     return max(executions.values(), key=best)
-
-
-def _no_curves(study: "Study", row: dict[str, object]) -> Verdict:
-    """A finished trial of a run without per-epoch records: nothing to read curves from."""
-    epoch = row.get("best_epoch")
-    scores = ", ".join(f"{key[len('metric:'):]} {float(value):.4g}" for key, value in row.items()
-                       if key.startswith("metric:") and value is not None)
-    summary = ("no per-epoch curves: KerasTuner's trial.json keeps only the best epoch"
-               + (f" (epoch {epoch}: {scores})" if epoch is not None and scores else ""))
-    advice = ("Over- or underfitting, divergence and convergence cannot be judged from one "
-              "epoch; to see the curves, log every epoch (`keras.callbacks.CSVLogger` or "
-              "TensorBoard in `search(callbacks=...)`) or run the search with `kt-toolkit "
-              "tune` (B1).")
-    evidence = {"best_epoch": float(epoch)} if epoch is not None else {}
-    return Verdict("no_curves", summary, advice, ("B1",), evidence)

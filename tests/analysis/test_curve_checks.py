@@ -103,6 +103,7 @@ FINDINGS = {  # one per advice a check can write
     "too_short": lambda: fit.too_short(_short()),
     "too_short_hyperband": lambda: fit.too_short(_short(hyperparameters=_HYPERBAND)),
     "good_fit": lambda: fit.good_fit(_healthy()),
+    "no_curves": lambda: fit.no_curves({"best_epoch": 2, "metric:val_accuracy": 0.5}),
     "good_fit_objective_not_logged": lambda: fit.good_fit(
         _curves(loss=1 / _epochs(8), val_loss=1.1 / _epochs(8))),
 }
