@@ -13,6 +13,7 @@ import os
 from collections.abc import Iterable
 
 from kt_toolkit.config import parse_override, run_directory
+from kt_toolkit.config.knobs import is_custom_builder
 from kt_toolkit.errors import ConfigError
 from kt_toolkit.experiment import load_experiment
 from kt_toolkit.rundir import RunDirectory, load_study, prepare_run_dir
@@ -85,6 +86,16 @@ def _best_values(run_dir):
                       if not name.startswith("tuner/")}
 
 
+def _refuse_own_model(config, path):
+    """An ablation holds knobs by the builders' tables; your own model has none yet."""
+    if is_custom_builder(config.model.builder):
+        raise ConfigError(
+            "`builder` must be a registered builder (mlp, cnn, sequence) for an ablation. "
+            f"Received: builder={config.model.builder!r}. Your own model's hyperparameters "
+            "are known only once it is built: compare its values with a search (`kt-toolkit "
+            "tune`, then `kt-toolkit show`).", key="model.builder", file=path)
+
+
 def load_source(source: str, overrides: Iterable[str] = ()) -> Source:
     """Reads an experiment file or a run directory, with `--set` overrides.
 
@@ -102,6 +113,7 @@ def load_source(source: str, overrides: Iterable[str] = ()) -> Source:
                 f"config.yaml). Received: source={source!r}. Give the folder `kt-toolkit "
                 "tune` printed as `Run directory:`.", key="source")
         config = load_experiment(config_path, overrides)
+        _refuse_own_model(config, config_path)
         trial_id, best = _best_values(source)
         base = first_values(config.model.space)
         changed = _space_overrides(overrides)
@@ -110,6 +122,7 @@ def load_source(source: str, overrides: Iterable[str] = ()) -> Source:
         description = f"trial {trial_id}, the best of {os.path.basename(os.path.normpath(source))}"
         return Source(config, source, base, description, is_run=True)
     config = load_experiment(source, overrides)
+    _refuse_own_model(config, source)
     if config.stages:
         raise ConfigError("`source` must be an experiment without `stages` (an ablation "
                           "holds one set of knobs). Received a staged experiment: ablate a "

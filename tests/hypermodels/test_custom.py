@@ -274,3 +274,19 @@ def test_two_workers_import_the_model_from_the_experiment_folder(own, tmp_path):
             tuners.add(yaml.safe_load(handle)["tuner_id"])
     assert tuners and tuners <= {"worker0", "worker1"}
     assert "units" in _hparams_names(run_dir)
+
+
+@pytest.mark.parametrize("name", sorted(KINDS.values()))
+def test_each_example_loads_with_its_own_folder_as_module_dir(name):
+    from kt_toolkit.experiment import load_experiment
+
+    config = load_experiment(os.path.join(EXAMPLES, f"{name[0]}.yaml"))
+    assert config.model.builder == f"{name[0]}:{name[1]}"
+    assert config.model.module_dir == EXAMPLES
+
+
+def test_ablate_refuses_your_own_model_in_one_line(own, capsys):
+    path = own("function")
+    assert main(["ablate", path, "--knob", "units"]) == 2
+    err = capsys.readouterr().err
+    assert "`builder` must be a registered builder (mlp, cnn, sequence) for an ablation" in err
