@@ -290,3 +290,53 @@ def test_ablate_refuses_your_own_model_in_one_line(own, capsys):
     assert main(["ablate", path, "--knob", "units"]) == 2
     err = capsys.readouterr().err
     assert "`builder` must be a registered builder (mlp, cnn, sequence) for an ablation" in err
+
+
+def _every_kind(hp):
+    """Declares one hyperparameter of each KerasTuner kind, one of them conditional."""
+    import keras
+
+    hp.Choice("activation", ["relu", "tanh"])
+    hp.Int("units", 8, 32, step=8)
+    hp.Float("learning_rate", 1e-4, 1e-2, sampling="log")
+    hp.Boolean("bias", default=True)
+    hp.Fixed("seed", 7)
+    with hp.conditional_scope("activation", ["tanh"]):
+        hp.Int("extra", 1, 3)
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    return model
+
+
+def test_each_keras_tuner_kind_becomes_a_domain_of_the_run():
+    from kt_toolkit.hypermodels.custom import UserModel
+    from kt_toolkit.rundir.study import Domain
+
+    hypermodel = UserModel(_every_kind)
+    domains = {name: Domain.from_spec(name, spec) for name, spec in hypermodel.space.items()}
+    assert domains == {
+        "activation": Domain("activation", "choice", values=("relu", "tanh")),
+        "units": Domain("units", "int", min=8, max=32, step=8),
+        "learning_rate": Domain("learning_rate", "float", min=1e-4, max=1e-2, sampling="log"),
+        "bias": Domain("bias", "choice", values=(False, True)),
+        "seed": Domain("seed", "fixed", values=(7,)),
+        "extra": Domain("extra", "int", min=1, max=3)}
+    assert hypermodel.space["bias"]["default"] is True  # the declared defaults stay
+
+
+def test_a_conditional_hyperparameter_is_overridden_under_its_condition():
+    import keras_tuner
+
+    from kt_toolkit.hypermodels.custom import UserModel
+
+    hypermodel = UserModel(_every_kind, space={"extra": 2, "activation": "tanh"})
+    hp = keras_tuner.HyperParameters()
+    hypermodel.build(hp)
+    (extra,) = [entry for entry in hp.space if entry.name == "extra"]
+    assert isinstance(extra, keras_tuner.engine.hyperparameters.Fixed) and extra.value == 2
+    assert [(c.name, c.values) for c in extra.conditions] == [("activation", ["tanh"])]
+    assert hp.values["activation"] == "tanh" and hp.values["extra"] == 2
+    off = UserModel(_every_kind, space={"extra": 2})  # relu first: extra inactive
+    hp = keras_tuner.HyperParameters()
+    off.build(hp)
+    assert not hp.is_active("extra") and len([e for e in hp.space if e.name == "extra"]) == 1
