@@ -98,10 +98,16 @@ def _hparams_names(run_dir):
     return names
 
 
+# The function's run also fixes and re-ranges what it declares (`model.space`).
+OVERRIDES = {"function": {"num_layers": 2, "units": {"values": [32, 128]},
+                          "dropout": {"min": 0.1, "max": 0.2, "step": 0.1}}}
+
+
 @pytest.mark.parametrize("kind,algorithm", [("function", "tpe"), ("hypermodel", "random"),
                                             ("tunable", "bayesian")])
 def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, algorithm):
     path = own(kind, tuner={"algorithm": algorithm},
+               model={"space": OVERRIDES.get(kind, {})},
                output={"report": kind == "function"})
     assert main(["tune", path]) == 0
     run_dir = str(tmp_path / "runs" / kind)
@@ -109,34 +115,26 @@ def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, alg
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
     space = _stored_space(run_dir)
     assert list(space)[:len(DECLARED[kind])] == DECLARED[kind]  # declaration order
-    assert set(DECLARED[kind]) <= set(rows[0]) and set(DECLARED[kind]) <= set(
-        _hparams_names(run_dir))
+    hparams = _hparams_names(run_dir)
+    assert set(DECLARED[kind]) <= set(rows[0])
     assert os.path.exists(os.path.join(run_dir, "best", "model.keras"))
     if kind == "hypermodel":  # its own fit ran: it declared these there
+        assert {"units", "learning_rate"} <= set(hparams)
         assert {"batch_size", "shuffle"} <= set(rows[0])
         assert {row["batch_size"] for row in rows} <= {"16", "32", "64"}
     if kind == "tunable":  # the TunableModel's shared knobs, with their priors
+        assert {"depth", "width", "optimizer", "learning_rate"} <= set(hparams)
         assert space["beta_1"] == {"fixed": 0.9} and space["batch_size"] == {"fixed": 64}
     if kind == "function":
         assert os.path.exists(os.path.join(run_dir, "report.md"))
-
-
-def test_model_space_fixes_and_reranges_what_the_model_declares(own, tmp_path):
-    path = own("function", model={"space": {"num_layers": 2, "units": {"values": [32, 128]},
-                                            "dropout": {"min": 0.1, "max": 0.2, "step": 0.1}}},
-               tuner={"max_trials": 3})
-    assert main(["tune", path]) == 0
-    run_dir = str(tmp_path / "runs" / "function")
-    space = _stored_space(run_dir)
-    assert space["num_layers"] == {"fixed": 2}
-    assert space["units"] == {"values": [32, 128], "default": 32}
-    assert space["learning_rate"]["sampling"] == "log"  # left as the model declares it
-    rows = _rows(run_dir)
-    assert {row["num_layers"] for row in rows} == {"2"}
-    assert {row["units"] for row in rows} <= {"32", "128"}
-    assert {row["dropout"] for row in rows} <= {"0.1", "0.2"}
-    assert "units" in _hparams_names(run_dir)
-    assert "num_layers" not in _hparams_names(run_dir)  # fixed: not a tuned knob
+        assert space["num_layers"] == {"fixed": 2}
+        assert space["units"] == {"values": [32, 128], "default": 32}
+        assert space["learning_rate"]["sampling"] == "log"  # as the model declares it
+        assert {row["num_layers"] for row in rows} == {"2"}
+        assert {row["units"] for row in rows} <= {"32", "128"}
+        assert {row["dropout"] for row in rows} <= {"0.1", "0.2"}
+        assert {"units", "dropout", "learning_rate"} <= set(hparams)
+        assert "num_layers" not in hparams  # fixed: not a tuned knob
 
 
 @pytest.mark.parametrize("algorithm", ["grid", "hyperband", "quasi_random"])
@@ -150,6 +148,26 @@ def test_every_other_algorithm_searches_the_declared_space(own, tmp_path, algori
     assert len(rows) == 2 and {row["status"] for row in rows} == {"COMPLETED"}
     assert {row["units"] for row in rows} <= {"32", "64", "128"}
     assert {float(row["learning_rate"]) for row in rows} <= {1e-3, 1e-2}
+
+
+def test_stages_narrow_what_the_model_declares(own, tmp_path):
+    path = own("function", model={"space": {"num_layers": 1}},
+               tuner={"max_trials": None},
+               stages=[{"name": "coarse", "tuner": {"algorithm": "quasi_random",
+                                                    "max_trials": 3}},
+                       {"name": "fine", "tuner": {"algorithm": "random", "max_trials": 1},
+                        "narrow": {"top_k": 1}}])
+    assert main(["tune", path]) == 0
+    stages = tmp_path / "runs" / "function" / "stages"
+    coarse = _stored_space(str(stages / "1-coarse"))
+    fine = _stored_space(str(stages / "2-fine"))
+    best = max(_rows(str(stages / "1-coarse")), key=lambda row: float(row["objective"]))
+    assert coarse["units"]["values"] == [32, 64, 128]
+    assert fine["units"] == {"values": [int(best["units"])], "default": int(best["units"])}
+    low, high = fine["learning_rate"]["min"], fine["learning_rate"]["max"]
+    assert (low, high) != (coarse["learning_rate"]["min"], coarse["learning_rate"]["max"])
+    assert low <= float(best["learning_rate"]) <= high
+    assert [row["status"] for row in _rows(str(stages / "2-fine"))] == ["COMPLETED"]
 
 
 def test_a_name_the_model_does_not_declare_is_refused_with_the_closest(own, tmp_path,
