@@ -21,6 +21,7 @@ import math
 import os
 import re
 import shutil
+import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -217,9 +218,15 @@ def _statuses(data):
     other = [row for row in data["rows"] if row["status"] != "completed"]
     if not other:
         return ""
-    reasons = sorted({f"{row['value']}: {row['status']} ({row['reason'] or 'no reason'})"
-                      for row in other})
-    return "\n\nRuns not completed: " + "; ".join(reasons) + "."
+    parts = []
+    for value in dict.fromkeys(row["value"] for row in other):
+        own = [row for row in other if row["value"] == value]
+        statuses = ", ".join(f"{sum(r['status'] == s for r in own)} {s}"
+                             for s in dict.fromkeys(r["status"] for r in own))
+        runs = sum(row["value"] == value for row in data["rows"])
+        parts.append(f"{value}: {statuses} of {runs} (seed {own[0]['seed']}: "
+                     f"{own[0]['reason'] or 'no reason given'})")
+    return "\n\nRuns not completed: " + "; ".join(parts) + "."
 
 
 def render(name):
@@ -240,13 +247,20 @@ def render_d1(data):
     lines = [f"`{data['command']}`", "",
              f"Seeds {', '.join(str(s) for s in data['seeds'])}; measured {data['date']} on "
              f"{_machine(data)}, commit {data['commit']}. Results: `results/d1_proxy.json`.",
-             "", "| subsample | search trials | top-k retrained on all "
-             f"{data['data']['training_samples']} | Spearman ρ | p |", "|---|---|---|---|---|"]
-    for run in data["data"]["runs"]:
-        rho = "n/a" if run["rho"] is None else f"{run['rho']:.2f}"
-        p_value = "n/a" if run["p_value"] is None else f"{run['p_value']:.2f}"
-        lines.append(f"| {run['subsample']} | {data['data']['trials']} | "
-                     f"{len(run['rows'])} | {rho} | {p_value} |")
+             "", f"{data['data']['trials']} random-search trials of {data['data']['epochs']} "
+             f"epochs per search; its top {data['data']['top_k']} retrained on all "
+             f"{data['data']['training_samples']} training digits.", "",
+             "| subsample | ρ per seed | median ρ | seconds per search and check |",
+             "|---|---|---|---|"]
+    sizes = dict.fromkeys(run["subsample"] for run in data["data"]["runs"])
+    for size in sizes:
+        runs = [run for run in data["data"]["runs"] if run["subsample"] == size]
+        rhos = [run["rho"] for run in runs if run["rho"] is not None]
+        per_seed = ", ".join("n/a" if run["rho"] is None else f"{run['rho']:.2f}"
+                             for run in runs)
+        median = f"{statistics.median(rhos):.2f}" if rhos else "n/a"
+        seconds = ", ".join(f"{run['seconds']:.0f}" for run in runs)
+        lines.append(f"| {size} | {per_seed} | {median} | {seconds} |")
     return "\n".join(lines) + "\n"
 
 
