@@ -36,6 +36,7 @@ from kt_toolkit.tuners.devices import chief_environment, parse_workers, plan_dev
 from kt_toolkit.tuners.distributed import fail_trial, reachable, split_address
 from kt_toolkit.tuners.process import EXIT_RECYCLE
 from kt_toolkit.tuners.progress import progress_line, trial_budget
+from kt_toolkit.tuners.session import resolve_model_space
 
 __all__ = ["DEFAULT_TRIALS_PER_PROCESS", "LaunchError", "check_launch_options", "join_run",
            "run_parallel", "run_processes"]
@@ -138,6 +139,7 @@ def join_run(config, oracle, worker_id, *, trials_per_process=None, connect_time
         raise ConfigError("kt-toolkit worker cannot join a staged experiment (`stages:`): "
                           "each stage is its own run with its own chief. Run the stages "
                           "with `kt-toolkit tune --workers N` on one host.", key="stages")
+    resolve_model_space(config)  # your own model: the chief's config.yaml holds its space
     run_dir = check_run_dir(config)
     if not reachable(oracle, timeout=connect_timeout):
         raise ConfigError(f"No chief answers at {oracle} (waited {connect_timeout:.0f} s). "

@@ -358,3 +358,15 @@ def test_a_conditional_hyperparameter_is_overridden_under_its_condition():
     hp = keras_tuner.HyperParameters()
     off.build(hp)
     assert not hp.is_active("extra") and len([e for e in hp.space if e.name == "extra"]) == 1
+
+
+def test_kt_toolkit_worker_finds_the_run_of_your_own_model(own, tmp_path, capsys):
+    """A worker on another host loads the raw YAML: it resolves the model's space as
+    the chief did, so it finds the chief's run directory (and then the chief)."""
+    path = own("function", tuner={"max_trials": 1}, output={"run_name": None})
+    assert main(["tune", path]) == 0
+    capsys.readouterr()
+    assert main(["worker", path, "--oracle", "127.0.0.1:9", "--id", "remote",
+                 "--connect-timeout", "0.5"]) == 2
+    err = capsys.readouterr().err
+    assert "No chief answers at 127.0.0.1:9" in err, err
