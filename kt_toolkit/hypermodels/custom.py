@@ -43,6 +43,7 @@ import keras_tuner
 
 from kt_toolkit.config.space import Knob, register, resolve_space
 from kt_toolkit.errors import ConfigError, invalid
+from kt_toolkit.hypermodels.base import TunableModel
 
 if TYPE_CHECKING:
     from kt_toolkit.config.schema import ExperimentConfig
@@ -219,8 +220,6 @@ def build_user_model(config: "ExperimentConfig", data: "Dataset") -> keras_tuner
     Raises:
         ConfigError: see `load_user_object`; an object that is none of those kinds.
     """
-    from kt_toolkit.hypermodels.base import TunableModel  # noqa: PLC0415 - same layer, lazily
-
     model = config.model
     target = load_user_object(model.builder, model.module_dir)
     space = dict(model.space or {})

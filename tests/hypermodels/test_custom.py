@@ -370,3 +370,47 @@ def test_kt_toolkit_worker_finds_the_run_of_your_own_model(own, tmp_path, capsys
                  "--connect-timeout", "0.5"]) == 2
     err = capsys.readouterr().err
     assert "No chief answers at 127.0.0.1:9" in err, err
+
+
+KINDS_SOURCE = '''
+import keras, keras_tuner
+
+
+def _model(hp, classes):
+    model = keras.Sequential([keras.Input((64,)), keras.layers.Dense(
+        classes, activation="softmax", use_bias=hp.Boolean("bias"))])
+    model.compile("adam", "sparse_categorical_crossentropy")
+    return model
+
+
+class Bare(keras_tuner.HyperModel):
+    def build(self, hp):
+        return _model(hp, 10)
+
+
+class Told(keras_tuner.HyperModel):
+    def __init__(self, num_classes, **rest):
+        super().__init__()
+        self.told = dict(rest, num_classes=num_classes)
+
+    def build(self, hp):
+        return _model(hp, self.told["num_classes"])
+
+
+instance = Told(num_classes=10, note="made by the module")
+'''
+
+
+@pytest.mark.parametrize("attr,told", [
+    ("Bare", None),
+    ("Told", {"num_classes": 10, "input_shape": (64,), "task": "multiclass"}),
+    ("instance", {"num_classes": 10, "note": "made by the module"})])
+def test_a_hypermodel_gets_the_data_keywords_its_init_accepts(own, attr, told):
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.experiment import load_experiment
+    from kt_toolkit.hypermodels import build_hypermodel
+
+    config = load_experiment(own("kinds", source=KINDS_SOURCE, attr=attr))
+    hypermodel = build_hypermodel(config, load_dataset(config.data, seed=1))
+    assert getattr(hypermodel.target, "told", None) == told
+    assert config.model.space == {"bias": {"values": [False, True], "default": False}}
