@@ -205,7 +205,7 @@ def test_a_configuration_that_cannot_build_is_a_failed_trial(tmp_path, make_conf
 
 
 @pytest.mark.parametrize("error, words", [
-    ("oom", "out of memory (ResourceExhaustedError"),
+    ("oom", "GPU out of memory at batch size"),
     ("fit", "RuntimeError: the data loader broke at batch 3"),
 ])
 def test_an_exception_in_fit_or_out_of_memory_is_a_failed_trial(tmp_path, make_config,
@@ -221,8 +221,8 @@ def test_an_exception_in_fit_or_out_of_memory_is_a_failed_trial(tmp_path, make_c
             import tensorflow as tf
 
             return tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor")
-        if error == "oom":  # JAX/torch raise their own types; the name is what counts
-            return type("ResourceExhaustedError", (RuntimeError,), {})("OOM when allocating")
+        if error == "oom":  # each backend's own type: tests/tuners/test_oom.py
+            pytest.skip("the TensorFlow OOM type; other backends in test_oom.py")
         return RuntimeError("the data loader broke at batch 3")
 
     class Greedy(HyperMLP):
