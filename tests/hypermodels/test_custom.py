@@ -301,6 +301,10 @@ def test_each_example_loads_with_its_own_folder_as_module_dir(name):
     config = load_experiment(os.path.join(EXAMPLES, f"{name[0]}.yaml"))
     assert config.model.builder == f"{name[0]}:{name[1]}"
     assert config.model.module_dir == EXAMPLES
+    # A module_dir of its own is relative to the experiment file's folder.
+    config = load_experiment(os.path.join(EXAMPLES, f"{name[0]}.yaml"),
+                             ["model.module_dir=../kt_toolkit"])
+    assert config.model.module_dir == os.path.join(REPO, "kt_toolkit")
 
 
 def test_ablate_refuses_your_own_model_in_one_line(own, capsys):
