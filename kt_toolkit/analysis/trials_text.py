@@ -52,13 +52,13 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
         allowed = list(SORT_KEYS) + knobs
         raise invalid("--sort", "one of " + ", ".join(allowed), sort,
                       suggest(sort, allowed).strip())
-    rows = _ordered(study, sort, every_status)
+    ranked = study.best(len(study.rows))  # completed trials, as best/ is chosen
+    rows = _ordered(study, ranked, sort, every_status)
     shown = rows if top is None else rows[:top]
     differing = [knob for knob in knobs if len({_cell(row.get(knob)) for row in shown}) > 1]
     head = ["rank", "trial", "status", study.objective] + differing + ["best epoch",
                                                                       "epochs", "seconds"]
-    ranks = {row["trial_id"]: number for number, row in enumerate(study.best(len(study.rows)),
-                                                                    start=1)}
+    ranks = {row["trial_id"]: number for number, row in enumerate(ranked, start=1)}
     lines = [[_cell(ranks.get(row["trial_id"])), row["trial_id"], row["status"].lower(),
               _cell(row.get("objective"))] + [_cell(row.get(knob)) for knob in differing]
              + [_cell(row.get("best_epoch")), _cell(row.get("epochs_run")),
@@ -86,9 +86,11 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
     return "\n".join(text).rstrip() + "\n"
 
 
-def _ordered(study: Study, sort: str, every_status: bool) -> list[dict[str, Any]]:
-    ranked = study.best(len(study.rows))
-    others = [row for row in study.rows if row not in ranked] if every_status else []
+def _ordered(study: Study, ranked: list[dict[str, Any]], sort: str,
+             every_status: bool) -> list[dict[str, Any]]:
+    ranked_ids = {row["trial_id"] for row in ranked}
+    others = ([row for row in study.rows if row["trial_id"] not in ranked_ids]
+              if every_status else [])
     others.sort(key=lambda row: (_STATUS_ORDER.get(row["status"], 9), _trial_key(row)))
     if sort == "rank":
         return ranked + others
