@@ -20,7 +20,8 @@ __all__ = ["RESUMABLE_KEYS", "fingerprint", "run_directory", "search_settings"]
 RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
                   "tuner.max_time", "tuner.target",
                   "training.verbose", "training.oom", "output.directory", "output.run_name",
-                  "output.report", "experiment.description")
+                  "output.report", "experiment.description",
+                  "final")  # what happens after the search (refit) does not change it
 
 
 # Settings added after runs already existed, with the value that means "as before":
@@ -28,7 +29,10 @@ RESUMABLE_KEYS = ("tuner.max_trials", "tuner.max_consecutive_failed_trials",
 # resumes its run directory.
 ADDED_LATER = {"data.header": "auto", "training.mixed_precision": None,
                "training.jit_compile": False, "training.steps_per_execution": 1,
-               "data.imbalance": None, "model.module_dir": None}
+               "data.imbalance": None, "model.module_dir": None,
+               "data.loader": None, "data.module_dir": None, "data.image_size": [64, 64],
+               "data.color_mode": "rgb", "data.columns": None, "data.missing": "error",
+               "data.test_split": None, "data.cv_folds": None}
 
 
 def _drop_keys(data, keys):

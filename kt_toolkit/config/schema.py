@@ -14,7 +14,7 @@ from kt_toolkit.errors import invalid, suggest
 
 __all__ = [
     "ALGORITHMS", "CallbacksConfig", "ChancePruningConfig", "DataConfig", "EarlyStoppingConfig",
-    "ExperimentConfig", "ExperimentSection", "MedianPruningConfig", "ModelConfig", "OutputConfig",
+    "ExperimentConfig", "ExperimentSection", "FinalConfig", "MedianPruningConfig", "ModelConfig", "OutputConfig",
     "ReduceLROnPlateauConfig", "TerminateOnNaNConfig", "TrainingConfig", "TunerConfig",
 ]
 
@@ -27,6 +27,10 @@ def default_max_trials(algorithm: str) -> int:
     """The trials an algorithm runs when `tuner.max_trials` is null (not Hyperband, grid)."""
     return DEFAULT_TPE_TRIALS if algorithm == "tpe" else DEFAULT_MAX_TRIALS
 TASK_NAMES = ("auto", "multiclass", "binary", "regression")
+DEFAULT_IMAGE_SIZE = (64, 64)  # image folders: data.image_size
+COLOR_MODES = ("rgb", "grayscale", "rgba")
+COLUMN_KINDS = ("categorical", "integer_categorical", "text", "numeric")
+MISSING_POLICIES = ("error", "impute")
 
 
 def _choice(key, value, allowed):
@@ -112,6 +116,15 @@ class DataConfig:
     imbalance: Optional[float] = None
     standardize: bool = True
     shuffle: bool = True
+    test_split: Optional[float] = None
+    cv_folds: Optional[int] = None
+    # Your own data (data/loaders.py, images.py, tables.py).
+    loader: Optional[str] = None
+    module_dir: Optional[str] = None
+    image_size: list = dataclasses.field(default_factory=lambda: list(DEFAULT_IMAGE_SIZE))
+    color_mode: str = "rgb"
+    columns: Optional[dict] = None
+    missing: str = "error"
 
     def validate(self, key: str) -> None:
         if not self.dataset:
@@ -132,6 +145,50 @@ class DataConfig:
                 or not 0.0 < self.imbalance < 0.5):
             raise invalid(f"{key}.imbalance", "a fraction in (0, 0.5) or null", self.imbalance,
                           "0.1 cuts the last class to a tenth of the samples (E17).")
+        self._validate_held_out(key)
+        self._validate_sources(key)
+
+    def _validate_held_out(self, key):
+        """`test_split` (the test part, held out) and `cv_folds` (k-fold scores)."""
+        if self.test_split is not None:
+            if (isinstance(self.test_split, bool) or not isinstance(self.test_split, (int, float))
+                    or not 0.0 < self.test_split < 1.0):
+                raise invalid(f"{key}.test_split", "a fraction in (0, 1) or null",
+                              self.test_split, "0.2 holds a fifth out as the test part.")
+            if self.test_split + self.validation_split >= 1.0:
+                raise invalid(f"{key}.test_split", f"below 1 - {key}.validation_split "
+                              f"({1.0 - self.validation_split:g}): both are shares of all "
+                              "the samples, and training needs the rest",
+                              self.test_split, f"Lower {key}.test_split or "
+                              f"{key}.validation_split (now {self.validation_split:g}).")
+        if self.cv_folds is not None and (isinstance(self.cv_folds, bool)
+                                          or not isinstance(self.cv_folds, int)
+                                          or self.cv_folds < 2):
+            raise invalid(f"{key}.cv_folds", "an integer >= 2 or null", self.cv_folds,
+                          "5 scores each trial by the mean of 5 folds.")
+
+
+    def _validate_sources(self, key):
+        """`loader`, `image_size`, `color_mode`, `columns`, `missing` (your own data)."""
+        if self.loader is not None and (not isinstance(self.loader, str)
+                                        or ":" not in self.loader):
+            raise invalid(f"{key}.loader", "a string \"package.module:function\" or null",
+                          self.loader, "The function returns (x, y), a dict of parts, a "
+                          "keras.utils.PyDataset or a tf.data.Dataset.")
+        size = self.image_size
+        if (not isinstance(size, (list, tuple)) or len(size) != 2
+                or not all(isinstance(v, int) and not isinstance(v, bool) and v > 0
+                           for v in size)):
+            raise invalid(f"{key}.image_size", "a list of 2 positive integers [height, width]",
+                          size, "Images are resized to it; [64, 64] is the default.")
+        _choice(f"{key}.color_mode", self.color_mode, COLOR_MODES)
+        if self.columns is not None:
+            if not isinstance(self.columns, dict):
+                raise invalid(f"{key}.columns", "a mapping {column: kind} or null",
+                              self.columns)
+            for name, kind in self.columns.items():
+                _choice(f"{key}.columns.{name}", kind, COLUMN_KINDS)
+        _choice(f"{key}.missing", self.missing, MISSING_POLICIES)
 
 
 @dataclasses.dataclass
@@ -366,6 +423,23 @@ class OutputConfig:
 
 
 @dataclasses.dataclass
+class FinalConfig:
+    """`final:` what happens once the search ends, on the held-out test part.
+
+    The best model is evaluated once on the test part (`data.test_split`, or the
+    source's own); `refit: true` also retrains the best settings on the training
+    and validation parts together, for the best trial's best epoch count (not
+    scaled to the larger data), and evaluates that model on the test part.
+    """
+
+    refit: bool = False
+
+    def validate(self, key: str) -> None:
+        if not isinstance(self.refit, bool):
+            raise invalid(f"{key}.refit", "true or false", self.refit)
+
+
+@dataclasses.dataclass
 class ExperimentConfig:
     """A whole experiment file."""
 
@@ -375,6 +449,7 @@ class ExperimentConfig:
     tuner: TunerConfig = dataclasses.field(default_factory=TunerConfig)
     training: TrainingConfig = dataclasses.field(default_factory=TrainingConfig)
     output: OutputConfig = dataclasses.field(default_factory=OutputConfig)
+    final: FinalConfig = dataclasses.field(default_factory=FinalConfig)
     # C3 coarse to fine: searches run one after another (see `kt_toolkit.stages`).
     stages: list = dataclasses.field(default_factory=list)
 

@@ -22,12 +22,12 @@ print(data.summary())
 ```
 """
 
-from kt_toolkit.data.dataset import Dataset, RawData
-from kt_toolkit.data.loading import check_data_config, dataset_task, load_dataset
+from kt_toolkit.data.dataset import Dataset, HeldOut, RawData
+from kt_toolkit.data.loading import check_data_config, dataset_task, load_dataset, load_parts
 from kt_toolkit.data.registry import DATASETS, DatasetEntry
 from kt_toolkit.data.sequences import pad_sequences, padding_length
 from kt_toolkit.data.synthetic import generate_sentiment, sentiment_label
 
-__all__ = ["DATASETS", "Dataset", "DatasetEntry", "RawData", "check_data_config", "dataset_task",
-           "generate_sentiment", "load_dataset", "pad_sequences", "padding_length",
+__all__ = ["DATASETS", "Dataset", "DatasetEntry", "HeldOut", "RawData", "check_data_config",
+           "dataset_task", "generate_sentiment", "load_dataset", "load_parts", "pad_sequences", "padding_length",
            "sentiment_label"]

@@ -1,7 +1,9 @@
 """Datasets from files: `.npz` archives and `.csv` tables (no pandas).
 
 An `.npz` holds either `x` and `y` (split by `load_dataset`) or `x_train`,
-`y_train`, `x_val`, `y_val` (used as given). In a `.csv` one column is the target
+`y_train`, `x_val`, `y_val` (used as given); either may add `x_test`, `y_test`, its
+test part, held out of the search (`x_train`, `y_train`, `x_test`, `y_test` then
+has the validation part cut from the training part). In a `.csv` one column is the target
 (`data.target`: a column name or an integer index, the last column by default) and
 every other column must be numeric.
 
@@ -25,7 +27,9 @@ __all__ = ["read_csv", "read_file", "read_npz"]
 
 logger = logging.getLogger(__name__)
 
-NPZ_LAYOUTS = (("x", "y"), ("x_train", "y_train", "x_val", "y_val"))
+NPZ_LAYOUTS = (("x", "y"), ("x_train", "y_train", "x_val", "y_val"),
+               ("x_train", "y_train", "x_test", "y_test"))
+TEST_KEYS = ("x_test", "y_test")  # a test part, with any layout
 
 
 def read_file(path: str | os.PathLike[str], *, target: str | int | None = None,
@@ -80,24 +84,37 @@ def read_npz(path: str | os.PathLike[str]) -> RawData:
     with np.load(path, allow_pickle=False) as archive:
         found = sorted(archive.files)
         present = [layout for layout in NPZ_LAYOUTS if set(layout) <= set(found)]
+        if len(present) == 2 and present[1] == NPZ_LAYOUTS[2]:
+            present = present[:1]  # x_train, y_train, x_val, y_val and a test part
         if len(present) != 1:
             expected = " or ".join("(" + ", ".join(layout) + ")" for layout in NPZ_LAYOUTS)
             raise DataError(
                 f"`dataset` must be an .npz with keys {expected}. Received: "
                 f"dataset={path!r} with keys {found}.", key="data.dataset")
-        arrays = {name: archive[name] for name in present[0]}
+        names = present[0] + (TEST_KEYS if set(TEST_KEYS) <= set(found) else ())
+        arrays = {name: archive[name] for name in dict.fromkeys(names)}
     if "x" in arrays:
         x = _features(arrays["x"], path, "x")
-        y = _targets(arrays["y"], x, path, "y")
-        return RawData(x=x, y=y, input_kind=_input_kind(x))
-    x = _features(arrays["x_train"], path, "x_train")
-    y = _targets(arrays["y_train"], x, path, "y_train")
-    x_val = _features(arrays["x_val"], path, "x_val")
-    if x_val.shape[1:] != x.shape[1:]:
-        raise DataError(f"`x_val` in {path!r} must have the sample shape of `x_train` "
-                        f"{x.shape[1:]}. Received: {x_val.shape[1:]}.", key="data.dataset")
-    y_val = _targets(arrays["y_val"], x_val, path, "y_val")
-    return RawData(x=x, y=y, x_val=x_val, y_val=y_val, input_kind=_input_kind(x))
+        raw = RawData(x=x, y=_targets(arrays["y"], x, path, "y"), input_kind=_input_kind(x))
+    else:
+        x = _features(arrays["x_train"], path, "x_train")
+        raw = RawData(x=x, y=_targets(arrays["y_train"], x, path, "y_train"),
+                      input_kind=_input_kind(x))
+        if "x_val" in arrays:
+            raw.x_val, raw.y_val = _part(arrays, "val", x, path)
+    if "x_test" in arrays:
+        raw.x_test, raw.y_test = _part(arrays, "test", x, path)
+    return raw
+
+
+def _part(arrays, part, x, path):
+    """`(x_<part>, y_<part>)`, checked against the training features `x`."""
+    x_part = _features(arrays[f"x_{part}"], path, f"x_{part}")
+    if x_part.shape[1:] != x.shape[1:]:
+        raise DataError(f"`x_{part}` in {path!r} must have the sample shape of the training "
+                        f"features {x.shape[1:]}. Received: {x_part.shape[1:]}.",
+                        key="data.dataset")
+    return x_part, _targets(arrays[f"y_{part}"], x_part, path, f"y_{part}")
 
 
 def _input_kind(x):

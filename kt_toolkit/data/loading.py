@@ -1,21 +1,25 @@
 """`load_dataset`: from a `DataConfig` to a `Dataset`, in the agreed order.
 
-load → task → `classes` filter and label encoding (D2) → `imbalance` (E17) →
-split (stratified) → padding of token sequences to a length read off the
+load → task → `classes` filter and label encoding (D2) → the test part held out
+(`test_split`, stratified, always the same: `split.hold_out`; or the source's own
+test part) → `imbalance` (E17) → split (stratified) → padding of token sequences to a length read off the
 training part (C8) → `subsample` of the training part (D1) → shuffle (F2) →
 standardization statistics fitted on the training part (F1).
 
 Padding comes before `subsample` so the input shape of a token dataset does not
 change with `subsample`: trials tuned on a sample build the same model as the
 final run on all of it.
+
+The test part is never in a `Dataset`: `load_parts` returns it beside, as a
+`HeldOut` that only the final evaluation opens (`load_dataset` drops it).
 """
 
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from kt_toolkit.data import labels, registry, sequences, split
-from kt_toolkit.data.dataset import Dataset
+from kt_toolkit.data import labels, registry, sequences, sources, split
+from kt_toolkit.data.dataset import Dataset, HeldOut
 from kt_toolkit.data.files import read_file
 from kt_toolkit.config.stages import stage_config
 from kt_toolkit.config.tasks import resolve_objective
@@ -24,7 +28,7 @@ from kt_toolkit.errors import DataError
 if TYPE_CHECKING:
     from kt_toolkit.config.schema import DataConfig, ExperimentConfig
 
-__all__ = ["check_data_config", "dataset_task", "load_dataset"]
+__all__ = ["check_data_config", "dataset_task", "load_dataset", "load_parts"]
 
 
 def dataset_task(config: "DataConfig") -> str | None:
@@ -42,6 +46,8 @@ def dataset_task(config: "DataConfig") -> str | None:
     """
     if config.task != "auto":
         return config.task
+    if sources.is_own_source(config):
+        return sources.source_task(config)
     if registry.is_file_path(config.dataset):
         return None
     return registry.get_entry(config.dataset).task
@@ -66,10 +72,13 @@ def check_data_config(config: "ExperimentConfig") -> None:
     for each in configs:
         task = dataset_task(each.data)  # DataError for an unknown registry name
         if task is not None:
-            resolve_objective(each.tuner.objective, each.tuner.direction, task)
+            resolve_objective(each.tuner.objective, each.tuner.direction, task,
+                              builder=each.model.builder)
 
 
-def _read(config):
+def _read(config, *, seed=0, batch_size=32):
+    if sources.is_own_source(config):  # a loader's arrays, or a streamed `Dataset`
+        return sources.open_source(config, seed=seed, batch_size=batch_size)
     if registry.is_file_path(config.dataset):
         return read_file(config.dataset, target=config.target,
                          header=config.header), None
@@ -86,7 +95,7 @@ def _read(config):
 
 
 def _check_finite(raw):
-    for name, x in (("x", raw.x), ("x_val", raw.x_val)):
+    for name, x in (("x", raw.x), ("x_val", raw.x_val), ("x_test", raw.x_test)):
         if x is not None and x.dtype.kind == "f" and not np.all(np.isfinite(x)):
             raise DataError(f"`dataset` features must be finite numbers. Received: NaN or "
                             f"infinite values in `{name}`. Fill or drop them first.",
@@ -98,9 +107,15 @@ def _targets(raw, config, known_task):
     if task == "auto":
         y_all = raw.y if raw.y_val is None else np.concatenate([raw.y, raw.y_val])
         task = known_task or labels.infer_task(y_all)
-    y, y_val, names = labels.encode_targets(raw.y, raw.y_val, task=task,
-                                            classes=config.classes)
-    return task, y, y_val, names
+    others = [part for part in (raw.y_val, raw.y_test) if part is not None]
+    y, y_others, names = labels.encode_targets(
+        raw.y, np.concatenate(others) if others else None, task=task, classes=config.classes)
+    y_val = y_test = None
+    if raw.y_val is not None:
+        y_val, y_others = y_others[:len(raw.y_val)], y_others[len(raw.y_val):]
+    if raw.y_test is not None:
+        y_test = y_others
+    return task, y, y_val, names, y_test
 
 
 def _keep(x, y, is_classification):
@@ -110,10 +125,33 @@ def _keep(x, y, is_classification):
     return (x, y) if mask.all() else (x[mask], y[mask])
 
 
+def _hold_out(raw, config, targets, x, y):
+    """The test part, cut before anything else sees the data: `(x, y, test)`,
+    `test` a tuple `(x_test, y_test, source)` or `None`."""
+    task, names, y_test = targets[0], targets[3], targets[4]
+    is_classification = task in labels.CLASSIFICATION
+    if raw.has_test:
+        if config.test_split is not None:
+            raise DataError(
+                f"`test_split` must be null for a dataset with its own test part. Received: "
+                f"test_split={config.test_split!r} on {config.dataset!r}. Remove "
+                "data.test_split: its test part is held out already.", key="data.test_split")
+        x_test, y_test = _keep(raw.x_test, y_test, is_classification)
+        return x, y, (x_test, y_test, "dataset")
+    if config.test_split is None:
+        return x, y, None
+    x, x_test, y, y_test = split.hold_out(x, y, fraction=config.test_split,
+                                          stratify=is_classification, shuffle=config.shuffle,
+                                          class_names=names)
+    return x, y, (x_test, y_test, "test_split")
+
+
 def _parts(raw, config, targets, seed):
-    task, y, y_val, names = targets
+    """`(x_train, x_val, y_train, y_val, test)`; see `_hold_out` for `test`."""
+    task, y, y_val, names = targets[:4]
     is_classification = task in labels.CLASSIFICATION
     x, y = _keep(raw.x, y, is_classification)
+    x, y, test = _hold_out(raw, config, targets, x, y)
     if config.imbalance is not None:
         if not is_classification or raw.is_presplit:
             raise DataError(
@@ -127,20 +165,48 @@ def _parts(raw, config, targets, seed):
         if len(x_val) == 0:
             raise DataError("`dataset` validation part must not be empty. Received: no "
                             "validation samples left.", key="data.dataset")
-        return x, x_val, y, y_val
-    return split.split(x, y, fraction=config.validation_split, stratify=is_classification,
-                       shuffle=config.shuffle, seed=seed, class_names=names)
+        return x, x_val, y, y_val, test
+    # Both splits are shares of all the samples: 0.2 and 0.2 leave 60/20/20.
+    fraction = config.validation_split
+    if test is not None and test[2] == "test_split":
+        fraction = config.validation_split / (1.0 - config.test_split)
+    return (*split.split(x, y, fraction=fraction, stratify=is_classification,
+                         shuffle=config.shuffle, seed=seed, class_names=names), test)
 
 
 def _pad(x_train, x_val):
-    """Pads ragged token sequences to cover 90 % of the training ones (C8)."""
+    """Pads ragged token sequences to cover 90 % of the training ones (C8); returns
+    `(x_train, x_val, length)`, `length` `None` for other inputs."""
     if not sequences.is_ragged(x_train):
-        return x_train, x_val
+        return x_train, x_val, None
     length = sequences.padding_length(x_train)
-    return sequences.pad_sequences(x_train, length), sequences.pad_sequences(x_val, length)
+    return (sequences.pad_sequences(x_train, length), sequences.pad_sequences(x_val, length),
+            length)
 
 
-def load_dataset(config: "DataConfig", *, seed: int) -> Dataset:
+def _check_folds(config, y_train, y_val, num_classes):
+    """`cv_folds` must leave every fold a sample of each class (of some, for a regression)."""
+    folds = config.cv_folds
+    if folds is None:
+        return
+    y_all = np.concatenate([y_train, y_val])
+    smallest = int(np.bincount(y_all).min()) if num_classes is not None else len(y_all)
+    if folds > smallest:
+        what = ("the smallest class's samples in the training and validation parts"
+                if num_classes is not None else "the training and validation samples")
+        raise DataError(
+            f"`cv_folds` must be at most {what} ({smallest}). Received: cv_folds={folds}. "
+            "Use fewer folds, or drop rare classes with `classes`.", key="data.cv_folds")
+
+
+def load_dataset(config: "DataConfig", *, seed: int, batch_size: int = 32) -> Dataset:
+    """The training and validation parts `config` describes (`load_parts` without
+    the test part). See `load_parts`."""
+    return load_parts(config, seed=seed, batch_size=batch_size)[0]
+
+
+def load_parts(config: "DataConfig", *, seed: int,
+               batch_size: int = 32) -> tuple[Dataset, "HeldOut | None"]:
     """Loads, filters, splits and subsamples a dataset as `config` says.
 
     Example:
@@ -163,21 +229,31 @@ def load_dataset(config: "DataConfig", *, seed: int) -> Dataset:
     Args:
         config: A `kt_toolkit.config.DataConfig`.
         seed: Integer, seeds the split, the subsample and the shuffle.
+        batch_size: Integer, the batch size of the streams this makes (an image
+            folder's). Defaults to `32`; `kt-toolkit tune` passes
+            `training.batch_size`.
+
+    The test part (`test_split`, cut first with a fixed seed so every run of
+    the data holds out the same samples, or the source's own) comes back apart,
+    as a `HeldOut`: only the final evaluation opens it.
 
     Returns:
-        A `Dataset`.
+        Tuple `(dataset, held_out)`: a `Dataset`, and a `HeldOut` or `None`.
 
     Raises:
         DataError: for an unknown name, a missing or malformed file, a failed
-            download, labels that `classes` or `task` cannot use, or data too
-            small for the split or `subsample`.
+            download, labels that `classes` or `task` cannot use, data too
+            small for the split or `subsample`, or more `cv_folds` than the
+            smallest class has samples.
     """
-    raw, known_task = _read(config)
+    raw, known_task = _read(config, seed=seed, batch_size=batch_size)
+    if isinstance(raw, Dataset):  # streamed (data/sources.py): a sample, not the data;
+        return raw, known_task    # then `known_task` is the held-out test stream or None
     _check_finite(raw)
     targets = _targets(raw, config, known_task)
     task, class_names = targets[0], targets[3]
-    x_train, x_val, y_train, y_val = _parts(raw, config, targets, seed)
-    x_train, x_val = _pad(x_train, x_val)
+    x_train, x_val, y_train, y_val, test = _parts(raw, config, targets, seed)
+    x_train, x_val, length = _pad(x_train, x_val)
     num_classes = None if class_names is None else len(class_names)
     if config.subsample is not None:
         x_train, y_train = split.subsample(x_train, y_train, config.subsample,
@@ -185,10 +261,15 @@ def load_dataset(config: "DataConfig", *, seed: int) -> Dataset:
                                            shuffle=config.shuffle, seed=seed)
     if config.shuffle:
         x_train, y_train = split.shuffle_arrays(x_train, y_train, seed=seed)
+    _check_folds(config, y_train, y_val, num_classes)
     mean = variance = None
     if config.standardize and raw.input_kind != "tokens":
         mean, variance = split.feature_statistics(x_train)
-    return Dataset(name=str(config.dataset), task=task, x_train=x_train, y_train=y_train,
-                   x_val=x_val, y_val=y_val, num_classes=num_classes,
-                   class_names=class_names, feature_mean=mean, feature_variance=variance,
-                   input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size)
+    held_out = None if test is None else HeldOut(test[0], test[1], source=test[2],
+                                                  padding_length=length)
+    dataset = Dataset(name=str(config.dataset), task=task, x_train=x_train, y_train=y_train,
+                      x_val=x_val, y_val=y_val, num_classes=num_classes,
+                      class_names=class_names, feature_mean=mean, feature_variance=variance,
+                      input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size,
+                      test_samples=0 if held_out is None else held_out.samples)
+    return dataset, held_out

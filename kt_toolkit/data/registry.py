@@ -3,7 +3,9 @@
 The scikit-learn sets ship with scikit-learn and load offline (`digits_images` is
 `digits` as 8x8x1 images, for CNNs); `synthetic_sentiment` is generated, offline
 too. The `keras.datasets` sets download on first use (to `$KERAS_HOME/datasets`)
-and come with their own split: their test part becomes the validation part. Keras
+and come with their own split: their test part is the run's test part, held out of
+the search (`kt_toolkit.data.HeldOut`); the validation part is cut from their
+training part. Keras
 (and so TensorFlow) is imported only inside their loaders.
 
 Token datasets return ragged sequences (`sequences.as_ragged`): `load_dataset`
@@ -88,10 +90,10 @@ def _keras_images(name):
         import keras
 
         module = getattr(keras.datasets, name)
-        (x, y), (x_val, y_val) = _download(name, module.load_data)
+        (x, y), (x_test, y_test) = _download(name, module.load_data)
         scale = np.float32(1.0 / 255.0)
         return RawData(x=x.astype(np.float32) * scale, y=y.reshape(-1),
-                       x_val=x_val.astype(np.float32) * scale, y_val=y_val.reshape(-1),
+                       x_test=x_test.astype(np.float32) * scale, y_test=y_test.reshape(-1),
                        input_kind="image")
 
     return load
@@ -100,10 +102,10 @@ def _keras_images(name):
 def _load_imdb():
     import keras
 
-    (x, y), (x_val, y_val) = _download(
+    (x, y), (x_test, y_test) = _download(
         "imdb", lambda: keras.datasets.imdb.load_data(num_words=IMDB_NUM_WORDS))
-    return RawData(x=as_ragged(x), y=np.asarray(y), x_val=as_ragged(x_val),
-                   y_val=np.asarray(y_val), input_kind="tokens",
+    return RawData(x=as_ragged(x), y=np.asarray(y), x_test=as_ragged(x_test),
+                   y_test=np.asarray(y_test), input_kind="tokens",
                    vocabulary_size=IMDB_NUM_WORDS)
 
 

@@ -1,6 +1,8 @@
 """Splitting, subsampling (D1), shuffling (F2) and standardization statistics (F1).
 
-All of it is seeded: the same arrays and seed give the same result. Statistics are
+All of it is seeded: the same arrays and seed give the same result. The test part
+(`hold_out`) is cut with a seed of its own, `TEST_SEED`, not the experiment's:
+every run on the same data holds out the same samples, so test scores compare. Statistics are
 fitted on the training part only, so nothing of the validation part leaks into the
 model.
 """
@@ -12,13 +14,15 @@ import numpy as np
 
 from kt_toolkit.errors import DataError
 
-__all__ = ["feature_statistics", "imbalance", "shuffle_arrays", "split", "subsample"]
+__all__ = ["TEST_SEED", "feature_statistics", "fold_indices", "hold_out", "imbalance",
+           "shuffle_arrays", "split", "subsample"]
 
 logger = logging.getLogger(__name__)
 CHUNK = 8192  # samples per pass when computing statistics
+TEST_SEED = 20240  # the test part's own seed: the same held-out samples in every run
 
 
-def _check_class_sizes(y, class_names):
+def _check_class_sizes(y, class_names, key="data.dataset"):
     counts = np.bincount(y)
     rare = np.flatnonzero(counts < 2)
     if len(rare):
@@ -28,7 +32,7 @@ def _check_class_sizes(y, class_names):
         raise DataError(
             f"`dataset` must have at least 2 samples of each class for a stratified "
             f"split. Received: classes with 1 sample: {shown}. Drop them with `classes`, "
-            "or set `task: regression` for a numeric target.", key="data.dataset")
+            "or set `task: regression` for a numeric target.", key=key)
 
 
 def split(x: np.ndarray, y: np.ndarray, *, fraction: float, stratify: bool, shuffle: bool,
@@ -69,6 +73,63 @@ def split(x: np.ndarray, y: np.ndarray, *, fraction: float, stratify: bool, shuf
             f"`validation_split` must leave samples in both parts. Received: "
             f"validation_split={fraction!r} on {len(x)} samples ({error}).{hint}",
             key="data.validation_split") from error
+
+
+def hold_out(x: np.ndarray, y: np.ndarray, *, fraction: float, stratify: bool,
+             shuffle: bool, class_names: Sequence[str] | None = None) -> list[np.ndarray]:
+    """Cuts the test part off `(x, y)`, before anything else sees the data.
+
+    Stratified for classification and seeded with `TEST_SEED` (not the
+    experiment's seed), so every run of the same data holds out the same
+    samples. With `shuffle` false, the last `fraction` of the samples.
+
+    Args:
+        x: Array of features; `y` the encoded targets.
+        fraction: Float in (0, 1), the share held out (`data.test_split`).
+        stratify: Boolean, keep the class proportions (classification).
+        shuffle: Boolean, shuffle before cutting.
+        class_names: Optional list of strings, to name classes in errors.
+
+    Returns:
+        List `[x_rest, x_test, y_rest, y_test]`.
+
+    Raises:
+        DataError: when the data are too small to hold this share out.
+    """
+    from sklearn.model_selection import train_test_split
+
+    if stratify and shuffle:
+        _check_class_sizes(y, class_names, key="data.test_split")
+    try:
+        return train_test_split(x, y, test_size=fraction, shuffle=shuffle,
+                                stratify=y if (stratify and shuffle) else None,
+                                random_state=TEST_SEED if shuffle else None)
+    except ValueError as error:
+        raise DataError(
+            f"`test_split` must leave samples in both parts. Received: "
+            f"test_split={fraction!r} on {len(x)} samples ({error}). Every class needs a "
+            "sample in each part: use a larger fraction or more data.",
+            key="data.test_split") from error
+
+
+def fold_indices(y: np.ndarray, folds: int, *, stratify: bool,
+                 seed: int) -> list[tuple[np.ndarray, np.ndarray]]:
+    """`folds` pairs `(train_index, validation_index)` over `y` (k-fold, `data.cv_folds`).
+
+    Stratified for classification, shuffled and seeded: the same `y` and seed
+    give the same folds in every process (a chief's workers included).
+
+    Args:
+        y: Array of encoded targets (the training and validation parts together).
+        folds: Integer >= 2.
+        stratify: Boolean, keep the class proportions in every fold.
+        seed: Integer, the random state.
+    """
+    from sklearn.model_selection import KFold, StratifiedKFold
+
+    splitter = (StratifiedKFold if stratify else KFold)(folds, shuffle=True,
+                                                         random_state=seed)
+    return list(splitter.split(np.zeros(len(y)), y))
 
 
 def subsample(x: np.ndarray, y: np.ndarray, size: int, *, num_classes: int | None,

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 from kt_toolkit.config import DataConfig
-from kt_toolkit.data import load_dataset
+from kt_toolkit.data import load_dataset, load_parts
 from kt_toolkit.errors import DataError
 
 
@@ -53,24 +53,29 @@ def _fake_images(shape, label_shape, seed=0):
 def test_cifar10_conversion(keras_datasets, monkeypatch):
     monkeypatch.setattr(keras_datasets.cifar10, "load_data",
                         _fake_images((32, 32, 3), (1,)))
-    data = load_dataset(DataConfig(dataset="cifar10"), seed=0)
+    data, test = load_parts(DataConfig(dataset="cifar10"), seed=0)
     assert (data.task, data.input_kind, data.num_classes) == ("multiclass", "image", 10)
-    assert data.x_train.shape == (50, 32, 32, 3) and data.x_val.shape == (20, 32, 32, 3)
-    assert data.y_train.shape == (50,) and data.y_train.dtype == np.int64
+    # The test part is held out; validation is cut from the training part (0.2).
+    assert data.x_train.shape == (40, 32, 32, 3) and data.x_val.shape == (10, 32, 32, 3)
+    assert data.y_train.shape == (40,) and data.y_train.dtype == np.int64
     assert data.x_train.dtype == np.float32
     assert 0.0 <= data.x_train.min() and data.x_train.max() <= 1.0
     assert data.feature_mean.shape == (32, 32, 3)
-    np.testing.assert_array_equal(data.y_val, np.arange(20) % 10)  # test part, as is
+    x_test, y_test = test.open()
+    assert x_test.shape == (20, 32, 32, 3) and x_test.max() <= 1.0
+    np.testing.assert_array_equal(y_test, np.arange(20) % 10)  # the test part, as is
+    assert (test.source, data.test_samples) == ("dataset", 20)
 
 
 def test_fashion_mnist_classes_and_subsample(keras_datasets, monkeypatch):
     monkeypatch.setattr(keras_datasets.fashion_mnist, "load_data",
                         _fake_images((28, 28), ()))
-    data = load_dataset(DataConfig(dataset="fashion_mnist", classes=[2, 5], subsample=6),
-                        seed=0)
+    data, test = load_parts(DataConfig(dataset="fashion_mnist", classes=[2, 5], subsample=6),
+                            seed=0)
     assert data.class_names == ["2", "5"] and data.input_shape == (28, 28)
     assert len(data.x_train) == 6 and np.bincount(data.y_train).tolist() == [3, 3]
-    assert len(data.x_val) == 4  # validation filtered by class, never subsampled
+    assert len(data.x_val) == 2  # a fifth of the 10 training samples of 2 and 5
+    assert test.open()[1].tolist() == [0, 1, 0, 1]  # the test part filtered by class too
 
 
 def test_imdb_padding_covers_ninety_percent(keras_datasets, monkeypatch):
@@ -85,12 +90,14 @@ def test_imdb_padding_covers_ninety_percent(keras_datasets, monkeypatch):
                 (np.array(val, dtype=object), np.array([0, 1])))
 
     monkeypatch.setattr(keras_datasets.imdb, "load_data", load_data)
-    data = load_dataset(DataConfig(dataset="imdb"), seed=0)
+    data, test = load_parts(DataConfig(dataset="imdb", validation_split=0.02), seed=0)
     assert (data.task, data.input_kind, data.vocabulary_size) == ("binary", "tokens", 20000)
-    assert data.x_train.shape == (100, 91) and data.x_val.shape == (2, 91)
+    assert data.x_train.shape == (98, 91) and data.x_val.shape == (2, 91)
     assert data.x_train.dtype == np.int32 and data.x_train.max() < 20000
-    # Zeros after the tokens (cuDNN wants right padding); long reviews keep their end.
-    np.testing.assert_array_equal(data.x_val[0], val[0] + [0] * 86)
-    np.testing.assert_array_equal(data.x_val[1], val[1][-91:])
+    # The test part is padded as the training part says, when it is opened: zeros after
+    # the tokens (cuDNN wants right padding); long reviews keep their end.
+    x_test = test.open()[0]
+    np.testing.assert_array_equal(x_test[0], val[0] + [0] * 86)
+    np.testing.assert_array_equal(x_test[1], val[1][-91:])
     assert data.feature_mean is None and data.feature_variance is None
     assert "tokens, vocabulary 20000" in data.summary()
