@@ -25,6 +25,7 @@ from kt_toolkit.analysis.curve_drawer import CurveDrawer
 from kt_toolkit.compat.collection import collect_young_only
 from kt_toolkit.compat.devices import single_process_environment
 from kt_toolkit.config import ExperimentConfig, load_config, run_directory
+from kt_toolkit.config.stages import stage_run_name
 from kt_toolkit.data import check_data_config
 from kt_toolkit.rundir import RunDirectory, run_lock
 from kt_toolkit.stages import run_stages
@@ -98,9 +99,11 @@ def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
         check_launch_options(**launch)
     else:  # TensorFlow grows into a GPU's memory, so other processes can share it
         single_process_environment()
-    if config.stages:  # coarse to fine (C3)
-        stages = run_stages(config, lambda stage: _run_search(stage, **launch),
-                            overwrite=overwrite)
+    if config.stages:  # coarse to fine (C3); only the last stage's best meets the test part
+        last = len(config.stages) - 1
+        stages = run_stages(config, lambda stage: _run_search(
+            stage, final=stage.output.run_name == stage_run_name(config, last),
+            **launch), overwrite=overwrite)
         result = stages[-1].result
         result.stages = stages
         return result
@@ -108,15 +111,20 @@ def run_experiment(config: ExperimentConfig, *, overwrite: bool = False,
 
 
 def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.0.1",
-                trials_per_process=None, gpus=None, workers_per_gpu=None):
+                trials_per_process=None, gpus=None, workers_per_gpu=None, final=True):
     import keras  # see run_experiment: TensorFlow loads when a search runs
 
+    from kt_toolkit.data import load_parts
     from kt_toolkit.tuners import build_tuner
+    from kt_toolkit.tuners.final import run_final
     from kt_toolkit.tuners.launcher import run_parallel
     from kt_toolkit.tuners.session import (finish_search, prepare_search, resolve_model_space,
                                            run_search)
 
-    data = resolve_model_space(config)  # your own model: its space names the run
+    # The test part stays here, apart from everything the search gets, until the end.
+    data, held_out = load_parts(config.data, seed=config.experiment.seed,
+                                batch_size=config.training.batch_size)
+    data = resolve_model_space(config, data)  # your own model: its space names the run
     with run_lock(run_directory(config)):
         setup = prepare_search(config, overwrite=overwrite, data=data)
         # The report's curves are drawn in the background as trials end (one process);
@@ -139,6 +147,10 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
                 tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
                                     task=setup.data.task)
             result = finish_search(tuner, setup, stopped_reason)
+            if final:  # the best model, once, on the held-out test part (and the refit)
+                run_final(tuner, setup, held_out, refit=config.final.refit,
+                          seed=config.experiment.seed,
+                          batch_size=config.training.batch_size, result=result)
         if config.output.report:
             result.report = _report_or_warn(setup.run_dir)
         return result

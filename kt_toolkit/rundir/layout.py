@@ -9,6 +9,7 @@
 | `trials.csv` | one row per trial | `RunDirectory.write_trials_table` |
 | `tensorboard/` | per-epoch scalars and the HParams experiment | `callbacks.EpochScalars`, `rundir.tensorboard` |
 | `best/model.keras`, `hyperparameters.yaml`, `evaluation.yaml` | the best trial's model, settings, validation scores | `RunDirectory.write_best` |
+| `final/evaluation.yaml`, `final/model.keras` | the test part's scores of the best model (and of its refit on training + validation, `final.refit`), the refit model | `RunDirectory.write_final` |
 | `logs/` | the chief's and workers' logs of a parallel run | `tuners.launcher` |
 | `stages/<n>-<name>/`, `stages.md` | a coarse-to-fine experiment's stages, each a run | `kt_toolkit.stages` |
 | `report.md`, `report.html`, `report/`, `curves/` | the report, its figures, each trial's curves | `analysis.report` |
@@ -22,7 +23,7 @@ Imports nothing but the standard library.
 
 import os
 
-__all__ = ["ABLATIONS_DIR", "BEST_DIR", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR",
+__all__ = ["ABLATIONS_DIR", "BEST_DIR", "FINAL_DIR", "FINAL_SCALARS_SUFFIX", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR",
            "FIGURES_INDEX", "HISTORY_FILE", "LOGS_DIR", "META_FILE", "ORACLE_FILE",
            "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
            "REPORT_DIR", "REPORT_HTML", "REPORT_MD", "RUN_RECORD", "STOPPED_FILE",
@@ -42,6 +43,8 @@ META_FILE = "meta.json"
 TRIALS_TABLE = "trials.csv"
 TENSORBOARD_DIR = "tensorboard"
 BEST_DIR = "best"
+FINAL_DIR = "final"  # the test part's evaluation, once the search ends
+FINAL_SCALARS_SUFFIX = ".test"  # the best trial's TensorBoard run: its test scores
 LOGS_DIR = "logs"
 REPORT_MD = "report.md"
 REPORT_HTML = "report.html"

@@ -13,6 +13,7 @@ from typing import Optional
 
 import yaml
 
+from kt_toolkit._events import EventWriter
 from kt_toolkit._io import as_float, atomic_write_text, read_csv, read_json
 from kt_toolkit.rundir import layout
 from kt_toolkit.rundir.ranking import TrialJudge
@@ -154,6 +155,42 @@ class RunDirectory:
     @property
     def best_model_path(self) -> str:
         return os.path.join(self.best_dir, "model.keras")
+
+    @property
+    def final_dir(self) -> str:
+        return self.file(layout.FINAL_DIR)
+
+    @property
+    def final_model_path(self) -> str:
+        """`final/model.keras`: the best settings retrained on training + validation."""
+        return os.path.join(self.final_dir, "model.keras")
+
+    def write_final(self, record: dict) -> None:
+        """`final/evaluation.yaml`: the test part's scores (see `kt_toolkit.tuners.final`)."""
+        os.makedirs(self.final_dir, exist_ok=True)
+        atomic_write_text(os.path.join(self.final_dir, "evaluation.yaml"),
+                          yaml.safe_dump(record, sort_keys=False))
+
+    def read_final(self) -> dict:
+        """`final/evaluation.yaml`, `{}` when the run has none (no test part, not ended)."""
+        path = os.path.join(self.final_dir, "evaluation.yaml")
+        if not os.path.isfile(path):
+            return {}
+        with open(path, encoding="utf-8") as handle:
+            return yaml.safe_load(handle) or {}
+
+    def write_test_scalars(self, trial_id: str, scalars: dict, *, step: int) -> None:
+        """The test scores as scalars in trial `trial_id`'s TensorBoard run
+        (`accuracy/test` beside `accuracy/validation`), replacing any earlier ones
+        (of this or another trial: the best trial may have changed)."""
+        root = self.file(layout.TENSORBOARD_DIR)
+        for folder, _, names in os.walk(root):
+            for name in names:
+                if name.endswith(layout.FINAL_SCALARS_SUFFIX):
+                    _remove(os.path.join(folder, name))
+        with EventWriter(self.trial_logdir(trial_id), suffix=layout.FINAL_SCALARS_SUFFIX,
+                         atomic=True) as writer:
+            writer.scalars(step, scalars)
 
     # The trials table and what is derived from it --------------------------------
     def rows(self) -> list:

@@ -52,6 +52,9 @@ class RunResult:
         best_warning: String or `None`: why the best model is not to be trusted.
             Set when every completed trial diverged (a diverged trial is the best
             only then: `kt_toolkit.pruning.find_divergence`).
+        final: Dict, `final/evaluation.yaml`: the best model's scores on the
+            held-out test part (`best`), and the refit's (`refit`); empty when
+            the data have no test part and `final.refit` is off.
     """
 
     run_dir: str
@@ -67,6 +70,7 @@ class RunResult:
     report: object = None
     stages: list = dataclasses.field(default_factory=list)
     best_warning: Optional[str] = None
+    final: dict = dataclasses.field(default_factory=dict)
 
     def count(self, status: str) -> int:
         """How many trials ended with `status` (`COMPLETED`, `FAILED`, `PRUNED`…)."""
@@ -106,16 +110,19 @@ class SearchSetup:
     run_dir: str
 
 
-def resolve_model_space(config) -> Optional[object]:
+def resolve_model_space(config, data=None) -> Optional[object]:
     """Your own model's declared space resolved into `config.model.space`.
 
     A run directory is named after the resolved space, so this runs before it
     is named (`builder: "module:Name"` only; the builders' spaces are resolved
-    when the config is loaded). Returns the data it loaded for it, or `None`.
+    when the config is loaded). Returns the data it loaded for it (`data`, when
+    given), or `data` (`None` unless given) for the builders.
     """
     if not is_custom_builder(config.model.builder):
-        return None
-    data = load_dataset(config.data, seed=config.experiment.seed)
+        return data
+    if data is None:
+        data = load_dataset(config.data, seed=config.experiment.seed,
+                            batch_size=config.training.batch_size)
     build_hypermodel(config, data)
     return data
 
@@ -133,7 +140,8 @@ def prepare_search(config, *, overwrite: bool = False,
             the task's model does not log. Raised before anything is written.
     """
     if data is None:
-        data = load_dataset(config.data, seed=config.experiment.seed)
+        data = load_dataset(config.data, seed=config.experiment.seed,
+                            batch_size=config.training.batch_size)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
     hypermodel = build_hypermodel(config, data)
@@ -156,9 +164,10 @@ def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
                                   chance=chance_level(objective, data.task, targets),
                                   task=data.task)
     try:
-        tuner.search(data.x_train, data.y_train, validation_data=(data.x_val, data.y_val),
-                     epochs=config.training.epochs, batch_size=config.training.batch_size,
-                     callbacks=callbacks, verbose=config.training.verbose)
+        args, kwargs = data.fit_data()  # arrays, or streams (your own data)
+        tuner.search(*args, **kwargs, epochs=config.training.epochs,
+                     batch_size=config.training.batch_size, callbacks=callbacks,
+                     verbose=config.training.verbose)
     except RuntimeError as error:
         if not is_consecutive_failure(error):
             raise
@@ -194,7 +203,7 @@ def _export_best(tuner, data, result):
         # The checkpoint holds the optimizer's slots; the rebuilt model has none yet.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = tuner.load_model(trial)
-    evaluation = model.evaluate(data.x_val, data.y_val, verbose=0, return_dict=True)
+    evaluation = model.evaluate(*data.validation_args(), verbose=0, return_dict=True)
     evaluation = {name: float(value) for name, value in evaluation.items()}
     run = tuner.run
     path = run.best_model_path
