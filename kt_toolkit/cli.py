@@ -21,10 +21,13 @@ import threading
 import yaml
 
 from kt_toolkit import __version__
+from kt_toolkit.analysis.final import test_lines
 from kt_toolkit.analysis.trials_text import trials_text
 from kt_toolkit.compat import quiet_backends
 from kt_toolkit.config import dump_config
 from kt_toolkit.config.practices import PRACTICES_LEGEND
+from kt_toolkit.config.tasks import objectives_summary
+from kt_toolkit.data import dataset_task
 from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDirectoryError,
                                SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
@@ -168,6 +171,8 @@ def _print_result(result, *, legend=True):
                               if not k.startswith("tuner/")))
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
         print(f"  best model on the validation split: {scores}")
+        for line in test_lines(result.final, result.objective):  # the held-out test part
+            print(f"  {line}")
         if result.best_warning:  # every completed trial diverged
             print(f"  warning: {result.best_warning}")
     if result.stopped_reason:
@@ -182,6 +187,8 @@ def _print_result(result, *, legend=True):
     if result.best_model_path:
         print(f"  best model: {result.best_model_path}")
         print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
+    if result.final:
+        print(f"  test scores: {os.path.join(run_dir, 'final', 'evaluation.yaml')}")
     print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
     # The run's tensorboard/ folder: TensorBoard then names each trial's run by its id.
     print(f"  TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'tensorboard')}")
@@ -276,6 +283,11 @@ def _command(args):
         config = load_experiment(args.config, args.overrides)
         if args.command == "validate":
             print(dump_config(config), end="")
+            tuner = config.tuner  # the objective and those the task offers, as comments
+            for line in objectives_summary(dataset_task(config.data), objective=tuner.objective,
+                                           direction=tuner.direction,
+                                           builder=config.model.builder):
+                print(f"# {line}")
             return 0
         quiet_backends()
         if args.command == "check":

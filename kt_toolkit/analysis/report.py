@@ -20,6 +20,7 @@ from kt_toolkit.analysis import plots
 from kt_toolkit.analysis._plot_common import _compact
 from kt_toolkit.analysis.ablation import add_ablation_sections
 from kt_toolkit.analysis.figure_files import FigureIndex, study_inputs, write_curves
+from kt_toolkit.analysis.final import final_record, test_lines
 from kt_toolkit.analysis.document import Document
 from kt_toolkit.analysis.importance import (MIN_R2, ImportanceResult,
                                            hyperparameter_importance)
@@ -203,6 +204,7 @@ def _overview(doc, study, verdicts, steps, curves):
         for verdict in verdicts.get(row["trial_id"], []):
             doc.paragraph(f"Verdict: **{verdict.kind.replace('_', ' ')}**: {verdict.summary}. "
                           f"{verdict.advice}")
+    _test_part(doc, study)
     doc.heading(2, "Next steps")
     doc.items(steps, ordered=True)
     if best and best[0]["trial_id"] in curves:
@@ -281,6 +283,17 @@ def _curve_section(doc, study, curves):
             fold.image(curves[trial_id], f"trial {trial_id}")
 
 
+def _test_part(doc, study):
+    """The held-out test part's scores (`final/evaluation.yaml`), when there are any."""
+    lines = test_lines(final_record(study.run_dir), study.objective)
+    if not lines:
+        return
+    doc.heading(2, "Test part")
+    doc.paragraph("Scored once, after the search: no trial, pruning rule, stage or choice "
+                  "in this report read the held-out test part.")
+    doc.items(lines)
+
+
 def _files(doc, study):
     doc.heading(2, "Files")
     run = study.run_dir
@@ -295,6 +308,11 @@ def _files(doc, study):
         return
     doc.items([f"`{os.path.join(run, 'trials.csv')}`: every trial, one row each",
                f"`{os.path.join(run, 'best', 'model.keras')}`: the best model",
+               *([f"`{os.path.join(run, 'final', 'evaluation.yaml')}`: its scores on the "
+                  "held-out test part"] if final_record(run) else []),
+               *([f"`{os.path.join(run, 'final', 'model.keras')}`: the best settings "
+                  "retrained on training + validation (final.refit)"]
+                 if os.path.isfile(os.path.join(run, 'final', 'model.keras')) else []),
                f"`tensorboard --logdir {os.path.join(run, 'tensorboard')}`: per-epoch "
                "scalars and the HParams dashboard",
                f"`{os.path.join(run, 'config.yaml')}`: the resolved config"])

@@ -2,13 +2,16 @@
 
 What KerasTuner's `results_summary()` prints, made readable: one row per trial, only
 the knobs whose value differs between the rows shown, the objective, the status and,
-for a trial that did not complete, why.
+for a trial that did not complete, why. A run whose best model was scored on a
+held-out test part (`final/evaluation.yaml`) gets a `test` column on that trial's
+row, and the refit's test score below the table.
 """
 
 import math
 from collections.abc import Sequence
 from typing import Any
 
+from kt_toolkit.analysis.final import final_record, test_lines, test_score
 from kt_toolkit.errors import invalid, suggest
 from kt_toolkit.rundir.study import Study
 
@@ -56,11 +59,18 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
     rows = _ordered(study, ranked, sort, every_status)
     shown = rows if top is None else rows[:top]
     differing = [knob for knob in knobs if len({_cell(row.get(knob)) for row in shown}) > 1]
-    head = ["rank", "trial", "status", study.objective] + differing + ["best epoch",
-                                                                      "epochs", "seconds"]
+    final = final_record(study.run_dir)
+    tested = test_score(final, study.objective)  # the best model's, on the test part
+    test_head = [f"test {tested[0]}"] if tested else []
+    head = ["rank", "trial", "status", study.objective] + test_head + differing + [
+        "best epoch", "epochs", "seconds"]
     ranks = {row["trial_id"]: number for number, row in enumerate(ranked, start=1)}
+    tested_id = str((final.get("best") or {}).get("trial_id"))
     lines = [[_cell(ranks.get(row["trial_id"])), row["trial_id"], row["status"].lower(),
-              _cell(row.get("objective"))] + [_cell(row.get(knob)) for knob in differing]
+              _cell(row.get("objective"))]
+             + ([_cell(tested[1]) if str(row["trial_id"]) == tested_id else ""]
+                if tested else [])
+             + [_cell(row.get(knob)) for knob in differing]
              + [_cell(row.get("best_epoch")), _cell(row.get("epochs_run")),
                 _cell(row.get("seconds"))] for row in shown]
     counts = _counts(study.rows)
@@ -70,6 +80,10 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
                if row["status"] != "COMPLETED" and row.get("reason")]
     if reasons:
         text += ["", "Why:"] + reasons
+    held_out = test_lines(final, study.objective)
+    if held_out:
+        text += ["", "Held-out test part (final/evaluation.yaml):"] + [
+            f"  {line}" for line in held_out]
     notes = []
     if len(rows) > len(shown):
         notes.append(f"{len(rows) - len(shown)} more not shown (--top {len(rows)} shows "
