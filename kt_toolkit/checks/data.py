@@ -27,6 +27,7 @@ import numpy as np
 from kt_toolkit.checks.report import Finding
 from kt_toolkit.data import registry
 from kt_toolkit.data.files import read_file
+from kt_toolkit.data.sources import is_own_source
 from kt_toolkit.data.sequences import is_ragged
 
 if TYPE_CHECKING:
@@ -44,8 +45,12 @@ MIN_ORDER_SAMPLES = 20
 SCALE_WARN = 10.0  # max |x| of features a model gets unstandardized
 
 
-def read_source(config: "DataConfig") -> "RawData":
-    """The `RawData` of `config.dataset` as its file or registry loader gives it."""
+def read_source(config: "DataConfig") -> "RawData | None":
+    """The `RawData` of `config.dataset` as its file or registry loader gives it;
+    `None` for your own data (a loader, an image folder: `load_dataset` reads it,
+    a bounded sample of a stream)."""
+    if is_own_source(config):
+        return None
     if registry.is_file_path(config.dataset):
         return read_file(config.dataset, target=config.target, header=config.header)
     return registry.get_entry(config.dataset).loader()
@@ -61,6 +66,8 @@ def _nonfinite(array):
 
 def source_finding(raw: "RawData") -> Finding | None:
     """`inputs` as a failure when the source holds NaN/inf, else `None`."""
+    if raw is None:
+        return None
     counts = {}
     for name, array in (("x", raw.x), ("x_val", raw.x_val), ("y", raw.y),
                         ("y_val", raw.y_val)):

@@ -182,18 +182,23 @@ def load_config(path: str | os.PathLike[str], overrides: Iterable[str] = (), *,
 
 
 def _default_module_dir(raw, path):
-    """Your own model (`builder: "module:Name"`) is imported from the experiment
-    file's folder unless `model.module_dir` (relative to that folder) says otherwise;
+    """Your own model (`builder: "module:Name"`) and loader (`data.loader`) are imported
+    from the experiment file's folder unless their section's `module_dir` (relative to
+    that folder) says otherwise;
     kept in `config.yaml` as an absolute path, so the chief and workers of a parallel
     run import it from there too."""
-    model = raw.get("model")
-    if not (isinstance(model, dict) and is_custom_builder(model.get("builder"))):
-        return
     folder = os.path.dirname(os.path.abspath(path))
-    if model.get("module_dir") is None:
-        model["module_dir"] = folder
-    elif isinstance(model["module_dir"], str):  # relative to the experiment file
-        model["module_dir"] = os.path.normpath(os.path.join(folder, model["module_dir"]))
+    model, data = raw.get("model"), raw.get("data")
+    sections = [model] if isinstance(model, dict) and is_custom_builder(
+        model.get("builder")) else []
+    if isinstance(data, dict) and data.get("loader") is not None:
+        sections.append(data)  # your own data: `data.loader` is "module:function" too
+    for section in sections:
+        if section.get("module_dir") is None:
+            section["module_dir"] = folder
+        elif isinstance(section["module_dir"], str):  # relative to the experiment file
+            section["module_dir"] = os.path.normpath(os.path.join(folder,
+                                                                  section["module_dir"]))
 
 
 def _blame(path, overrides, key):

@@ -13,6 +13,7 @@ import keras
 import keras_tuner
 import numpy as np
 
+from kt_toolkit.data.streams import is_stream
 from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels import balance
 from kt_toolkit.hypermodels.heads import (check_task, compile_arguments, is_integer,
@@ -55,6 +56,11 @@ class TunableModel(keras_tuner.HyperModel):
     """
 
     knobs = ()
+    # Set by `from_data` from the `Dataset` (your own data): a `Rescaling` of raw
+    # inputs (an image folder's 0-255 pixels), and a table's adapted FeatureSpace
+    # (the model then takes a dict of raw columns and encodes them first).
+    input_scale: float | None = None
+    preprocessor: Any = None
 
     def __init__(self, input_shape: Sequence[int], *, task: str = "multiclass",
                  num_classes: int | None = None, space: Mapping[str, Any] | None = None,
@@ -110,9 +116,13 @@ class TunableModel(keras_tuner.HyperModel):
             std = float(np.std(data.y_train))
             kwargs.setdefault("target_mean", float(np.mean(data.y_train)))
             kwargs.setdefault("target_std", std if np.isfinite(std) and std > 0 else 1.0)
-        return cls(data.input_shape, task=data.task, num_classes=data.num_classes,
-                   feature_mean=data.feature_mean, feature_variance=data.feature_variance,
-                   **kwargs)
+        hypermodel = cls(data.input_shape, task=data.task, num_classes=data.num_classes,
+                         feature_mean=data.feature_mean,
+                         feature_variance=data.feature_variance, **kwargs)
+        hypermodel.input_scale = getattr(data, "input_scale", None)
+        hypermodel.preprocessor = getattr(data, "preprocessor", None)
+        return hypermodel
+
 
     def declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         """Registers every knob on `hp`; returns a dict of this trial's values.
@@ -155,8 +165,8 @@ class TunableModel(keras_tuner.HyperModel):
     def build(self, hp: keras_tuner.HyperParameters) -> keras.Model:
         values = self.declare(hp)
         with _dtype_policy(self.mixed_precision):
-            inputs = keras.Input(shape=self.input_shape, name="inputs")
-            x = self.build_body(inputs, values)
+            inputs, x = self._inputs()
+            x = self.build_body(x, values)
             # Softmax and the loss in float32: float16 logits overflow and underflow.
             outputs = output_layer(self.task, self.num_classes, dtype="float32")(x)
             if self.task == "regression" and self.target_std is not None:
@@ -165,6 +175,16 @@ class TunableModel(keras_tuner.HyperModel):
             model = keras.Model(inputs, outputs, name=self.name)
         self.compile_model(model, values)
         return model
+
+    def _inputs(self):
+        """`(model inputs, the tensor the body starts from)`: raw inputs, rescaled
+        (`input_scale`) or encoded by a table's FeatureSpace (`preprocessor`)."""
+        if self.preprocessor is not None:
+            return self.preprocessor.get_inputs(), self.preprocessor.get_encoded_features()
+        inputs = keras.Input(shape=self.input_shape, name="inputs")
+        if self.input_scale is None:
+            return inputs, inputs
+        return inputs, keras.layers.Rescaling(self.input_scale, name="rescale")(inputs)
 
     def build_body(self, inputs: keras.KerasTensor,
                    values: Mapping[str, Any]) -> keras.KerasTensor:
@@ -195,13 +215,18 @@ class TunableModel(keras_tuner.HyperModel):
         """
         values = self.declare(hp)
         kwargs["batch_size"] = self.fit_batch_size(hp, kwargs)
+        streamed = is_stream(x)
         if values["class_balance"] != "none" and self.task != "regression" and x is not None:
+            if streamed:  # its batches are made by the stream, not here
+                raise ValueError(f"class_balance={values['class_balance']!r} needs arrays; "
+                                 "this trial got a stream. Balance the classes in your "
+                                 "loader, or fix class_balance to none in model.space.")
             x, y, kwargs = balance.apply(values["class_balance"], x, y, kwargs,
                                          seed=self.seed)
         if values["lr_schedule"] != "constant" and x is not None:
             self._compile_with_schedule(model, values, x, kwargs,
                                         budgeted="tuner/epochs" in hp.values)
-        if isinstance(x, keras.utils.PyDataset):
+        if streamed:  # a PyDataset or tf.data.Dataset is batched already
             kwargs.pop("batch_size")
             return model.fit(x, *args, **kwargs)
         return model.fit(x, y, *args, **kwargs)
@@ -217,8 +242,14 @@ class TunableModel(keras_tuner.HyperModel):
         return min(batch, self.max_batch_size) if self.max_batch_size else batch
 
     def _compile_with_schedule(self, model, values, x, kwargs, *, budgeted=False):
-        if isinstance(x, keras.utils.PyDataset):
-            steps = len(x)
+        if is_stream(x):
+            try:
+                steps = len(x)
+            except TypeError:  # a tf.data.Dataset of unknown length
+                raise ValueError("A learning-rate schedule needs the number of batches per "
+                                 "epoch; this tf.data.Dataset does not know it. Give it "
+                                 "`.apply(tf.data.experimental.assert_cardinality(n))`, or "
+                                 "fix lr_schedule to constant in model.space.") from None
         else:
             samples = len(x) * (1.0 - kwargs.get("validation_split", 0.0))
             steps = max(1, int(np.ceil(samples / kwargs["batch_size"])))

@@ -31,16 +31,14 @@ print(hypermodel.space)  # {'units': {'fixed': 16}}
 
 import contextlib
 import dataclasses
-import importlib
 import inspect
-import os
-import sys
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 import keras
 import keras_tuner
 
+from kt_toolkit._imports import load_object
 from kt_toolkit.config.space import Knob, register, resolve_space
 from kt_toolkit.errors import ConfigError, invalid
 from kt_toolkit.hypermodels.base import TunableModel
@@ -61,23 +59,7 @@ def load_user_object(builder: str, module_dir: str | None = None) -> Any:
         ConfigError: the module does not import (with the import error's own
             message), or has no attribute `Name`.
     """
-    module_name, _, attribute = builder.partition(":")
-    if module_dir and os.path.abspath(module_dir) not in sys.path:
-        # Kept there: KerasTuner may import the module again (a worker, a reload).
-        sys.path.insert(0, os.path.abspath(module_dir))
-    try:
-        module = importlib.import_module(module_name)
-    except Exception as error:  # noqa: BLE001 - any import failure is the user's module
-        where = f" (looked in {module_dir} and the installed packages)" if module_dir else ""
-        raise invalid(_KEY, "an importable module and a name in it", builder,
-                      f"Importing {module_name!r} failed{where}: "
-                      f"{type(error).__name__}: {error}") from None
-    if not hasattr(module, attribute):
-        public = sorted(n for n in vars(module) if not n.startswith("_"))
-        raise invalid(_KEY, f"a name defined in {module_name}", builder,
-                      f"{module_name} has no attribute {attribute!r}; it defines: "
-                      f"{', '.join(public[:12]) or 'nothing public'}.")
-    return getattr(module, attribute)
+    return load_object(builder, module_dir, key=_KEY)
 
 
 def _accepted(cls, data):
