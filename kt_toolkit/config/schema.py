@@ -460,6 +460,22 @@ class ExperimentConfig:
                 section.validate(field.name)
         if self.tuner.seed is None:
             self.tuner.seed = self.experiment.seed
+        self._check_folds()
+
+    def _check_folds(self):
+        """`data.cv_folds` runs one execution per fold: not with Hyperband, nor with
+        `tuner.executions_per_trial` of its own."""
+        if self.data.cv_folds is None:
+            return
+        if self.tuner.algorithm == "hyperband":
+            raise invalid("data.cv_folds", "null with tuner.algorithm hyperband",
+                          self.data.cv_folds, "Hyperband continues a trial's model from "
+                          "round to round, and a fold's model cannot continue another's: "
+                          "use another algorithm, or drop data.cv_folds.")
+        if self.tuner.executions_per_trial != 1:
+            raise invalid("data.cv_folds", "null when tuner.executions_per_trial is above 1",
+                          self.data.cv_folds, "Each fold is one execution of the trial: "
+                          "drop tuner.executions_per_trial.")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)

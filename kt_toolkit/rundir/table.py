@@ -157,6 +157,9 @@ def _row(trial, run_dir, hp_names, cache):
     if status == "FAILED" and not row["reason"]:
         row["reason"] = "objective is NaN" if score is not None else "no result"
     metrics = _metric_values(trial)
+    folds = meta.get("cv") if status == "COMPLETED" else None
+    if isinstance(folds, dict) and folds.get("std") is not None:
+        metrics["cv_std"] = folds["std"]  # data.cv_folds: the spread of the fold scores
     if "learning_rate" not in metrics:
         rate = _history_value(history, "learning_rate", row["best_epoch"])
         if rate is not None:

@@ -97,7 +97,8 @@ def build_tuner(config, hypermodel, run_dir, *, task, overwrite=False):
         "objective": keras_tuner.Objective(objective, direction),
         "seed": tuner_config.seed,
         "max_consecutive_failed_trials": tuner_config.max_consecutive_failed_trials,
-        "executions_per_trial": tuner_config.executions_per_trial,
+        # data.cv_folds: one execution per fold (tuners.folds), scored by their mean.
+        "executions_per_trial": config.data.cv_folds or tuner_config.executions_per_trial,
         "directory": run_dir,
         "project_name": PROJECT_NAME,
         "overwrite": overwrite,

@@ -102,6 +102,7 @@ class RecordingMixin(TunerHooks):
         # layer above passes them down: the experiment's background curve drawer).
         self.trial_listeners = []
         self.trials_per_process = None  # set: `search` ends with ProcessRecycle after so many
+        self.cross_validation = None  # data.cv_folds: a tuners.folds.CrossValidation
         self._trials_run = 0
         accepted = inspect.signature(self.oracle_class).parameters
         oracle_kwargs = {name: kwargs.pop(name) for name in list(kwargs) if name in accepted}
@@ -158,6 +159,9 @@ class RecordingMixin(TunerHooks):
     def build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
         self._executions[trial.trial_id] = execution + 1
+        folds = self.cross_validation
+        if folds is not None:  # data.cv_folds: execution i trains and scores fold i
+            args, kwargs = folds.arguments(execution, kwargs)
         path = self.run.history_path(trial.trial_id)
         logdir = self.run.trial_logdir(trial.trial_id)
         if self.executions_per_trial > 1:
@@ -176,6 +180,8 @@ class RecordingMixin(TunerHooks):
             if gpu_oom_error(error) is None:
                 raise
             results = self._after_oom(trial, args, kwargs, error, size.parameters)
+        if folds is not None:
+            folds.record(trial.trial_id, execution, results, self.oracle.objective)
         pruned = pruning_record(callbacks)  # the trial ends COMPLETED, marked in meta.json
         if pruned is not None:
             self._pruned.setdefault(trial.trial_id, pruned)
@@ -243,6 +249,8 @@ class RecordingMixin(TunerHooks):
             meta["pruned"] = self._pruned.pop(trial.trial_id)
         if trial.trial_id in self._oom_retries:  # retried at half its batch size
             meta["oom_retry"] = self._oom_retries.pop(trial.trial_id)
+        if self.cross_validation is not None:  # each fold's score, their mean and spread
+            meta["cv"] = self.cross_validation.summary(trial.trial_id)
         if trial.status in ("FAILED", "INVALID"):
             # A worker's message never reaches the chief's trial.json (KerasTuner's
             # proto has no field for it): the reason is kept here too.

@@ -15,6 +15,8 @@ import os
 import warnings
 from typing import Optional
 
+import numpy as np
+
 from kt_toolkit.callbacks import default_callbacks
 from kt_toolkit.callbacks.pruning import chance_level
 from kt_toolkit.compat import is_consecutive_failure
@@ -22,7 +24,9 @@ from kt_toolkit.config.knobs import is_custom_builder
 from kt_toolkit.data import load_dataset
 from kt_toolkit.hypermodels import build_hypermodel
 from kt_toolkit.rundir import RunDirectory, prepare_run_dir, tidy_value
+from kt_toolkit.errors import invalid
 from kt_toolkit.tuners.build import resolve_objective
+from kt_toolkit.tuners.folds import CrossValidation
 
 __all__ = ["RunResult", "SearchSetup", "finish_search", "prepare_search", "resolve_model_space",
            "run_search"]
@@ -144,6 +148,9 @@ def prepare_search(config, *, overwrite: bool = False,
                             batch_size=config.training.batch_size)
     logger.info("Data: %s", data.summary())
     objective, direction = resolve_objective(config.tuner, data.task)
+    if config.data.cv_folds and data.is_streamed:
+        raise invalid("data.cv_folds", "null for streamed data", config.data.cv_folds,
+                      "Folds are cut from arrays; load the data as arrays, or drop cv_folds.")
     hypermodel = build_hypermodel(config, data)
     if run_dir is None:
         run_dir = prepare_run_dir(config, overwrite=overwrite)
@@ -165,6 +172,8 @@ def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
                                   task=data.task)
     try:
         args, kwargs = data.fit_data()  # arrays, or streams (your own data)
+        if config.data.cv_folds:  # each execution of a trial is a fold (tuners.folds)
+            args, kwargs = _folds(tuner, config, data)
         tuner.search(*args, **kwargs, epochs=config.training.epochs,
                      batch_size=config.training.batch_size, callbacks=callbacks,
                      verbose=config.training.verbose)
@@ -179,6 +188,16 @@ def run_search(tuner, config, setup: SearchSetup) -> Optional[str]:
         logger.error("Search stopped: %s", reason)
         return reason
     return None
+
+
+def _folds(tuner, config, data):
+    """Sets the tuner's folds over training + validation; `(args, kwargs)` of `search`."""
+    x = np.concatenate([data.x_train, data.x_val])
+    y = np.concatenate([data.y_train, data.y_val])
+    tuner.cross_validation = CrossValidation(x, y, folds=config.data.cv_folds,
+                                             stratify=data.num_classes is not None,
+                                             seed=config.experiment.seed)
+    return (x, y), {}
 
 
 def finish_search(tuner, setup: SearchSetup, stopped_reason: Optional[str] = None) -> RunResult:
