@@ -1,9 +1,9 @@
 """Registers kt_toolkit's Keras objects once Keras is imported, without importing it.
 
 A model saved with a kt_toolkit schedule (`lr_schedule: noam`, `multistep`, a
-continued Hyperband round) reloads with `keras.saving.load_model` only if the
-schedule classes are registered with Keras, which importing `kt_toolkit.schedules`
-does. `import kt_toolkit` must stay free of Keras and TensorFlow (the CLI starts in
+continued Hyperband round) or an F1 objective (`LabelF1Score`) reloads with
+`keras.saving.load_model` only if those classes are registered with Keras, which
+importing `kt_toolkit.schedules` and `kt_toolkit.hypermodels.metrics` does. `import kt_toolkit` must stay free of Keras and TensorFlow (the CLI starts in
 well under a second and `kt_toolkit.config` is pure), so it cannot import the
 schedules itself. Instead `install()`:
 
@@ -25,7 +25,7 @@ __all__ = ["install"]
 
 logger = logging.getLogger(__name__)
 
-REGISTERING_MODULES = ("kt_toolkit.schedules",)
+REGISTERING_MODULES = ("kt_toolkit.schedules", "kt_toolkit.hypermodels.metrics")
 
 
 def _register():

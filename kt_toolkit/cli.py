@@ -28,6 +28,7 @@ from kt_toolkit.config import dump_config
 from kt_toolkit.config.practices import PRACTICES_LEGEND
 from kt_toolkit.config.tasks import objectives_summary
 from kt_toolkit.data import dataset_task
+from kt_toolkit.data.sources import describe_source
 from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDirectoryError,
                                SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
@@ -287,6 +288,8 @@ def _command(args):
             for line in objectives_summary(dataset_task(config.data), objective=tuner.objective,
                                            direction=tuner.direction,
                                            builder=config.model.builder):
+                print(f"# {line}")
+            for line in describe_source(config.data):  # your own data: what is read
                 print(f"# {line}")
             return 0
         quiet_backends()

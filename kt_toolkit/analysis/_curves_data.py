@@ -15,9 +15,8 @@ import typing
 import numpy as np
 
 from kt_toolkit._io import as_float
-from kt_toolkit.config.tasks import DATA_LOSSES
+from kt_toolkit.config.tasks import DATA_LOSSES, is_bounded_score
 
-BOUNDED_METRICS = ("accuracy", "auc", "precision", "recall")  # as `Study.is_bounded_metric`
 TRAIN_ONLY_KNOBS = ("dropout", "recurrent_dropout", "augment_flip", "augment_translation",
                     "augment_crop")  # act only while training, so they lower train metrics
 HYPERBAND_BUDGET = "tuner/epochs"
@@ -94,7 +93,7 @@ class Curves:
                    columns={name: np.array([as_float(row.get(name)) for row in history])
                             for name in names},
                    objective=objective, metric=metric, maximize=direction == "max",
-                   bounded=any(metric.endswith(name) for name in BOUNDED_METRICS), **kwargs)
+                   bounded=is_bounded_score(metric), **kwargs)
 
     def __len__(self) -> int:
         return len(self.epochs)

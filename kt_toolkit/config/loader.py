@@ -14,6 +14,7 @@ import yaml
 
 from kt_toolkit.config._build import build_config
 from kt_toolkit.config.knobs import is_custom_builder
+from kt_toolkit.config.tasks import custom_metric
 from kt_toolkit.config.schema import ExperimentConfig
 from kt_toolkit.config.stages import validate_stages
 from kt_toolkit.errors import ConfigError
@@ -191,6 +192,13 @@ def _default_module_dir(raw, path):
     model, data = raw.get("model"), raw.get("data")
     sections = [model] if isinstance(model, dict) and is_custom_builder(
         model.get("builder")) else []
+    tuner = raw.get("tuner")
+    if not sections and isinstance(tuner, dict) and custom_metric(str(tuner.get("objective"))):
+        # a custom metric ("module:function") is imported from model.module_dir too
+        if model is None:
+            model = raw["model"] = {}
+        if isinstance(model, dict):
+            sections.append(model)
     if isinstance(data, dict) and data.get("loader") is not None:
         sections.append(data)  # your own data: `data.loader` is "module:function" too
     for section in sections:

@@ -63,7 +63,9 @@ def build_hypermodel(config: "ExperimentConfig", data: "Dataset") -> "TunableMod
                                        seed=config.experiment.seed,
                                        mixed_precision=training.mixed_precision,
                                        jit_compile=training.jit_compile,
-                                       steps_per_execution=training.steps_per_execution)
+                                       steps_per_execution=training.steps_per_execution,
+                                       objective=config.tuner.objective,
+                                       module_dir=config.model.module_dir)
 
 
 def __getattr__(name: str) -> Any:

@@ -18,6 +18,7 @@ from kt_toolkit.errors import invalid
 from kt_toolkit.hypermodels import balance
 from kt_toolkit.hypermodels.heads import (check_task, compile_arguments, is_integer,
                                           output_layer)
+from kt_toolkit.hypermodels.metrics import objective_metric
 from kt_toolkit.hypermodels.optimizers import make_optimizer
 from kt_toolkit.config.space import register, resolve_space
 
@@ -53,6 +54,12 @@ class TunableModel(keras_tuner.HyperModel):
             regression's target scaling) kept in float32. Defaults to `None`.
         jit_compile: Boolean, compile with XLA. Defaults to `False`.
         steps_per_execution: Integer >= 1, batches per compiled call. Defaults to `1`.
+        objective: Optional string, `tuner.objective` as written
+            (`"val_f1_score"`, `"mymetrics:func"`): a metric it names that the
+            task's metrics do not include is compiled too
+            (`kt_toolkit.hypermodels.metrics.objective_metric`). Defaults to `None`.
+        module_dir: Optional string, the folder a custom metric's module is
+            imported from. Defaults to `None`.
     """
 
     knobs = ()
@@ -69,7 +76,8 @@ class TunableModel(keras_tuner.HyperModel):
                  target_mean: float | None = None, target_std: float | None = None,
                  discrete: bool = False,
                  seed: int = 0, name: str | None = None, mixed_precision: str | None = None,
-                 jit_compile: bool = False, steps_per_execution: int = 1) -> None:
+                 jit_compile: bool = False, steps_per_execution: int = 1,
+                 objective: str | None = None, module_dir: str | None = None) -> None:
         super().__init__(name=name or type(self).__name__.lower(), tunable=True)
         if not input_shape or not all(isinstance(d, (int, np.integer)) and d > 0
                                       for d in input_shape):
@@ -108,6 +116,9 @@ class TunableModel(keras_tuner.HyperModel):
         self.mixed_precision = mixed_precision
         self.jit_compile = jit_compile
         self.steps_per_execution = int(steps_per_execution)
+        self.objective, self.module_dir = objective, module_dir
+        # A metric the objective names that cannot be made fails here, not in trial 0.
+        objective_metric(objective, task, num_classes=self.num_classes, module_dir=module_dir)
 
     @classmethod
     def from_data(cls, data: "Dataset", **kwargs: Any) -> "TunableModel":
@@ -122,7 +133,6 @@ class TunableModel(keras_tuner.HyperModel):
         hypermodel.input_scale = getattr(data, "input_scale", None)
         hypermodel.preprocessor = getattr(data, "preprocessor", None)
         return hypermodel
-
 
     def declare(self, hp: keras_tuner.HyperParameters) -> dict[str, Any]:
         """Registers every knob on `hp`; returns a dict of this trial's values.
@@ -200,7 +210,9 @@ class TunableModel(keras_tuner.HyperModel):
         # A mixed_float16 model's optimizer gets Keras's loss scaling in compile.
         model.compile(optimizer=optimizer, jit_compile=self.jit_compile,
                       steps_per_execution=self.steps_per_execution,
-                      **compile_arguments(self.task))
+                      **compile_arguments(self.task, self.objective,
+                                          num_classes=self.num_classes,
+                                          module_dir=self.module_dir))
 
     def fit(self, hp: keras_tuner.HyperParameters, model: keras.Model,
             x: np.ndarray | keras.utils.PyDataset | None = None, y: np.ndarray | None = None,

@@ -41,7 +41,9 @@ import keras_tuner
 from kt_toolkit._imports import load_object
 from kt_toolkit.config.space import Knob, register, resolve_space
 from kt_toolkit.errors import ConfigError, invalid
+from kt_toolkit.config.tasks import resolve_objective
 from kt_toolkit.hypermodels.base import TunableModel
+from kt_toolkit.hypermodels.metrics import check_logged_objective
 
 if TYPE_CHECKING:
     from kt_toolkit.config.schema import ExperimentConfig
@@ -216,7 +218,9 @@ def build_user_model(config: "ExperimentConfig", data: "Dataset") -> keras_tuner
                                       seed=config.experiment.seed,
                                       mixed_precision=training.mixed_precision,
                                       jit_compile=training.jit_compile,
-                                      steps_per_execution=training.steps_per_execution)
+                                      steps_per_execution=training.steps_per_execution,
+                                      objective=config.tuner.objective,
+                                      module_dir=model.module_dir)
     elif inspect.isclass(target) and issubclass(target, keras_tuner.HyperModel):
         try:
             instance = target(**_accepted(target, data))
@@ -234,4 +238,22 @@ def build_user_model(config: "ExperimentConfig", data: "Dataset") -> keras_tuner
                       "subclass, or a build(hp) function", model.builder,
                       f"It names {type(target).__name__} {target!r:.60}.")
     model.space = hypermodel.space
+    if isinstance(hypermodel, UserModel):
+        _check_objective(hypermodel, config, data)
     return hypermodel
+
+
+def _check_objective(hypermodel: UserModel, config: "ExperimentConfig",
+                     data: "Dataset") -> None:
+    """Builds the model once more (defaults) and checks that it logs the objective."""
+    objective, _ = resolve_objective(config.tuner.objective, config.tuner.direction,
+                                     data.task)
+    target = hypermodel.target
+    own_fit = (isinstance(target, keras_tuner.HyperModel)
+               and type(target).fit is not keras_tuner.HyperModel.fit)
+    try:
+        built = hypermodel.build(keras_tuner.HyperParameters())
+        check_logged_objective(built, objective, data.x_train, data.y_train,
+                               builder=config.model.builder, own_fit=own_fit)
+    finally:
+        keras.backend.clear_session()

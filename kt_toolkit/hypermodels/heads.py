@@ -7,6 +7,7 @@ import keras
 
 from kt_toolkit.errors import invalid
 from kt_toolkit.config.tasks import TASKS
+from kt_toolkit.hypermodels.metrics import objective_metric
 
 __all__ = ["check_task", "compile_arguments", "is_integer", "output_layer"]
 
@@ -39,8 +40,23 @@ def output_layer(task: str, num_classes: int | None, *, name: str = "output",
     return keras.layers.Dense(units, activation=activation, name=name, dtype=dtype)
 
 
-def compile_arguments(task: str) -> dict[str, Any]:
-    """`loss` and `metrics` for `model.compile`, named as `tasks.TASKS` lists them."""
+def compile_arguments(task: str, objective: str | None = None, *,
+                      num_classes: int | None = None,
+                      module_dir: str | None = None) -> dict[str, Any]:
+    """`loss` and `metrics` for `model.compile`, named as `tasks.TASKS` lists them.
+
+    With `objective` (`tuner.objective` as written), the metric it names is
+    compiled too when the task's own do not log it (`objective_metric`, whose
+    arguments these are).
+    """
+    arguments = _task_arguments(task)
+    extra = objective_metric(objective, task, num_classes=num_classes, module_dir=module_dir)
+    if extra is not None:
+        arguments["metrics"].append(extra)
+    return arguments
+
+
+def _task_arguments(task: str) -> dict[str, Any]:
     # `crossentropy` and `mse` repeat the loss without the weight penalties that
     # Keras adds to `loss` (kt_toolkit.config.tasks: the data loss, issue 17).
     if task == "multiclass":

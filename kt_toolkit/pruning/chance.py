@@ -6,6 +6,8 @@
 targets.
 """
 
+import re
+
 import numpy as np
 import numpy.typing as npt
 
@@ -98,9 +100,15 @@ def chance_level(objective: str, task: str, y: npt.ArrayLike | None) -> float | 
     |---|---|
     | `accuracy` | the majority class's share (1/num_classes when balanced) |
     | `auc` | 0.5 |
+    | `pr_auc`, binary | the positive class's share |
+    | `top_<k>_accuracy` | the k most frequent classes' share |
     | `loss` or `crossentropy`, classification | cross-entropy of predicting the class shares: their entropy |
     | `loss` or `mse`, regression | the variance of `y` (predicting the mean) |
+    | `rmse` | the standard deviation of `y` |
     | `mae` | mean absolute deviation from the median |
+
+    Precision, recall, F1 and custom metrics have no chance level here (it
+    depends on how the model that learned nothing guesses): `None`.
 
     Example:
 
@@ -127,12 +135,19 @@ def chance_level(objective: str, task: str, y: npt.ArrayLike | None) -> float | 
         shares = np.unique(y, return_counts=True)[1] / len(y)
         if metric == "accuracy":
             return float(shares.max())
+        top_k = re.fullmatch(r"top_([1-9][0-9]*)_accuracy", metric)
+        if top_k:
+            return float(np.sort(shares)[::-1][:int(top_k.group(1))].sum())
+        if metric == "pr_auc" and task == "binary":
+            return float(np.mean(y == 1))
         if metric in ("loss", "crossentropy"):
             return float(-(shares * np.log(shares)).sum())
         return None
     y = y.astype("float64")
     if metric in ("loss", "mse"):
         return float(y.var())
+    if metric == "rmse":
+        return float(y.std())
     if metric == "mae":
         return float(np.abs(y - np.median(y)).mean())
     return None

@@ -45,8 +45,11 @@ __all__ = ["BOUNDED_SCORES", "DEFAULT_DIVERGENCE_RULE", "Divergence", "Divergenc
 MAX_CROSSENTROPY = -math.log(1e-7) + 0.1
 """The highest cross-entropy of clipped probabilities (Keras clips at epsilon = 1e-7)."""
 
-BOUNDED_SCORES = ("accuracy", "auc", "precision", "recall")
-"""Training scores in [0, 1], higher better: `saturated` is ruled out once one rose."""
+BOUNDED_SCORES = ("accuracy", "auc", "precision", "recall", "f1_score")
+"""Training scores in [0, 1], higher better: `saturated` is ruled out once one rose.
+
+The same as `kt_toolkit.config.tasks.BOUNDED_SCORES` (this package imports nothing of
+kt_toolkit but `_io` and `errors`; a test keeps the two equal)."""
 
 
 @dataclasses.dataclass(frozen=True)

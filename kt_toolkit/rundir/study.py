@@ -18,15 +18,13 @@ from typing import Any
 import yaml
 
 from kt_toolkit._io import as_float, read_csv
-from kt_toolkit.config.tasks import objective_direction
+from kt_toolkit.config.tasks import is_bounded_score, objective_direction
 from kt_toolkit.pruning.divergence import Divergence
 from kt_toolkit.rundir.layout import CONFIG_FILE, HISTORY_FILE, META_FILE, RUN_RECORD, trial_dir
 from kt_toolkit.rundir.ranking import TrialJudge, chained_history
 from kt_toolkit.rundir.table import trial_rows
 
 __all__ = ["Domain", "Study", "load_study"]
-
-_ACCURACY_LIKE = ("accuracy", "auc", "precision", "recall")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -105,8 +103,8 @@ class Study:
 
     @property
     def is_bounded_metric(self) -> bool:
-        """Whether the objective lives in [0, 1] with 1 best (accuracy, AUC, …)."""
-        return any(self.metric.endswith(name) for name in _ACCURACY_LIKE)
+        """Whether the objective lives in [0, 1] with 1 best (accuracy, AUC, F1, …)."""
+        return is_bounded_score(self.metric)
 
     @property
     def tuned_knobs(self) -> list[str]:

@@ -33,7 +33,8 @@ from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from kt_toolkit._events import EventWriter
 from kt_toolkit.config.knobs import BUILDERS, builder_knobs
-from kt_toolkit.config.tasks import TASKS, allowed_objectives
+from kt_toolkit.config.knobs import is_custom_builder
+from kt_toolkit.config.tasks import TASKS, logged_metrics
 from kt_toolkit.rundir.layout import TENSORBOARD_DIR, trial_logdir
 from kt_toolkit.rundir.study import Domain
 
@@ -92,9 +93,9 @@ def _hp_value(value):
 
 def _metric_names(study):
     """The objective first, then the task's other train and validation scores."""
-    if study.task in TASKS:
-        names = list(allowed_objectives(study.task))
-    else:  # a run without run.json: the metrics its trials recorded
+    if study.task in TASKS and not is_custom_builder(study.record.get("builder") or ""):
+        names = list(logged_metrics(study.task, study.objective))
+    else:  # a model of your own, or a run without run.json: what its trials recorded
         names = []
         for row in study.rows:
             names.extend(key[len("metric:"):] for key in row if key.startswith("metric:")
