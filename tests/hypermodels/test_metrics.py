@@ -1,0 +1,118 @@
+"""The objective's metric, compiled besides the task's own (issue 14, part 4)."""
+
+import logging
+import sys
+import uuid
+
+import keras
+import numpy as np
+import pytest
+from sklearn.metrics import f1_score
+
+from kt_toolkit.errors import ConfigError
+from kt_toolkit.hypermodels.metrics import (LabelF1Score, check_logged_objective,
+                                            objective_metric)
+
+RNG = np.random.default_rng(0)
+
+
+def test_label_f1_score_is_sklearns_macro_and_binary_f1():
+    y = RNG.integers(0, 4, 64)
+    p = RNG.random((64, 4))
+    metric = objective_metric("val_f1_score", "multiclass", num_classes=4)
+    metric.update_state(y, p)
+    assert float(metric.result()) == pytest.approx(f1_score(y, p.argmax(1), average="macro"),
+                                                   abs=1e-6)
+    yb, pb = RNG.integers(0, 2, 64), RNG.random((64, 1))
+    metric = objective_metric("f1_score", "binary")
+    metric.update_state(yb, pb)
+    assert float(metric.result()) == pytest.approx(f1_score(yb, pb[:, 0] > 0.5), abs=1e-6)
+    restored = LabelF1Score.from_config(LabelF1Score(4).get_config())
+    assert restored.num_classes == 4 and restored.average == "macro"
+
+
+def test_only_a_metric_the_task_lacks_is_made_and_a_wrong_one_says_what_exists():
+    assert objective_metric("val_auc", "binary") is None  # compiled already
+    assert objective_metric("auto", "multiclass", num_classes=3) is None
+    made = {name: objective_metric(name, task, num_classes=10) for name, task in [
+        ("val_precision", "binary"), ("val_rmse", "regression"),
+        ("val_top_3_accuracy", "multiclass")]}
+    assert {name: m.name for name, m in made.items()} == {
+        "val_precision": "precision", "val_rmse": "rmse",
+        "val_top_3_accuracy": "top_3_accuracy"}
+    with pytest.raises(ConfigError, match="k below the 3 classes"):
+        objective_metric("val_top_3_accuracy", "multiclass", num_classes=3)
+    with pytest.raises(ConfigError, match="val_f1_score") as info:
+        objective_metric("val_pr_auc", "multiclass", num_classes=3)
+    assert info.value.key == "tuner.objective"
+
+
+@pytest.fixture
+def module(tmp_path, monkeypatch):
+    """`module(source)`: the name of a fresh module in `tmp_path` holding `source`."""
+    monkeypatch.setattr(sys, "path", list(sys.path))
+
+    def write(source):
+        name = f"mymetrics_{uuid.uuid4().hex[:8]}"
+        (tmp_path / f"{name}.py").write_text(source)
+        return name
+    return write
+
+
+def test_a_custom_metric_is_a_function_or_a_metric_class(tmp_path, module):
+    name = module("import keras\n"
+                  "def gap(y_true, y_pred):\n"
+                  "    return keras.ops.abs(keras.ops.mean(y_pred) - keras.ops.mean(y_true))\n"
+                  "class Count(keras.metrics.Sum):\n"
+                  "    def update_state(self, y_true, y_pred, sample_weight=None):\n"
+                  "        return super().update_state(keras.ops.ones_like(y_true))\n"
+                  "NOT_A_METRIC = 3\n")
+    gap = objective_metric(f"{name}:gap", "regression", module_dir=str(tmp_path))
+    gap.update_state(np.array([1.0, 2.0]), np.array([[2.0], [3.0]]))
+    assert gap.name == "gap" and float(gap.result()) == pytest.approx(1.0)
+    count = objective_metric(f"{name}:Count", "binary", module_dir=str(tmp_path))
+    count.update_state(np.zeros(5), np.zeros((5, 1)))
+    assert count.name == "Count" and float(count.result()) == 5.0
+    with pytest.raises(ConfigError, match="It names int 3"):
+        objective_metric(f"{name}:NOT_A_METRIC", "binary", module_dir=str(tmp_path))
+    with pytest.raises(ConfigError, match="ModuleNotFoundError") as info:
+        objective_metric("no_such_module_here:gap", "binary", module_dir=str(tmp_path))
+    assert info.value.key == "tuner.objective"
+
+
+def _own_model():
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(3, activation="softmax")])
+    model.compile("adam", "sparse_categorical_crossentropy", metrics=["acc"])
+    return model
+
+
+def test_a_model_of_your_own_must_log_the_objective(caplog):
+    x, y = RNG.random((10, 4)).astype("float32"), RNG.integers(0, 3, 10)
+    model = _own_model()
+    check_logged_objective(model, "val_acc", x, y, builder="own:build")  # it logs it
+    with pytest.raises(ConfigError) as info:
+        check_logged_objective(model, "val_f1_score", x, y, builder="own:build")
+    message = str(info.value)
+    assert info.value.key == "tuner.objective" and "Received: objective='val_f1_score'" in message
+    assert "(own:build) logs: val_acc, val_loss, acc, loss." in message
+    with caplog.at_level(logging.WARNING):  # its own fit may report it
+        check_logged_objective(model, "val_f1_score", x, y, builder="own:build", own_fit=True)
+    assert "val_acc, val_loss" in caplog.text
+
+
+def test_the_builders_compile_the_objectives_metric_only_when_asked():
+    from kt_toolkit.hypermodels import HyperMLP
+
+    import keras_tuner
+
+    x, y = RNG.random((12, 4)).astype("float32"), RNG.integers(0, 3, 12)
+    logged = {}
+    for objective in (None, "val_top_2_accuracy", "val_f1_score"):
+        builder = HyperMLP((4,), task="multiclass", num_classes=3, objective=objective)
+        model = builder.build(keras_tuner.HyperParameters())
+        logged[objective] = set(model.evaluate(x, y, verbose=0, return_dict=True))
+    assert logged[None] == {"loss", "accuracy", "crossentropy"}
+    assert logged["val_top_2_accuracy"] - logged[None] == {"top_2_accuracy"}
+    assert logged["val_f1_score"] - logged[None] == {"f1_score"}
+    with pytest.raises(ConfigError, match="val_accuracy"):  # fails when made, not in trial 0
+        HyperMLP((4,), task="multiclass", num_classes=3, objective="val_recall")
