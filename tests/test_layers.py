@@ -14,7 +14,7 @@ ROOT = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
 
 # Lowest first; a file may import files of its own layer or of a lower one.
 LAYERS = [
-    ("errors", "_io", "_events", "compat"),
+    ("errors", "_io", "_events", "_imports", "compat"),
     ("config",),
     ("data",),
     ("hypermodels", "schedules", "pruning", "callbacks"),

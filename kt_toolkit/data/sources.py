@@ -1,5 +1,7 @@
 """Your own data sources: a loader function, an image folder, a mixed-type table.
 
+(`tables.py`: a `.csv` with categorical or text columns, or a `.parquet` file.)
+
 `open_source` is what `load_dataset` asks first. Arrays (a loader's `(x, y)` or
 dict of array parts) come back as a `RawData` and go through the usual pipeline
 (split, classes, subsample, standardization); streams (a loader's `PyDataset` or
@@ -12,22 +14,24 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from kt_toolkit.data import images, loaders, streams
+from kt_toolkit.data import images, loaders, streams, tables
 from kt_toolkit.data.dataset import Dataset, HeldOut
 from kt_toolkit.errors import DataError
 
 if TYPE_CHECKING:
     from kt_toolkit.config.schema import DataConfig
 
-__all__ = ["is_own_source", "open_source", "source_task"]
+__all__ = ["describe_source", "is_own_source", "open_source", "source_task"]
 
 logger = logging.getLogger(__name__)
 _ARRAYS_ONLY = ("subsample", "classes", "imbalance", "test_split", "cv_folds")
 
 
 def is_own_source(config: "DataConfig") -> bool:
-    """Whether `config` names a loader or an image folder (not a registry name/file)."""
-    return config.loader is not None or images.is_image_folder(config.dataset)
+    """Whether `config` names a loader, an image folder or a table with categorical or
+    text columns (not a registry name, an .npz or a numeric .csv)."""
+    return (config.loader is not None or images.is_image_folder(config.dataset)
+            or tables.is_table(config))
 
 
 def source_task(config: "DataConfig") -> str | None:
@@ -36,10 +40,36 @@ def source_task(config: "DataConfig") -> str | None:
     Raises:
         DataError: an image folder that is missing, has one class or no images.
     """
-    if config.loader is None and images.is_image_folder(config.dataset):
+    if (config.loader is None and not tables.is_table(config)
+            and images.is_image_folder(config.dataset)):
         classes = [name for name, n in images.class_folders(str(config.dataset)).items() if n]
         return "binary" if len(classes) == 2 else "multiclass"
     return None
+
+
+def describe_source(config: "DataConfig") -> list[str]:
+    """Lines `kt-toolkit validate` prints about your own data (none for other data).
+
+    Raises:
+        DataError: see `tables.column_kinds` and `images.class_folders`.
+    """
+    if config.loader is not None:
+        return [f"data: {config.loader}() returns arrays or streams; of a stream only a "
+                f"sample of the first {streams.SAMPLE_BATCHES} batches (at most "
+                f"{streams.SAMPLE_SAMPLES} samples) is read for the input shape, task, "
+                "classes and checks"]
+    if tables.is_table(config):
+        kinds = tables.column_kinds(config)
+        return ["columns: " + ", ".join(f"{name} {kind}" for name, kind in kinds.items())
+                + (" (inferred)" if not config.columns else "")]
+    if images.is_image_folder(config.dataset):
+        counts = images.class_folders(str(config.dataset))
+        return [f"image folder: {len(counts)} classes ("
+                + ", ".join(f"{name} {n}" for name, n in counts.items())
+                + f" images), resized to {config.image_size[0]}x{config.image_size[1]} "
+                f"{config.color_mode}, streamed; checks read a sample of the first "
+                f"{streams.SAMPLE_BATCHES} batches"]
+    return []
 
 
 def open_source(config: "DataConfig", *, seed: int, batch_size: int) -> tuple[Any, Any]:
@@ -54,6 +84,8 @@ def open_source(config: "DataConfig", *, seed: int, batch_size: int) -> tuple[An
         dataset = streamed_dataset(config, value["train"], value["validation"],
                                    name=config.loader, key=loaders.KEY)
         return dataset, held
+    if tables.is_table(config):
+        return tables.read_table(config, seed=seed, batch_size=batch_size)
     train, validation, classes = images.read_image_folder(config, batch_size=batch_size,
                                                           seed=seed)
     dataset = streamed_dataset(config, train, validation, name=str(config.dataset),

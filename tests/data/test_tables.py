@@ -1,0 +1,77 @@
+"""Tables with categorical and text columns (issue 14, item 2): a `.csv` this test
+writes, tuned end to end; the saved best model takes raw rows."""
+
+import csv
+import os
+
+import numpy as np
+import pytest
+import yaml
+
+from kt_toolkit._io import read_csv
+from kt_toolkit.cli import main
+
+WORDS = ["good", "bad", "fine", "great", "poor", "ok", "nice", "awful"]
+
+
+def _write_table(path, rows=240, missing=()):
+    """`color` (categorical), `note` (text), `size` (numeric), `label` (the target:
+    yes when red or large). Rows in `missing` have no size."""
+    rng = np.random.default_rng(0)
+    with open(path, "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(["color", "note", "size", "label"])
+        for row in range(rows):
+            color = ["red", "green", "blue"][row % 3]
+            size = float(np.round(rng.normal(10, 3), 2))
+            note = " ".join(rng.choice(WORDS, 5))
+            label = "yes" if color == "red" or size > 12 else "no"
+            writer.writerow([color, note, "" if row in missing else size, label])
+    return str(path)
+
+
+def _experiment(tmp_path, name, data):
+    raw = {"experiment": {"name": name, "seed": 1}, "data": data,
+           "model": {"builder": "mlp"}, "tuner": {"algorithm": "random", "max_trials": 2},
+           "training": {"epochs": 1, "batch_size": 32},
+           "output": {"directory": str(tmp_path / "runs"), "run_name": name,
+                      "report": False}}
+    path = tmp_path / f"{name}.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    return str(path), str(tmp_path / "runs" / name)
+
+
+def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_path, capsys):
+    table = _write_table(tmp_path / "shop.csv", missing=(3, 7))
+    path, run_dir = _experiment(tmp_path, "table", {"dataset": table, "missing": "impute"})
+    assert main(["validate", path]) == 0
+    out = capsys.readouterr().out
+    assert "# columns: color categorical, note text, size numeric" in out, out
+    assert main(["tune", path, "-q"]) == 0
+    rows = read_csv(os.path.join(run_dir, "trials.csv"))
+    assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
+    import keras
+    import tensorflow as tf
+
+    model = keras.models.load_model(os.path.join(run_dir, "best", "model.keras"))
+    raw = {"color": tf.constant(["red", "purple"]), "note": tf.constant(["good ok", ""]),
+           "size": tf.constant([9.5, 14.0])}  # "purple": a value never seen
+    probabilities = model.predict(raw, verbose=0)
+    assert probabilities.shape == (2, 1)
+    assert np.all((probabilities >= 0) & (probabilities <= 1))
+
+
+def test_missing_values_and_unknown_columns_exit_2_with_one_line(tmp_path, capsys):
+    table = _write_table(tmp_path / "gaps.csv", rows=30, missing=(2, 5, 6))
+    path, _ = _experiment(tmp_path, "gaps", {"dataset": table,
+                                             "columns": {"color": "categorical"}})
+    assert main(["tune", path, "-q"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert "data.missing" in error and "`size` has 3 missing value(s)" in error, error
+    path, _ = _experiment(tmp_path, "typo", {"dataset": table, "missing": "impute",
+                                             "columns": {"colour": "categorical"}})
+    assert main(["tune", path, "-q"]) == 2
+    error = capsys.readouterr().err.strip()
+    assert len(error.splitlines()) == 1, error
+    assert "data.columns.colour" in error and "Columns: color, note, size, label" in error
