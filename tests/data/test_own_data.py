@@ -50,6 +50,11 @@ def no_validation():
 
 def not_data():
     return "digits.csv"
+
+
+def arrays():
+    x, y = load_digits(return_X_y=True)
+    return {"train": (x[:300], y[:300]), "test": (x[300:400], y[300:400])}
 '''
 
 TF_DATA_LOADER = '''
@@ -199,3 +204,28 @@ def test_an_image_folder_with_one_class_or_no_images_exits_2(tmp_path, capsys):
     (empty / "cats" / "notes.txt").write_text("no image")
     path, _ = _experiment(tmp_path, "empty", {"dataset": str(empty) + "/"}, builder="cnn")
     _one_line_error(capsys, path, "data.dataset", "no images", "cats")
+
+
+def test_a_loader_of_arrays_is_split_and_its_test_part_held_out(project, capsys):
+    from kt_toolkit.config import DataConfig
+    from kt_toolkit.data import load_parts
+
+    folder, py_loader, _ = project
+    config = DataConfig(loader=f"{py_loader}:arrays", module_dir=str(folder))
+    data, held_out = load_parts(config, seed=0)
+    assert (len(data.y_train), len(data.y_val), held_out.samples) == (240, 60, 100)
+    assert not data.is_streamed and data.feature_mean is not None
+    path, _ = _experiment(folder, "streams_said", {"loader": f"{py_loader}:load"})
+    assert main(["validate", path]) == 0
+    assert "first 8 batches (at most 2048 samples)" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("key,value", [("color_mode", "cmyk"), ("image_size", [64]),
+                                       ("columns", {"a": "date"}), ("missing", "drop"),
+                                       ("loader", "no_colon")])
+def test_a_bad_data_source_setting_is_refused_with_its_key(key, value):
+    from kt_toolkit.config import DataConfig
+    from kt_toolkit.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=f"data.{key}"):
+        DataConfig(**{key: value}).validate("data")
