@@ -29,6 +29,7 @@ from typing import TYPE_CHECKING, Any
 import keras
 
 from kt_toolkit._io import as_float
+from kt_toolkit.config.tasks import known_direction
 from kt_toolkit.errors import invalid
 from kt_toolkit.pruning import TrialCurves, chance_decision, chance_level, median_decision
 
@@ -240,6 +241,10 @@ def pruning_callbacks(config: CallbacksConfig, *, objective: str, direction: str
         objective: String, the metric both watch.
         direction: String, `"max"` or `"min"`.
         chance: Optional float, the objective's chance level (see `chance_level`).
+            Without one, `ChancePruning` runs for a loss or an error only (it then
+            asks for a drop from epoch 1); a score whose chance level is unknown
+            (F1, precision, recall, a custom metric) may start high on easy data, so
+            "no rise from epoch 1" would prune good trials: the rule is skipped.
         task: Optional string, the data's task: `chance_pruning.enabled: auto` (the
             default) prunes classification trials only.
 
@@ -255,7 +260,7 @@ def pruning_callbacks(config: CallbacksConfig, *, objective: str, direction: str
         callbacks.append(MedianPruning(objective, direction, warmup_epochs=median.warmup_epochs,
                                        min_trials=median.min_trials))
     stuck = config.chance_pruning
-    if stuck.active(task):
+    if stuck.active(task) and (chance is not None or known_direction(objective) == "min"):
         callbacks.append(ChancePruning(objective, direction, epochs=stuck.epochs,
                                        margin=stuck.margin, chance=chance))
     return callbacks

@@ -283,6 +283,13 @@ def test_default_callbacks_add_pruning_when_switched_on():
     median, chance = added[-2:]
     assert isinstance(median, MedianPruning) and median.min_trials == 2
     assert isinstance(chance, ChancePruning) and chance.chance == 0.1
+    # no chance level known: a score (F1 may start high) is not judged, a loss still is
+    for objective, direction, judged in (("val_f1_score", "max", False),
+                                         ("val_agreement", "min", False),
+                                         ("val_loss", "min", True)):
+        names = [type(c).__name__ for c in default_callbacks(
+            config, objective=objective, direction=direction, chance=None, task="binary")]
+        assert ("ChancePruning" in names) is judged
 
 
 # --- a real search ---

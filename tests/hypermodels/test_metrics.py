@@ -116,3 +116,27 @@ def test_the_builders_compile_the_objectives_metric_only_when_asked():
     assert logged["val_f1_score"] - logged[None] == {"f1_score"}
     with pytest.raises(ConfigError, match="val_accuracy"):  # fails when made, not in trial 0
         HyperMLP((4,), task="multiclass", num_classes=3, objective="val_recall")
+
+
+def test_your_own_models_objective_is_checked_after_its_first_build(tmp_path, module):
+    from kt_toolkit.config import config_from_dict
+    from kt_toolkit.data import load_dataset
+    from kt_toolkit.hypermodels import build_hypermodel
+
+    name = module("import keras\n"
+                  "def build(hp):\n"
+                  "    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(\n"
+                  "        hp.Int('units', 2, 4), activation='relu'),\n"
+                  "        keras.layers.Dense(3, activation='softmax')])\n"
+                  "    model.compile('adam', 'sparse_categorical_crossentropy',\n"
+                  "                  metrics=[keras.metrics.SparseTopKCategoricalAccuracy(\n"
+                  "                      k=2, name='top2')])\n"
+                  "    return model\n")
+    raw = {"data": {"dataset": "iris"},
+           "model": {"builder": f"{name}:build", "module_dir": str(tmp_path)}}
+    config = config_from_dict(raw)  # objective auto: val_accuracy, which it does not log
+    data = load_dataset(config.data, seed=0)
+    with pytest.raises(ConfigError, match="logs: val_loss, val_top2, loss, top2."):
+        build_hypermodel(config, data)
+    raw["tuner"] = {"objective": "val_top2", "direction": "max"}
+    assert build_hypermodel(config_from_dict(raw), data).space["units"]["min"] == 2
