@@ -68,8 +68,9 @@ class HeldOut:
 
     def __init__(self, x, y, *, source: str, padding_length: Optional[int] = None) -> None:
         self._x, self._y = x, y
-        # The size only (0 for a stream: unknown); the values stay unread.
-        self.samples = len(y) if y is not None else 0
+        # The size only (`None` for a stream of unknown size: the final step counts
+        # it as it evaluates); the values stay unread.
+        self.samples = len(y) if y is not None else None
         self.source = source
         self.padding_length = padding_length
         self.opened = 0

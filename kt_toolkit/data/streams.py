@@ -13,8 +13,8 @@ import numpy as np
 
 from kt_toolkit.errors import DataError
 
-__all__ = ["SAMPLE_BATCHES", "SAMPLE_SAMPLES", "is_stream", "sample", "stream_kind",
-           "stream_task"]
+__all__ = ["SAMPLE_BATCHES", "SAMPLE_SAMPLES", "counting", "is_stream", "joined", "sample",
+           "stream_kind", "stream_task"]
 
 SAMPLE_BATCHES = 8
 SAMPLE_SAMPLES = 2048
@@ -117,3 +117,52 @@ def stream_task(y: np.ndarray, task: str, *, key: str) -> tuple[str, int | None]
                         f"Received: values from {y.min()!r} to {y.max()!r} in the sample. "
                         "Encode the classes, or set `data.task: regression`.", key=key)
     return task, 2 if task == "binary" else max(int(y.max()) + 1, 2)
+
+
+def counting(stream: Any) -> tuple[Any, Any]:
+    """`stream` wrapped to count the samples read through it, as it is read.
+
+    The final step evaluates (and refits) on streams of unknown size: the count
+    comes with that one pass, nothing is read twice.
+
+    Returns:
+        Tuple `(wrapped stream, count)`: `count(passes=1)` is the number of
+        samples in one pass, once the stream was read `passes` times over (a
+        PyDataset counts each batch index once; a tf.data stream counts every
+        sample read and divides).
+    """
+    if stream_kind(stream) == "py_dataset":
+        from kt_toolkit.data._py_datasets import CountingPyDataset
+
+        wrapped = CountingPyDataset(stream)
+        return wrapped, lambda passes=1: wrapped.samples
+    import tensorflow as tf  # a tf.data stream: TensorFlow is loaded already
+
+    read = tf.Variable(0, dtype=tf.int64, trainable=False)
+
+    @tf.autograph.experimental.do_not_convert
+    def add(*parts):
+        first = tf.nest.flatten(parts[0])[0]
+        read.assign_add(tf.cast(tf.shape(first)[0], tf.int64))
+        return parts if len(parts) > 1 else parts[0]
+
+    return stream.map(add), lambda passes=1: int(read.numpy()) // max(passes, 1)
+
+
+def joined(first: Any, second: Any) -> Any:
+    """One stream: the batches of `first`, then those of `second` (of the same kind).
+
+    Raises:
+        DataError: streams of two kinds (a PyDataset and a tf.data.Dataset).
+    """
+    kinds = stream_kind(first), stream_kind(second)
+    if kinds[0] != kinds[1]:
+        raise DataError(f"`data.loader` train and validation parts must be streams of one "
+                        f"kind to be joined for `final.refit`. Received: {kinds[0]} and "
+                        f"{kinds[1]}. Return two PyDatasets or two tf.data.Datasets.",
+                        key="data.loader")
+    if kinds[0] == "py_dataset":
+        from kt_toolkit.data._py_datasets import ChainedPyDataset
+
+        return ChainedPyDataset(first, second)
+    return first.concatenate(second)

@@ -12,6 +12,12 @@ on the validation part. This module
 3. writes `final/evaluation.yaml` and the test scores as scalars in the best
    trial's TensorBoard run (`accuracy/test` beside `accuracy/validation`).
 
+Streamed data (a loader's PyDataset or tf.data parts, an image folder, a table)
+work the same way: the test stream is evaluated as it is, the refit trains on
+the training stream followed by the validation stream (`streams.joined`), and
+the sizes nobody knew (a loader's streams) are counted as these passes read
+them (`streams.counting`): nothing is read an extra time.
+
 A rerun of a finished run finds `final/evaluation.yaml` made for the same best
 trial, test part and refit setting, and uses it as it is: nothing is evaluated
 or trained again.
@@ -25,6 +31,8 @@ from typing import Optional
 import keras
 import numpy as np
 
+from kt_toolkit.data.streams import counting, joined
+from kt_toolkit.errors import DataError
 from kt_toolkit.rundir import tidy_value
 
 __all__ = ["run_final"]
@@ -77,11 +85,14 @@ def run_final(tuner, setup, held_out, *, refit: bool = False, seed: int = 0,
             model = tuner.load_model(trial)
         record["best"] = {"trial_id": trial_id, "model": os.path.relpath(run.best_model_path,
                                                                          run.path),
-                          "epochs": epochs, "train_samples": _size(setup.data.y_train),
-                          "metrics": _evaluate(model, test)}
+                          "epochs": epochs, "train_samples": _train_samples(setup.data)}
+        record["best"]["metrics"], record["samples"] = _evaluate(model, test)
     if refit:
         record["refit"] = _refit(tuner, trial, setup.data, test, epochs=epochs, seed=seed,
                                  batch_size=batch_size)
+        counted = record["refit"].pop("train_part", None)  # a stream's, counted in the refit
+        if "best" in record and record["best"]["train_samples"] is None:
+            record["best"]["train_samples"] = counted
     run.write_final(record)
     _log_and_scalars(run, record, trial_id, epochs)
     if result is not None:
@@ -98,28 +109,35 @@ def _best_epochs(rows, trial_id):
         return 1
 
 
-def _size(array):
-    return None if array is None else int(len(array))
+def _train_samples(data):
+    """The training part's size; `None` for a stream (a refit counts it)."""
+    return None if data.is_streamed else int(len(data.y_train))
 
 
 def _evaluate(model, test):
+    """`(metrics, samples)` of `model` on the test part; a stream's samples are
+    counted as the evaluation reads them."""
     x, y = test
-    args = (x,) if y is None else (x, y)
-    scores = model.evaluate(*args, verbose=0, return_dict=True)
-    return {name: tidy_value(float(value)) for name, value in scores.items()}
+    count = None
+    if y is None:  # a stream of (x, y) batches
+        x, count = counting(x)
+    scores = model.evaluate(*((x,) if y is None else (x, y)), verbose=0, return_dict=True)
+    metrics = {name: tidy_value(float(value)) for name, value in scores.items()}
+    return metrics, (count() if count is not None else int(len(y)))
 
 
 def _refit(tuner, trial, data, test, *, epochs, seed, batch_size):
     """Trains the best settings on training + validation for `epochs`; saves it."""
-    if data.is_streamed:
-        if not hasattr(data.train_data, "concatenate"):
-            logger.warning("final.refit needs arrays or a tf.data.Dataset to join the "
-                           "training and validation parts; this data is a %s: no refit.",
-                           type(data.train_data).__name__)
-            return {"skipped": f"streamed {type(data.train_data).__name__}: cannot join "
-                               "its training and validation parts"}
-        x, y = data.train_data.concatenate(data.validation_data), None
-        samples = None
+    counts = None
+    if data.is_streamed:  # counted as the fit reads them: (training, validation) samples
+        train, train_count = counting(data.train_data)
+        validation, validation_count = counting(data.validation_data)
+        try:
+            x, y = joined(train, validation), None
+        except DataError as error:
+            logger.warning("No refit: %s", error)
+            return {"skipped": str(error)}
+        counts, samples = (train_count, validation_count), None
     else:
         x = np.concatenate([data.x_train, data.x_val])
         y = np.concatenate([data.y_train, data.y_val])
@@ -133,6 +151,10 @@ def _refit(tuner, trial, data, test, *, epochs, seed, batch_size):
     args = (x,) if y is None else (x, y)
     tuner.hypermodel.fit(hp, model, *args, epochs=epochs, batch_size=batch_size, verbose=0,
                          callbacks=[keras.callbacks.TerminateOnNaN()])
+    train_part = None
+    if counts is not None:  # each epoch read every batch once
+        train_part = counts[0](epochs)
+        samples = train_part + counts[1](epochs)
     run = tuner.run
     os.makedirs(run.final_dir, exist_ok=True)
     tmp = os.path.join(run.final_dir, f".model-{os.getpid()}.keras")
@@ -141,8 +163,10 @@ def _refit(tuner, trial, data, test, *, epochs, seed, batch_size):
     record = {"model": os.path.relpath(run.final_model_path, run.path), "epochs": epochs,
               "train_samples": samples,
               "epochs_rule": "the best trial's best epoch, not scaled to the larger data"}
+    if train_part is not None:
+        record["train_part"] = train_part
     if test is not None:
-        record["metrics"] = _evaluate(model, test)
+        record["metrics"] = _evaluate(model, test)[0]
     return record
 
 
