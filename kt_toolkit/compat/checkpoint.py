@@ -21,11 +21,19 @@ weights exceed `MAX_KEPT_BYTES` is written at every better epoch as KerasTuner
 does (no second copy of a large model in memory). A tuner with a
 `distribution_strategy` keeps KerasTuner's callback.
 
+With `data.cv_folds` the tuner also writes it as each fold ends (`flush`, when
+the fold improved the best epoch), so a resumed trial that keeps its finished
+folds keeps their checkpoint too; it tells the trial's new callback the best
+value that file holds (`resume`), which later folds must beat. Each write goes
+through a temporary file and `os.replace`: a kill mid-write leaves the previous
+checkpoint whole.
+
 Test: `tests/compat/test_checkpoint.py` (what it relies on in 1.4.8; the file is
 written once, holds the best epoch and reloads).
 """
 
 import math
+import os
 
 from keras_tuner.src.engine.tuner_utils import SaveBestEpoch
 
@@ -84,7 +92,15 @@ class BestEpochWeights(SaveBestEpoch):
 
     def _write(self, model):
         self.set_model(model)  # the kept model: a later execution's may be the current one
-        super()._save_model()
+        path = self.filepath
+        # Keras names weights files `*.weights.h5`: the temporary one keeps that ending.
+        self.filepath = os.path.join(os.path.dirname(path),
+                                     f".{os.getpid()}-{os.path.basename(path)}")
+        try:
+            super()._save_model()
+            os.replace(self.filepath, path)
+        finally:
+            self.filepath = path
         self.writes += 1
 
 
@@ -100,6 +116,7 @@ class BestEpochCheckpoints:
     def __init__(self, max_bytes=MAX_KEPT_BYTES):
         self.max_bytes = max_bytes
         self._trials = {}
+        self._resumed = {}  # trial_id -> the best value its checkpoint file already holds
 
     def take_over(self, trial_id, callbacks):
         """`callbacks`, KerasTuner's `SaveBestEpoch` replaced by the trial's `BestEpochWeights`.
@@ -114,9 +131,27 @@ class BestEpochCheckpoints:
                 if kept is None:
                     kept = self._trials[trial_id] = BestEpochWeights(
                         callback.objective, callback.filepath, self.max_bytes)
+                    if trial_id in self._resumed:
+                        kept.best_value = self._resumed.pop(trial_id)
                 callback = kept
             replaced.append(callback)
         return replaced
+
+    def resume(self, trial_id, best_value):
+        """The trial's checkpoint file holds an epoch of value `best_value` (kept folds)."""
+        self._resumed[trial_id] = best_value
+
+    def flush(self, trial_id):
+        """Writes the trial's kept epoch now, if a newer one was kept; the trial goes on.
+
+        Returns:
+            Float, the best value the checkpoint file holds, or `None` when none yet.
+        """
+        kept = self._trials.get(trial_id)
+        if kept is None:
+            return self._resumed.get(trial_id)
+        kept.write()
+        return kept.best_value if math.isfinite(kept.best_value) else None
 
     def write(self, trial_id):
         """Writes the trial's checkpoint (if any epoch was kept) and forgets the trial.
@@ -124,6 +159,7 @@ class BestEpochCheckpoints:
         Returns:
             The trial's `BestEpochWeights`, or `None` when it had none.
         """
+        self._resumed.pop(trial_id, None)
         kept = self._trials.pop(trial_id, None)
         if kept is not None:
             kept.write()

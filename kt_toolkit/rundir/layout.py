@@ -6,6 +6,7 @@
 | `run.json` | objective, direction, task, builder and data sizes | `RunDirectory.write_record` |
 | `tuner/` | KerasTuner's project: `oracle.json`, `trial_<id>/trial.json`, checkpoints; `chief.json`, `stopped.json` of a parallel run | KerasTuner, `tuners.distributed` |
 | `trials/<id>/history.csv`, `meta.json` | every epoch of every trial; its seconds, worker, pruning, failure reason | `callbacks.EpochLogger`, `RunDirectory.write_meta` |
+| `trials/<id>/folds.json` | `data.cv_folds`: each finished fold's history and score, written as the fold ends (a resumed trial keeps them) | `tuners.folds` (`RunDirectory.write_folds`) |
 | `trials.csv` | one row per trial | `RunDirectory.write_trials_table` |
 | `tensorboard/` | per-epoch scalars and the HParams experiment | `callbacks.EpochScalars`, `rundir.tensorboard` |
 | `best/model.keras`, `hyperparameters.yaml`, `evaluation.yaml` | the best trial's model, settings, validation scores | `RunDirectory.write_best` |
@@ -24,7 +25,7 @@ Imports nothing but the standard library.
 import os
 
 __all__ = ["ABLATIONS_DIR", "BEST_DIR", "FINAL_DIR", "FINAL_SCALARS_SUFFIX", "CHIEF_FILE", "CONFIG_FILE", "CURVES_DIR",
-           "FIGURES_INDEX", "HISTORY_FILE", "LOGS_DIR", "META_FILE", "ORACLE_FILE",
+           "FIGURES_INDEX", "FOLDS_FILE", "HISTORY_FILE", "LOGS_DIR", "META_FILE", "ORACLE_FILE",
            "PROJECT_NAME", "PROXY_CSV", "PROXY_MD",
            "REPORT_DIR", "REPORT_HTML", "REPORT_MD", "RUN_RECORD", "STOPPED_FILE",
            "TENSORBOARD_DIR", "TRIALS_DIR", "TRIALS_TABLE", "ablation_dir", "lock_path",
@@ -40,6 +41,7 @@ STOPPED_FILE = "stopped.json"  # in the project folder: why a chief stopped earl
 TRIALS_DIR = "trials"
 HISTORY_FILE = "history.csv"
 META_FILE = "meta.json"
+FOLDS_FILE = "folds.json"  # data.cv_folds: the finished folds of a trial (tuners.folds)
 TRIALS_TABLE = "trials.csv"
 TENSORBOARD_DIR = "tensorboard"
 BEST_DIR = "best"

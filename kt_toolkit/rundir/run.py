@@ -9,6 +9,7 @@ records. Imports no Keras.
 import copy
 import json
 import os
+import shutil
 from typing import Optional
 
 import yaml
@@ -63,6 +64,25 @@ class RunDirectory:
     def trial_logdir(self, trial_id: str) -> str:
         return layout.trial_logdir(self.path, trial_id)
 
+    def clear_trial_logdir(self, trial_id: str, *, keep_executions=()) -> None:
+        """Removes a trial's TensorBoard folder, but its `execution<k>` folders of
+        `keep_executions` (the folds a resumed trial keeps, `data.cv_folds`)."""
+        logdir, kept = self.trial_logdir(trial_id), {f"execution{k}" for k in keep_executions}
+        if not kept or not os.path.isdir(logdir):
+            shutil.rmtree(logdir, ignore_errors=True)
+            return
+        for name in os.listdir(logdir):
+            path = os.path.join(logdir, name)
+            if name in kept:
+                continue
+            if os.path.isdir(path):
+                shutil.rmtree(path, ignore_errors=True)
+            else:
+                _remove(path)
+
+    def folds_path(self, trial_id: str) -> str:
+        return os.path.join(self.trial_dir(trial_id), layout.FOLDS_FILE)
+
     @property
     def config_path(self) -> str:
         return self.file(layout.CONFIG_FILE)
@@ -94,6 +114,14 @@ class RunDirectory:
 
     def write_meta(self, trial_id: str, meta: dict) -> None:
         atomic_write_text(self.meta_path(trial_id), json.dumps(meta, indent=2))
+
+    def read_folds(self, trial_id: str) -> dict:
+        """A trial's `folds.json` (`data.cv_folds`: its finished folds), `{}` when it has none."""
+        return read_json(self.folds_path(trial_id)) or {}
+
+    def write_folds(self, trial_id: str, record: dict) -> None:
+        """`folds.json`, atomically: a run killed mid-write keeps the folds finished before."""
+        atomic_write_text(self.folds_path(trial_id), json.dumps(record, indent=1))
 
     def is_pruned(self, trial_id: str) -> bool:
         """Whether a pruning callback stopped the trial (`meta.json` says so)."""

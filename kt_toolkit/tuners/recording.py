@@ -18,7 +18,6 @@ import inspect
 import logging
 import math
 import os
-import shutil
 import time
 
 import keras
@@ -142,9 +141,11 @@ class RecordingMixin(TunerHooks):
             return super().search(*fit_args, **fit_kwargs)
 
     def run_trial(self, trial, *args, **kwargs):
+        kept = self._start_folds(trial)
         # A trial runs here only when it has not finished: scalars left by an
-        # interrupted attempt (a killed run) would mix with this one's.
-        shutil.rmtree(self.run.trial_logdir(trial.trial_id), ignore_errors=True)
+        # interrupted attempt (a killed run) would mix with this one's (the folds
+        # it finished are kept, data.cv_folds).
+        self.run.clear_trial_logdir(trial.trial_id, keep_executions=kept)
         self._executions[trial.trial_id] = 0
         self._started[trial.trial_id] = (time.monotonic(), time.time())
         self._pruned.pop(trial.trial_id, None)
@@ -156,12 +157,32 @@ class RecordingMixin(TunerHooks):
                 # The best epoch's checkpoint, once, before the oracle ends the trial.
                 self.checkpoints.write(trial.trial_id)
 
+    def _start_folds(self, trial):
+        """data.cv_folds: the folds an earlier attempt of `trial` finished (kept)."""
+        if self.cross_validation is None:
+            return []
+        kept = self.cross_validation.start(trial)
+        if kept:
+            logger.info("trial %s resumes after its finished folds %s", trial.trial_id,
+                        ", ".join(str(fold) for fold in sorted(kept)))
+        best = [r["checkpoint_best"] for r in kept.values() if r.get("checkpoint_best")
+                is not None]
+        if best:  # the best value the checkpoint file holds: later folds must beat it
+            pick = max if self.oracle.objective.direction == "max" else min
+            self.checkpoints.resume(trial.trial_id, pick(best))
+        return sorted(kept)
+
     def build_and_fit_model(self, trial, *args, **kwargs):
         execution = self._executions.get(trial.trial_id, 0)
         self._executions[trial.trial_id] = execution + 1
         folds = self.cross_validation
         if folds is not None:  # data.cv_folds: execution i trains and scores fold i
+            done = folds.finished(trial.trial_id, execution)
+            if done is not None:  # an earlier attempt finished it: not trained again
+                self._restore_fold(trial.trial_id, done)
+                return folds.results(done)
             args, kwargs = folds.arguments(execution, kwargs)
+            started = time.monotonic()
         path = self.run.history_path(trial.trial_id)
         logdir = self.run.trial_logdir(trial.trial_id)
         if self.executions_per_trial > 1:
@@ -180,12 +201,22 @@ class RecordingMixin(TunerHooks):
             if gpu_oom_error(error) is None:
                 raise
             results = self._after_oom(trial, args, kwargs, error, size.parameters)
-        if folds is not None:
-            folds.record(trial.trial_id, execution, results, self.oracle.objective)
         pruned = pruning_record(callbacks)  # the trial ends COMPLETED, marked in meta.json
         if pruned is not None:
             self._pruned.setdefault(trial.trial_id, pruned)
+        if folds is not None:  # the fold's checkpoint, then its record: a resume keeps both
+            folds.record(trial.trial_id, execution, results, self.oracle.objective,
+                         seconds=round(time.monotonic() - started, 3),
+                         checkpoint_best=self.checkpoints.flush(trial.trial_id),
+                         pruned=pruned, oom_retry=self._oom_retries.get(trial.trial_id))
         return results
+
+    def _restore_fold(self, trial_id, done):
+        """What a kept fold left in `meta.json`: a pruning, an out-of-memory retry."""
+        if done.get("pruned"):
+            self._pruned.setdefault(trial_id, done["pruned"])
+        if done.get("oom_retry"):
+            self._oom_retries.setdefault(trial_id, done["oom_retry"])
 
     def _fit_or_fail(self, trial, args, kwargs):
         """KerasTuner's build and fit; any error but its own is a `FailedTrialError`."""
@@ -241,6 +272,8 @@ class RecordingMixin(TunerHooks):
     def on_trial_end(self, trial):
         monotonic, started_at = self._started.pop(trial.trial_id, (None, None))
         seconds = time.monotonic() - monotonic if monotonic is not None else math.nan
+        if self.cross_validation is not None:  # and what its kept folds took before
+            seconds += self.cross_validation.kept_seconds(trial.trial_id)
         meta = {"trial_id": trial.trial_id, "seconds": round(seconds, 3),
                 "started_at": started_at, "finished_at": time.time(),
                 "tuner_id": getattr(self, "tuner_id", None),

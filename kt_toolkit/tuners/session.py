@@ -196,7 +196,7 @@ def _folds(tuner, config, data):
     y = np.concatenate([data.y_train, data.y_val])
     tuner.cross_validation = CrossValidation(x, y, folds=config.data.cv_folds,
                                              stratify=data.num_classes is not None,
-                                             seed=config.experiment.seed)
+                                             seed=config.experiment.seed, run=tuner.run)
     return (x, y), {}
 
 

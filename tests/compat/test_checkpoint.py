@@ -92,6 +92,27 @@ def test_take_over_replaces_only_keras_tuner_callback_and_serves_every_execution
     assert checkpoints.write("7") is first[1] and checkpoints.write("7") is None
 
 
+def test_a_fold_flushes_its_checkpoint_and_a_resumed_trial_must_beat_it(tmp_path):
+    """data.cv_folds: `flush` writes the kept epoch as a fold ends, the trial goes on;
+    a resumed trial's callback starts from the value the file holds."""
+    x, y = tiny_data()
+    path = str(tmp_path / "checkpoint.weights.h5")
+    original = tuner_utils.SaveBestEpoch(keras_tuner.Objective("loss", "min"), path)
+    checkpoints = BestEpochCheckpoints()
+    best = checkpoints.take_over("3", [original])[0]
+    _model().fit(x, y, epochs=3, verbose=0, callbacks=[best])
+    assert checkpoints.flush("3") == best.best_value and best.writes == 1
+    assert os.path.exists(path) and os.listdir(tmp_path) == ["checkpoint.weights.h5"]
+    assert checkpoints.flush("3") == best.best_value and best.writes == 1  # nothing new
+    checkpoints.write("3")
+    resumed = BestEpochCheckpoints()
+    resumed.resume("3", -1.0)  # no loss beats it: the file is left as it is
+    again = resumed.take_over("3", [original])[0]
+    assert again.best_value == -1.0
+    _model().fit(x, y, epochs=2, verbose=0, callbacks=[again])
+    assert resumed.flush("3") == -1.0 and again.writes == 0 and resumed.write("3") is again
+
+
 @pytest.mark.parametrize("executions", [1, 2])
 def test_a_search_writes_each_checkpoint_once_and_get_best_models_loads_it(
         tmp_path, monkeypatch, executions):
@@ -101,7 +122,8 @@ def test_a_search_writes_each_checkpoint_once_and_get_best_models_loads_it(
     keras_save = keras.Model.save_weights
 
     def save_weights(self, path, *args, **kwargs):  # Keras's, counted
-        writes.append(os.path.relpath(path, tmp_path))
+        # Written to a temporary `.<pid>-checkpoint.weights.h5`, then renamed.
+        writes.append(os.path.relpath(path, tmp_path).replace(f".{os.getpid()}-", ""))
         return keras_save(self, path, *args, **kwargs)
 
     monkeypatch.setattr(keras.Model, "save_weights", save_weights)
