@@ -42,7 +42,8 @@ def source_task(config: "DataConfig") -> str | None:
     """
     if (config.loader is None and not tables.is_table(config)
             and images.is_image_folder(config.dataset)):
-        classes = [name for name, n in images.class_folders(str(config.dataset)).items() if n]
+        folder = images.split_folders(str(config.dataset))[0]
+        classes = [name for name, n in images.class_folders(folder).items() if n]
         return "binary" if len(classes) == 2 else "multiclass"
     return None
 
@@ -63,12 +64,16 @@ def describe_source(config: "DataConfig") -> list[str]:
         return ["columns: " + ", ".join(f"{name} {kind}" for name, kind in kinds.items())
                 + (" (inferred)" if not config.columns else "")]
     if images.is_image_folder(config.dataset):
-        counts = images.class_folders(str(config.dataset))
+        folder, test = images.split_folders(str(config.dataset))
+        counts = images.class_folders(folder)
+        held_out = "" if test is None else (
+            f"; test part: {sum(images.class_folders(test).values())} images in {test} "
+            "(held out)")
         return [f"image folder: {len(counts)} classes ("
                 + ", ".join(f"{name} {n}" for name, n in counts.items())
                 + f" images), resized to {config.image_size[0]}x{config.image_size[1]} "
                 f"{config.color_mode}, streamed; checks read a sample of the first "
-                f"{streams.SAMPLE_BATCHES} batches"]
+                f"{streams.SAMPLE_BATCHES} batches{held_out}"]
     return []
 
 
@@ -86,12 +91,16 @@ def open_source(config: "DataConfig", *, seed: int, batch_size: int) -> tuple[An
         return dataset, held
     if tables.is_table(config):
         return tables.read_table(config, seed=seed, batch_size=batch_size)
-    train, validation, classes = images.read_image_folder(config, batch_size=batch_size,
-                                                          seed=seed)
+    train, validation, test, classes = images.read_image_folder(
+        config, batch_size=batch_size, seed=seed)
     dataset = streamed_dataset(config, train, validation, name=str(config.dataset),
                                key=images.KEY, class_names=classes, input_scale=1.0 / 255)
     dataset.input_kind = "image"
-    return dataset, None
+    held = None
+    if test is not None:  # the folder's test/ images: held out, their number known
+        held = HeldOut(test, None, source="dataset")
+        held.samples = dataset.test_samples = len(test.file_paths)
+    return dataset, held
 
 
 def _refuse_array_options(config, key):

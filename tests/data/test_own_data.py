@@ -39,9 +39,10 @@ class Digits(keras.utils.PyDataset):
 
 def load(seed=0):
     x, y = load_digits(return_X_y=True)
-    order = np.random.default_rng(seed).permutation(len(x))[:400]
+    order = np.random.default_rng(seed).permutation(len(x))[:470]
     x, y = x[order].astype("float32"), y[order]
-    return {"train": Digits(x[:300], y[:300]), "validation": Digits(x[300:], y[300:])}
+    return {"train": Digits(x[:300], y[:300]), "validation": Digits(x[300:400], y[300:400]),
+            "test": Digits(x[400:], y[400:])}
 
 
 def no_validation():
@@ -66,7 +67,8 @@ def load():
     x, y = load_iris(return_X_y=True)
     data = tf.data.Dataset.from_tensor_slices((x.astype("float32"), y))
     data = data.shuffle(150, seed=0, reshuffle_each_iteration=False)
-    return {"train": data.take(120).batch(16), "validation": data.skip(120).batch(16)}
+    return {"train": data.take(90).batch(16), "validation": data.skip(90).take(30).batch(16),
+            "test": data.skip(120).batch(16)}
 '''
 
 
@@ -85,11 +87,12 @@ def project(tmp_path_factory):
         sys.modules.pop(name, None)
 
 
-def _experiment(folder, name, data, builder="mlp"):
+def _experiment(folder, name, data, builder="mlp", refit=False):
     raw = {"experiment": {"name": name, "seed": 1}, "data": data,
            "model": {"builder": builder},
            "tuner": {"algorithm": "random", "max_trials": 2},
            "training": {"epochs": 1, "batch_size": 32},
+           "final": {"refit": refit},
            "output": {"directory": str(folder / "runs"), "run_name": name,
                       "report": False}}
     path = folder / f"{name}.yaml"
@@ -103,6 +106,22 @@ def _best_model(run_dir):
     return keras.models.load_model(os.path.join(run_dir, "best", "model.keras"))
 
 
+def _final(run_dir, x_test, y_test, samples):
+    """Checks `final/`: both models scored on the `samples` test samples, and the
+    refit model, fed the raw `x_test`, scores what evaluation.yaml says."""
+    import keras
+
+    with open(os.path.join(run_dir, "final", "evaluation.yaml"), encoding="utf-8") as handle:
+        final = yaml.safe_load(handle)
+    assert (final["source"], final["samples"]) == ("dataset", samples), final
+    assert "accuracy" in final["best"]["metrics"] and "accuracy" in final["refit"]["metrics"]
+    model = keras.models.load_model(os.path.join(run_dir, "final", "model.keras"))
+    predicted = np.argmax(model.predict(x_test, verbose=0), axis=1)
+    assert np.mean(predicted == y_test) == pytest.approx(final["refit"]["metrics"]["accuracy"],
+                                                         abs=1e-4)
+    return final
+
+
 def _histories(run_dir):
     paths = sorted(os.listdir(os.path.join(run_dir, "trials")))
     return {p: open(os.path.join(run_dir, "trials", p, "history.csv"), "rb").read()
@@ -111,7 +130,8 @@ def _histories(run_dir):
 
 def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(project, caplog):
     folder, py_loader, _ = project
-    path, run_dir = _experiment(folder, "py_dataset", {"loader": f"{py_loader}:load"})
+    path, run_dir = _experiment(folder, "py_dataset", {"loader": f"{py_loader}:load"},
+                                refit=True)
     with caplog.at_level(logging.INFO, logger="kt_toolkit"):
         assert main(["tune", path, "-q"]) == 0
     summary = next(r.getMessage() for r in caplog.records if r.getMessage().startswith("Data:"))
@@ -121,9 +141,16 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
     with open(os.path.join(run_dir, "config.yaml"), encoding="utf-8") as handle:
         assert yaml.safe_load(handle)["data"]["module_dir"] == str(folder)
+    # The test stream (70 samples, counted as it was evaluated); the refit trained on the
+    # training PyDataset followed by the validation one (300 + 100 samples).
+    test = sys.modules[py_loader].load(seed=1)["test"]
+    final = _final(run_dir, test.x, test.y, 70)
+    assert (final["best"]["train_samples"], final["refit"]["train_samples"]) == (300, 400)
     before = _histories(run_dir)
+    kept = os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns
     assert main(["tune", path, "-q"]) == 0  # the same command again: a resume
     assert _histories(run_dir) == before
+    assert os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns == kept
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
@@ -132,9 +159,10 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def test_a_tf_data_loader_tunes_and_its_best_model_takes_raw_features(project):
+def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(project):
     folder, _, tf_loader = project
-    path, run_dir = _experiment(folder, "tf_data", {"loader": f"{tf_loader}:load"})
+    path, run_dir = _experiment(folder, "tf_data", {"loader": f"{tf_loader}:load"},
+                                refit=True)
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
@@ -143,27 +171,38 @@ def test_a_tf_data_loader_tunes_and_its_best_model_takes_raw_features(project):
     model = _best_model(run_dir)
     assert "standardize" in [layer.name for layer in model.layers]  # from the sample
     assert model.predict(load_iris().data[:5].astype("float32"), verbose=0).shape == (5, 3)
+    batches = list(sys.modules[tf_loader].load()["test"].as_numpy_iterator())
+    final = _final(run_dir, np.concatenate([b[0] for b in batches]),
+                   np.concatenate([b[1] for b in batches]), 30)
+    assert final["refit"]["train_samples"] == 120  # training + validation streams, joined
 
 
-def _write_images(root, classes, per_class, size=16):
-    """PNG files of `classes` (class c: brightness 60 + 60 c, plus noise)."""
+def _write_images(root, classes, per_class, size=16, seed=0):
+    """PNG files of `classes` (class c: brightness 60 + 60 c, plus noise); returns
+    their pixels (uint8) and class indices."""
     import tensorflow as tf
 
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
+    x, y = [], []
     for index, name in enumerate(classes):
         os.makedirs(root / name, exist_ok=True)
         for number in range(per_class):
             pixels = np.clip(60 + 60 * index + rng.normal(0, 20, (size, size, 3)), 0, 255)
-            png = tf.io.encode_png(pixels.astype(np.uint8)).numpy()
-            (root / name / f"{number}.png").write_bytes(png)
+            x.append(pixels.astype(np.uint8))
+            y.append(index)
+            (root / name / f"{number}.png").write_bytes(tf.io.encode_png(x[-1]).numpy())
+    return np.stack(x), np.array(y)
 
 
-def test_an_image_folder_tunes_a_cnn_whose_best_model_takes_0_255_pixels(tmp_path):
-    images = tmp_path / "shapes"
-    _write_images(images, ["dark", "grey", "light"], 12)
+def test_an_image_folder_tunes_a_cnn_whose_models_take_0_255_pixels(tmp_path, capsys):
+    images, classes = tmp_path / "shapes", ["dark", "grey", "light"]
+    _write_images(images / "train", classes, 12)
+    x_test, y_test = _write_images(images / "test", classes, 4, seed=1)
     path, run_dir = _experiment(tmp_path, "folder", {
         "dataset": str(images) + "/", "image_size": [16, 16], "validation_split": 0.25},
-        builder="cnn")
+        builder="cnn", refit=True)
+    assert main(["validate", path]) == 0
+    assert "test part: 12 images in" in capsys.readouterr().out
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
@@ -171,6 +210,11 @@ def test_an_image_folder_tunes_a_cnn_whose_best_model_takes_0_255_pixels(tmp_pat
     assert model.layers[1].name == "rescale"
     raw = np.full((2, 16, 16, 3), 200, dtype=np.uint8)
     assert model.predict(raw, verbose=0).shape == (2, 3)
+    final = _final(run_dir, x_test, y_test, 12)  # test/ held out; raw uint8 pixels
+    assert final["refit"]["train_samples"] == 36  # train/: training + validation parts
+    path, _ = _experiment(tmp_path, "split", {"dataset": str(images) + "/",
+                                              "test_split": 0.2}, builder="cnn")
+    _one_line_error(capsys, path, "data.test_split", "train/ and test/ subfolders")
 
 
 def _one_line_error(capsys, path, *needles):
