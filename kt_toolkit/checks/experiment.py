@@ -126,7 +126,7 @@ def _values(hp):
 def _model_checks(report, config, data, hypermodel, *, subset, max_epochs):
     seed = config.experiment.seed
     chosen, held = _pick(data, subset, seed)
-    x, y = data.x_train[chosen], data.y_train[chosen]
+    x, y = data.model_inputs("train", chosen), data.y_train[chosen]
     builder = _hypermodel(config, data, hypermodel)
     try:
         hp, model = training.build_default(builder, seed=seed)
@@ -192,7 +192,7 @@ def _relation(trace, retries, data, chosen, held, seed):
     if trace.nonfinite_at is not None:
         model = next((t.model for _, t in retries if clean(t, data.task)), None)
     x_held, y_held = data.x_train[held], data.y_train[held]
-    outputs = None if model is None else predict(model, x_held)
+    outputs = None if model is None else predict(model, data.model_inputs("train", held))
     if outputs is not None and not np.all(np.isfinite(outputs)):
         outputs = None
     fit = np.setdiff1d(np.arange(len(data.y_train)), held)[:MAX_BASELINE]
@@ -208,7 +208,8 @@ def _relation(trace, retries, data, chosen, held, seed):
 def _validation(model, data, chosen, outputs):
     if outputs is None:
         return None
-    x_val, y_val = data.x_val[:MAX_HELD_OUT], data.y_val[:MAX_HELD_OUT]
+    x_val = data.model_inputs("validation", slice(None, MAX_HELD_OUT))
+    y_val = data.y_val[:MAX_HELD_OUT]
     if data.task != "regression":
         seen = np.unique(data.y_train[chosen])
         if not np.isin(y_val, seen).all() or len(np.unique(y_val)) < 2:

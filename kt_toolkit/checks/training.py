@@ -267,13 +267,15 @@ def memorize(hypermodel: keras_tuner.HyperModel, hp: keras_tuner.HyperParameters
         A `Trace`.
     """
     trace = _trace(hp, model)
-    logs = model.evaluate(x, y, batch_size=len(x), verbose=0, return_dict=True)
+    logs = model.evaluate(x, y, batch_size=len(y), verbose=0, return_dict=True)
     trace.epochs.append(0)
     trace.losses.append(float(logs["loss"]))
     trace.scores.append(training_score(predict(model, x), y, task))
     fit_epochs = max(1, math.ceil(max_epochs / PASSES_PER_FIT_EPOCH))
-    repeats = [x] * PASSES_PER_FIT_EPOCH
-    hypermodel.fit(hp, model, np.concatenate(repeats),
+    # `x` may be a dict of columns (a table's raw rows): each repeated alike.
+    repeated = keras.tree.map_structure(
+        lambda array: np.concatenate([array] * PASSES_PER_FIT_EPOCH), x)
+    hypermodel.fit(hp, model, repeated,
                    np.concatenate([y] * PASSES_PER_FIT_EPOCH), epochs=fit_epochs,
                    batch_size=batch_size, callbacks=[_Monitor(trace, x, y, task)], verbose=0)
     return trace

@@ -146,6 +146,10 @@ class Dataset:
         test_samples: Integer, the size of the held-out test part (its arrays
             are not here: see `HeldOut`), `0` when there is none or it is a
             stream of unknown size.
+        raw_rows: Optional tuple `(training rows, validation rows)` of a table:
+            the sample's rows as the model takes them (dicts of raw columns,
+            strings as object arrays), row for row with `x_train`/`x_val`
+            (which hold them encoded). See `model_inputs`.
     """
 
     name: str
@@ -166,6 +170,16 @@ class Dataset:
     input_scale: Optional[float] = None
     preprocessor: Any = None
     test_samples: int = 0
+    raw_rows: Any = None
+
+    def model_inputs(self, part: str, index: Any = slice(None)) -> Any:
+        """The inputs the model takes for rows `index` of the `"train"` or
+        `"validation"` arrays: `x_train[index]`, or a table's raw rows (a dict of
+        columns) where the model encodes them itself (`preprocessor`)."""
+        if self.raw_rows is not None:
+            rows = self.raw_rows[0 if part == "train" else 1]
+            return {name: column[index] for name, column in rows.items()}
+        return (self.x_train if part == "train" else self.x_val)[index]
 
     @property
     def is_streamed(self) -> bool:

@@ -233,6 +233,8 @@ def read_table(config: "DataConfig", *, seed: int,
         held.samples = len(test)
     sample = min(streams.SAMPLE_SAMPLES, len(train))
     encode = (lambda cols: np.asarray(preprocessor({n: c[:sample] for n, c in cols.items()})))
+    raw = (lambda cols: {n: c[:sample].astype(object) if c.dtype.kind == "U" else c[:sample]
+                         for n, c in cols.items()})  # as the model takes them (the checks)
     logger.info("Columns of %s: %s.", config.dataset,
                 ", ".join(f"{n} {k}" for n, k in kinds.items()))
     dataset = Dataset(
@@ -242,7 +244,8 @@ def read_table(config: "DataConfig", *, seed: int,
         num_classes=None if class_names is None else len(class_names),
         class_names=class_names, train_data=train_data, validation_data=validation_data,
         sample_batches=int(np.ceil(sample / batch_size)), preprocessor=preprocessor,
-        test_samples=0 if test is None else len(test))
+        test_samples=0 if test is None else len(test),
+        raw_rows=(raw(part["train"][0]), raw(part["validation"][0])))
     return dataset, held
 
 

@@ -159,10 +159,16 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(project):
+def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(project,
+                                                                               capsys):
     folder, _, tf_loader = project
     path, run_dir = _experiment(folder, "tf_data", {"loader": f"{tf_loader}:load"},
                                 refit=True)
+    assert main(["check", path, "--max-epochs", "30"]) == 0  # on a sample, and says so
+    out = capsys.readouterr().out
+    assert "checks read from a sample of the first 6 batches (90 train / 30 val" in out, out
+    for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
+        assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]

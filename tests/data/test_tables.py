@@ -47,6 +47,13 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
     assert main(["validate", path]) == 0
     out = capsys.readouterr().out
     assert "# columns: color categorical, note text, size numeric" in out, out
+    # The model checks feed the FeatureSpace model raw rows of a sample (the data
+    # checks read the same rows encoded), and say that it is a sample.
+    assert main(["check", path, "--max-epochs", "30"]) == 0
+    out = capsys.readouterr().out
+    assert "checks read from a sample of the first 6 batches (192 train / 48 val" in out, out
+    for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
+        assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
