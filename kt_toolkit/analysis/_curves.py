@@ -68,7 +68,9 @@ def plot_trial_curves(study: "Study", trial_id: str | int, path: str, *,
 
     Panels: the loss, the objective's metric (train solid, validation dashed,
     the same colours everywhere) and the learning rate; the best epoch is
-    marked. Executions are drawn light with their mean bold; non-finite values
+    marked. Executions are drawn light with their mean bold (the folds of a
+    `data.cv_folds` run, their mean up to the last epoch every fold reached:
+    the curve the verdicts read); non-finite values
     (a diverged trial) are left out and flagged; a trial with no recorded epoch
     gets a figure that says so, with the failure's reason.
 
@@ -112,11 +114,11 @@ def plot_trial_curves(study: "Study", trial_id: str | int, path: str, *,
         for column, key in enumerate(keys):
             panels.append(figure.add_subplot(grid[1, column]))
             _curve_panel(panels[-1], history, key, best_epoch=best_epoch,
-                         objective=study.objective)
+                         objective=study.objective, folds=bool(study.cv_folds))
         panels.append(figure.add_subplot(grid[1, len(keys)]))
         _lr_panel(panels[-1], history, best_epoch)
         _shade_inherited(panels, history, row)
-        handles = _curve_legend(history, best_epoch)
+        handles = _curve_legend(history, best_epoch, folds=bool(study.cv_folds))
         figure.legend(handles=handles, loc="outside lower center", ncol=len(handles),
                       frameon=False)
     return path
@@ -204,14 +206,15 @@ def _series(history, key):
     return series
 
 
-def _mean(series):
-    """The per-epoch mean over executions, of the finite values."""
+def _mean(series, *, common=False):
+    """The per-epoch mean over executions, of the finite values (`common`: only at
+    the epochs every execution reached, NaN where one is, as `fold_mean`)."""
     by_epoch = {}
     for epochs, values in series.values():
         for epoch, value in zip(epochs, values):
             by_epoch.setdefault(epoch, []).append(value)
-    epochs = sorted(by_epoch)
-    finite = [[v for v in by_epoch[e] if not math.isnan(v)] for e in epochs]
+    epochs = sorted(e for e in by_epoch if not common or len(by_epoch[e]) == len(series))
+    finite = [[v for v in by_epoch[e] if common or not math.isnan(v)] for e in epochs]
     return epochs, [sum(v) / len(v) if v else math.nan for v in finite]
 
 
@@ -221,13 +224,13 @@ def _line(ax, epochs, values, style, *, light=False):
             linewidth=1.0 if light else 2.0, alpha=0.35 if light else 1.0)
 
 
-def _curve_panel(ax, history, key, *, best_epoch, objective):
+def _curve_panel(ax, history, key, *, best_epoch, objective, folds=False):
     flags, shown = [], []
     for prefix, style, label in (("", _TRAIN, "train"), ("val_", _VALIDATION, "validation")):
         series = _series(history, prefix + key)
         for epochs, values in series.values():
             _line(ax, epochs, values, style, light=len(series) > 1)
-        epochs, values = _mean(series)
+        epochs, values = _mean(series, common=folds)
         if len(series) > 1:
             _line(ax, epochs, values, style)
         shown += [v for v in values if not math.isnan(v)]
@@ -308,7 +311,7 @@ def _epoch_axis(ax, history):
     ax.grid(alpha=0.3)
 
 
-def _curve_legend(history, best_epoch):
+def _curve_legend(history, best_epoch, *, folds=False):
     from matplotlib.lines import Line2D
 
     handles = [Line2D([], [], linewidth=2, label="train", **_TRAIN),
@@ -318,7 +321,8 @@ def _curve_legend(history, best_epoch):
     executions = len({entry["execution"] for entry in history})
     if executions > 1:
         handles.append(Line2D([], [], color="0.5", alpha=0.35,
-                              label=f"each of {executions} executions (bold: mean)"))
+                              label=f"each of {executions} {'folds' if folds else 'executions'}"
+                                    " (bold: mean)"))
     return handles
 
 

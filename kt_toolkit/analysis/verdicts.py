@@ -1,7 +1,7 @@
 """Verdicts: what one trial's curves say (B3–B5), in words and numbers. No Keras.
 
 `diagnose` reads one execution's per-epoch history (the rows of
-`trials/<id>/history.csv`) and names what a person would see in its train and
+`trials/<id>/history.csv`; the fold-mean curve of a `data.cv_folds` run) and names what a person would see in its train and
 validation curves: a failure, a divergence, a suspicious curve, over- or
 underfitting, a run stopped by pruning (B2) or while still improving, or a good fit. Each `Verdict`
 carries the numbers behind it and advice citing PRACTICES ids.
@@ -312,7 +312,7 @@ def study_reference(study: "Study",
     for key, name in columns.items():
         values = [row.get(name, row.get(name.replace(loss, "loss")))
                   for trial in study.completed
-                  for row in _rows(study, trial["trial_id"], histories)]
+                  for row in _judged(study, trial["trial_id"], histories)]
         values = [v for v in values if v is not None and math.isfinite(v)]
         if values:
             reference[key] = max(values) if key == "best_score" else min(values)
@@ -324,7 +324,10 @@ def diagnose_trial(study: "Study", trial_id: str | int,
     """Diagnoses one trial of a study (see `diagnose`).
 
     Reads the execution whose best objective is best (executions_per_trial is
-    usually 1) and compares it with the whole study (`study_reference`).
+    usually 1) or, in a `data.cv_folds` run, the fold-mean curve (each epoch's
+    mean over the folds, up to the last epoch every fold reached:
+    `kt_toolkit.rundir.ranking.fold_mean`), and compares it with the whole study
+    (`study_reference`, from the same curves).
 
     Args:
         study: A `Study`.
@@ -369,9 +372,15 @@ def _rows(study: "Study", trial_id: str, histories: dict[str, History]) -> Histo
     return histories[trial_id]
 
 
+def _judged(study: "Study", trial_id: str, histories: dict[str, History]) -> History:
+    """Every execution's rows, or a `data.cv_folds` trial's fold-mean curve."""
+    rows = _rows(study, trial_id, histories)
+    return study.judged_history(rows) if study.cv_folds else rows
+
+
 def _diagnose_row(study: "Study", row: dict[str, object], reference: dict[str, float],
                   histories: dict[str, History], thresholds: Thresholds | None) -> list[Verdict]:
-    history = _best_execution(_rows(study, row["trial_id"], histories), study)
+    history = study.judged_history(_rows(study, row["trial_id"], histories))
     if (not history and study.record.get("per_epoch_history") is False
             and row["status"] in ("COMPLETED", "PRUNED", "STOPPED")):
         f = fit.no_curves(row)
@@ -381,18 +390,3 @@ def _diagnose_row(study: "Study", row: dict[str, object], reference: dict[str, f
                     reference=reference, hyperparameters=row, thresholds=thresholds)
 
 
-def _best_execution(history: History, study: "Study") -> History:
-    """The rows of the execution whose best objective is best."""
-    executions = {}
-    for row in history:
-        executions.setdefault(row["execution"], []).append(row)
-    if len(executions) <= 1:
-        return history
-    sign = 1 if study.direction == "max" else -1
-
-    def best(rows: History) -> float:
-        values = [sign * row.get(study.objective, math.nan) for row in rows]
-        values = [v for v in values if math.isfinite(v)]
-        return max(values) if values else -math.inf
-
-    return max(executions.values(), key=best)

@@ -16,8 +16,9 @@ best objective: on a small validation set an exploded model may hit accuracy
 4. then by fewer epochs run, then by trial order.
 
 `TrialJudge` reads each trial's history once and judges it with the same rule
-and inputs as the analysis's `diverged` verdict (the execution with the best
-objective, a Hyperband round with the rounds it continues). Imports no Keras.
+and inputs as the analysis's `diverged` verdict (`judged_rows`: the execution
+with the best objective, the fold-mean curve of a `data.cv_folds` run, a
+Hyperband round with the rounds it continues). Imports no Keras.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from kt_toolkit.config.tasks import DATA_LOSSES
 from kt_toolkit.pruning.divergence import (BOUNDED_SCORES, Divergence, chance_crossentropy,
                                            find_divergence)
 
-__all__ = ["TIE_TOLERANCE", "TrialJudge", "chained_history", "rank_trials",
-           "trial_divergence", "validation_loss"]
+__all__ = ["TIE_TOLERANCE", "TrialJudge", "chained_history", "fold_mean", "judged_rows",
+           "rank_trials", "trial_divergence", "validation_loss"]
 
 TIE_TOLERANCE = 1e-9
 """Relative difference under which two objectives tie."""
@@ -151,6 +152,56 @@ def _best_execution(history: History, objective: str, direction: str) -> History
     return max(executions.values(), key=best)
 
 
+def fold_mean(history: Iterable[Mapping[str, Any]]) -> History:
+    """The fold-mean curve of a `data.cv_folds` trial (each execution is a fold).
+
+    One row per epoch that every fold reached; each value is the mean over the
+    folds that logged it, NaN (or inf) when one fold's is (a fold that diverged
+    shows in the mean). A history of one execution comes back as it is.
+
+    Example:
+
+    >>> fold_mean([{"execution": 0, "epoch": 1, "loss": 1.0},
+    ...            {"execution": 0, "epoch": 2, "loss": 0.5},
+    ...            {"execution": 1, "epoch": 1, "loss": 2.0}])
+    [{'execution': 0, 'epoch': 1, 'loss': 1.5}]
+
+    Args:
+        history: The trial's epochs: dicts with `execution` and `epoch`, floats
+            or strings (a `history.csv`'s rows).
+
+    Returns:
+        List of dicts (`execution` 0, each value a float mean), by epoch.
+    """
+    history = list(history)
+    folds: dict[float, dict[float, Mapping[str, Any]]] = {}
+    for row in history:
+        folds.setdefault(as_float(row.get("execution", 0)), {})[as_float(row["epoch"])] = row
+    if len(folds) <= 1:
+        return [dict(row) for row in history]
+    common = set.intersection(*(set(epochs) for epochs in folds.values()))
+    names = [name for name in dict.fromkeys(key for epochs in folds.values()
+                                           for row in epochs.values() for key in row)
+             if name not in ("execution", "epoch")]
+    rows = []
+    for epoch in sorted(common):
+        row = {"execution": 0, "epoch": folds[min(folds)][epoch]["epoch"]}
+        for name in names:
+            values = [as_float(epochs[epoch][name]) for epochs in folds.values()
+                      if name in epochs[epoch]]
+            row[name] = sum(values) / len(values)
+        rows.append(row)
+    return rows
+
+
+def judged_rows(history: Iterable[Mapping[str, Any]], objective: str, direction: str, *,
+                folds: bool = False) -> History:
+    """The curve a trial is judged on: the fold mean (`folds`, a `data.cv_folds`
+    run), else the execution whose best objective is best."""
+    history = list(history)
+    return fold_mean(history) if folds else _best_execution(history, objective, direction)
+
+
 def trial_divergence(history: Iterable[Mapping[str, Any]], *, objective: str, direction: str,
                      record: Mapping[str, Any] | None = None,
                      hyperparameters: Mapping[str, Any] | None = None) -> Divergence | None:
@@ -161,17 +212,18 @@ def trial_divergence(history: Iterable[Mapping[str, Any]], *, objective: str, di
             `chained_history` for a Hyperband round).
         objective: String, e.g. `"val_accuracy"`; `direction` is `"max"`/`"min"`.
         record: Optional dict, the run's `run.json` (`task`, `num_classes`: the
-            chance cross-entropy of a classification).
+            chance cross-entropy of a classification; `cv_folds`: the fold mean
+            is judged, `judged_rows`).
         hyperparameters: Optional dict of the trial's values (`regularizer`).
 
     Returns:
         A `Divergence`, or `None`.
     """
-    rows = _best_execution(list(history), objective, direction)
+    record = record or {}
+    rows = judged_rows(history, objective, direction, folds=bool(record.get("cv_folds")))
     names = {name for row in rows for name in row}
     columns = {name: [as_float(row.get(name)) for row in rows] for name in names}
     metric = objective[4:] if objective.startswith("val_") else objective
-    record = record or {}
     chance = (chance_crossentropy(record.get("num_classes"))
               if record.get("task") in ("multiclass", "binary") else None)
     return find_divergence(

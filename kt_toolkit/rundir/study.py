@@ -21,7 +21,7 @@ from kt_toolkit._io import as_float, read_csv
 from kt_toolkit.config.tasks import is_bounded_score, objective_direction
 from kt_toolkit.pruning.divergence import Divergence
 from kt_toolkit.rundir.layout import CONFIG_FILE, HISTORY_FILE, META_FILE, RUN_RECORD, trial_dir
-from kt_toolkit.rundir.ranking import TrialJudge, chained_history
+from kt_toolkit.rundir.ranking import TrialJudge, chained_history, judged_rows
 from kt_toolkit.rundir.table import trial_rows
 
 __all__ = ["Domain", "Study", "load_study"]
@@ -158,12 +158,25 @@ class Study:
         """
         return self.judge.rank(self.completed)[:count]
 
+    @property
+    def cv_folds(self) -> int | None:
+        """`data.cv_folds` of the run (each execution of a trial is a fold), else `None`."""
+        folds = ((self.config or {}).get("data") or {}).get("cv_folds") or (
+            self.record or {}).get("cv_folds")
+        return int(folds) if folds else None
+
+    def judged_history(self, history: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """The curve a trial is judged on (`kt_toolkit.rundir.ranking.judged_rows`): the
+        fold mean of a `data.cv_folds` run, else the execution with the best objective."""
+        return judged_rows(history, self.objective, self.direction,
+                           folds=self.cv_folds is not None)
+
     @functools.cached_property
     def judge(self) -> TrialJudge:
         """Judges each trial's history once (`kt_toolkit.rundir.ranking.TrialJudge`)."""
         return TrialJudge(self.rows, objective=self.objective, direction=self.direction,
-                          record=self.record, load=lambda trial_id: self._own_history(
-                              trial_id, None))
+                          record={**self.record, "cv_folds": self.cv_folds},
+                          load=lambda trial_id: self._own_history(trial_id, None))
 
     def divergence(self, trial_id: str | int) -> Divergence | None:
         """How a trial diverged (NaN, an exploding or saturated loss), or `None`.

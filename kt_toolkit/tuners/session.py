@@ -158,7 +158,8 @@ def prepare_search(config, *, overwrite: bool = False,
             "objective": objective, "direction": direction, "task": data.task,
             "builder": config.model.builder, "dataset": data.name,
             "train_samples": int(len(data.y_train)), "validation_samples": int(len(data.y_val)),
-            "num_classes": data.num_classes, "data_summary": data.summary()})
+            "num_classes": data.num_classes, "data_summary": data.summary(),
+            "cv_folds": config.data.cv_folds})
     return SearchSetup(data, hypermodel, objective, direction, run_dir)
 
 

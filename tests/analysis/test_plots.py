@@ -205,6 +205,19 @@ def test_curves_of_several_executions_draw_each_lighter_and_the_mean(study, tmp_
     assert "each of 2 executions" in drawn[-1].texts
 
 
+def test_curves_of_a_cv_run_draw_the_folds_and_their_mean_where_all_reached(study, tmp_path,
+                                                                             drawn):
+    history = {"01": _curve(3) + _curve(2, execution=1, shift=0.02)}
+    run = _study(tmp_path / "cv", study.rows, history)
+    run.config = {"data": {"cv_folds": 2}}
+    plots.plot_trial_curves(run, "01", str(tmp_path / "c.png"))
+    loss = _panel(drawn[-1], "loss")
+    bold = [line for line in loss.lines if line.alpha == 1.0 and len(line.x) > 1]
+    assert [line.x for line in bold] == [[1, 2], [1, 2]]  # train, validation: the fold mean
+    assert bold[0].y == pytest.approx([2.01, 1.01])
+    assert "each of 2 folds (bold: mean)" in drawn[-1].texts
+
+
 def test_curves_of_a_diverged_trial_plot_what_is_finite(study, tmp_path, drawn):
     history = _curve(5)
     for entry in history[2:]:

@@ -423,3 +423,42 @@ def test_logits_that_blew_up_are_diverged_not_still_improving():
                            reference={"chance_loss": float(np.log(3))})
     assert verdict.kind == "diverged" and "weights exploded" in verdict.summary
     assert "E9" in verdict.practices
+
+
+def test_a_cv_run_is_judged_on_the_fold_mean_curve(tmp_path):
+    """data.cv_folds: each trial's verdicts, its divergence and the study's yardsticks
+    read the per-epoch mean over its folds, up to the last epoch every fold reached;
+    a trial whose best fold alone is a good fit but one fold diverged is diverged."""
+    run = str(tmp_path / "cv")
+    os.makedirs(run)
+    with open(os.path.join(run, "config.yaml"), "w") as handle:
+        yaml.safe_dump({"data": {"cv_folds": 3}, "model": {"space": {"units": {"values": [32]}}},
+                        "tuner": {"objective": "val_accuracy", "direction": "max"}}, handle)
+    with open(os.path.join(run, "run.json"), "w") as handle:
+        json.dump({"objective": "val_accuracy", "direction": "max", "task": "multiclass",
+                   "num_classes": 10}, handle)
+    healthy = _history(**_healthy())
+    weaker = [dict(row, execution=1, accuracy=row["accuracy"] - 0.3,
+                   val_accuracy=row["val_accuracy"] - 0.3) for row in healthy]
+    shorter = [dict(row, execution=2) for row in healthy[:15]]  # e.g. stopped early
+    _write_trial(run, "0", healthy + weaker + shorter, score=0.85)
+    nan = [dict(row, execution=fold, loss=float("nan") if row["epoch"] >= 5 else row["loss"],
+                accuracy=row["accuracy"] - 0.3) for fold in (1, 2) for row in healthy]
+    _write_trial(run, "1", healthy + nan, score=0.95)
+    study = load_study(run)
+    assert study.cv_folds == 3
+    mean = study.judged_history(study.history("0"))
+    assert [row["epoch"] for row in mean] == list(range(1, 16))
+    expected = np.mean([[r["val_accuracy"] for r in rows[:15]]
+                        for rows in (healthy, weaker, shorter)], axis=0)
+    np.testing.assert_allclose([row["val_accuracy"] for row in mean], expected)
+    verdicts = study_verdicts(study)
+    assert _kinds(verdicts["1"])[0] == "diverged"  # its best fold alone: a good fit
+    assert verdicts["1"][0].evidence["epoch"] == 5
+    assert study.divergence("1") is not None and study.divergence("0") is None
+    assert study.best(1)[0]["trial_id"] == "0"  # the diverged trial ranks last
+    # The yardsticks too: the best fold-mean training accuracy (0.97 in one fold alone).
+    means = [row["accuracy"] for trial in ("0", "1")
+             for row in study.judged_history(study.history(trial))]
+    assert study_reference(study)["best_score"] == pytest.approx(max(means))
+    assert max(means) < healthy[-1]["accuracy"] - 0.05
