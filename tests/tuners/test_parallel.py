@@ -20,15 +20,15 @@ from kt_toolkit.errors import RunDirectoryError
 TIMEOUT = 240
 
 
-def _write_config(tmp_path, **tuner):
+def _write_config(tmp_path, *, data=None, epochs=2, **tuner):
     raw = {
         "experiment": {"name": "par", "seed": 1},
-        "data": {"dataset": "digits", "subsample": 200},
+        "data": {"dataset": "digits", "subsample": 200, **(data or {})},
         "model": {"space": {"num_layers": 1, "units": {"values": [16, 32]},
                             "optimizer": "adam", "batch_norm": False,
                             "learning_rate": {"min": 1e-3, "max": 1e-2, "sampling": "log"}}},
         "tuner": {"algorithm": "random", "max_trials": 6, **tuner},
-        "training": {"epochs": 2, "batch_size": 64},
+        "training": {"epochs": epochs, "batch_size": 64},
         "output": {"directory": str(tmp_path / "runs"), "run_name": "par", "report": False},
     }
     path = tmp_path / "par.yaml"
@@ -89,7 +89,8 @@ def test_two_workers_share_the_budget_and_a_killed_worker_is_restarted(tmp_path)
 
 
 def test_kill_9_of_the_whole_run_then_the_same_command_loses_nothing(tmp_path):
-    config, run_dir = _write_config(tmp_path, max_trials=5)
+    # With data.cv_folds (2 folds of 1 epoch: as many epochs as 2 plain ones).
+    config, run_dir = _write_config(tmp_path, max_trials=5, data={"cv_folds": 2}, epochs=1)
     process = _start(config, "--workers", "2")
     done = lambda: [r for r in _rows(run_dir) if r["status"] == "COMPLETED"]  # noqa: E731
     _wait_for(lambda: os.path.exists(os.path.join(run_dir, "trials.csv")) and len(done()) >= 2,
@@ -118,6 +119,10 @@ def test_kill_9_of_the_whole_run_then_the_same_command_loses_nothing(tmp_path):
         report = handle.read()
     for trial_id in rows:
         assert f"| {trial_id} |" in report
+        with open(os.path.join(run_dir, "trials", trial_id, "meta.json")) as handle:
+            folds = json.load(handle)["cv"]  # each worker scored every trial on both folds
+        assert len(folds["scores"]) == 2
+        assert float(rows[trial_id]["objective"]) == pytest.approx(folds["mean"], abs=1e-5)
 
 
 def test_consecutive_failures_stop_every_worker_with_the_reasons(tmp_path):
