@@ -1,8 +1,8 @@
 """Verdicts: what one trial's curves say (B3–B5), in words and numbers. No Keras.
 
 `diagnose` reads one execution's per-epoch history (the rows of
-`trials/<id>/history.csv`; the fold-mean curve of a `data.cv_folds` run) and names what a person would see in its train and
-validation curves: a failure, a divergence, a suspicious curve, over- or
+`trials/<id>/history.csv`; the fold-mean curve of a `data.cv_folds` run) and
+names what a person would see in its train and validation curves: a failure, a divergence, a suspicious curve, over- or
 underfitting, a run stopped by pruning (B2) or while still improving, or a good fit. Each `Verdict`
 carries the numbers behind it and advice citing PRACTICES ids.
 
