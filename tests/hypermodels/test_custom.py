@@ -8,8 +8,6 @@ tuned through `kt-toolkit tune` on 300 digits, 1 epoch, 2 trials.
 
 import glob
 import os
-import signal
-import subprocess
 import sys
 import uuid
 
@@ -27,7 +25,6 @@ KINDS = {"function": ("build_function", "build"),
 DECLARED = {"function": ["num_layers", "units", "dropout", "learning_rate"],
             "hypermodel": ["units", "learning_rate"],
             "tunable": ["depth", "width", "optimizer", "learning_rate"]}
-TIMEOUT = 300
 
 
 def _merge(base, extra):
@@ -82,22 +79,6 @@ def _stored_space(run_dir):
         return yaml.safe_load(handle)["model"]["space"]
 
 
-def _hparams_names(run_dir):
-    """The hyperparameters of the run's TensorBoard HParams experiment, as written."""
-    from tensorboard.backend.event_processing.event_file_loader import EventFileLoader
-    from tensorboard.plugins.hparams import plugin_data_pb2
-
-    names = []
-    for path in glob.glob(os.path.join(run_dir, "tensorboard", "*.experiment")):
-        for event in EventFileLoader(path).Load():
-            for value in event.summary.value:
-                if value.metadata.plugin_data.plugin_name == "hparams":
-                    data = plugin_data_pb2.HParamsPluginData.FromString(
-                        value.metadata.plugin_data.content)
-                    names += [info.name for info in data.experiment.hparam_infos]
-    return names
-
-
 # The function's run also fixes and re-ranges what it declares (`model.space`).
 OVERRIDES = {"function": {"num_layers": 2, "units": {"values": [32, 128]},
                           "dropout": {"min": 0.1, "max": 0.2, "step": 0.1}}}
@@ -105,7 +86,8 @@ OVERRIDES = {"function": {"num_layers": 2, "units": {"values": [32, 128]},
 
 @pytest.mark.parametrize("kind,algorithm", [("function", "tpe"), ("hypermodel", "random"),
                                             ("tunable", "bayesian")])
-def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, algorithm):
+def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, algorithm,
+                                                       hparams_names):
     path = own(kind, tuner={"algorithm": algorithm},
                model={"space": OVERRIDES.get(kind, {})},
                output={"report": kind == "function"})
@@ -115,7 +97,7 @@ def test_each_kind_tunes_end_to_end_from_its_own_folder(own, tmp_path, kind, alg
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
     space = _stored_space(run_dir)
     assert list(space)[:len(DECLARED[kind])] == DECLARED[kind]  # declaration order
-    hparams = _hparams_names(run_dir)
+    hparams = hparams_names(run_dir)
     assert set(DECLARED[kind]) <= set(rows[0])
     assert os.path.exists(os.path.join(run_dir, "best", "model.keras"))
     if kind == "hypermodel":  # its own fit ran: it declared these there
@@ -224,74 +206,6 @@ def test_check_runs_the_model_checks_at_the_declared_defaults(own, capsys):
     assert "the space's defaults: num_layers=1 units=32 dropout=0.0 learning_rate=0.01" in out
     for check in ("layers", "outputs", "initial_loss", "overfit"):  # Rescaling(1/16)
         assert f"PASS  {check}: " in out, out
-
-
-HOOK = '''\
-import os, signal
-from keras_tuner.src.engine.oracle import Oracle
-
-_marker = os.environ.get("KT_TEST_KILL_AFTER_END")
-_ended = Oracle.end_trial
-
-
-def end_trial(self, done, *args, **kwargs):
-    result = _ended(self, done, *args, **kwargs)
-    if _marker and done.trial_id == "0" and not os.path.exists(_marker):
-        open(_marker, "w").close()
-        os.kill(os.getpid(), signal.SIGKILL)
-    return result
-
-
-Oracle.end_trial = end_trial
-'''
-
-
-def _command(path, *args, env):
-    return subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", path, *args],
-                          capture_output=True, text=True, env=env, timeout=TIMEOUT)
-
-
-def test_killed_after_a_trial_then_the_same_command_resumes(own, tmp_path):
-    """A real `kill -9` of `kt-toolkit tune` right after trial 0 ended; the rerun imports
-    the model again, keeps trial 0 and runs trial 1 only."""
-    path = own("hypermodel")
-    hook = tmp_path / "hook"
-    hook.mkdir()
-    (hook / "sitecustomize.py").write_text(HOOK)
-    marker = tmp_path / "killed"
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KT_TEST_KILL_AFTER_END=str(marker),
-               PYTHONPATH=os.pathsep.join(filter(None, [str(hook), REPO,
-                                                         os.environ.get("PYTHONPATH")])))
-    killed = _command(path, env=env)
-    assert killed.returncode == -signal.SIGKILL and marker.exists(), killed.stderr
-    run_dir = str(tmp_path / "runs" / "hypermodel")
-    with open(os.path.join(run_dir, "trials", "0", "history.csv"), "rb") as handle:
-        history = handle.read()
-    done = _command(path, env=env)
-    assert done.returncode == 0, done.stderr
-    assert "Resuming the search" in done.stderr
-    rows = _rows(run_dir)
-    assert [(r["trial_id"], r["status"]) for r in rows] == [("0", "COMPLETED"),
-                                                            ("1", "COMPLETED")]
-    with open(os.path.join(run_dir, "trials", "0", "history.csv"), "rb") as handle:
-        assert handle.read() == history  # trained once
-
-
-def test_two_workers_import_the_model_from_the_experiment_folder(own, tmp_path):
-    path = own("function", tuner={"max_trials": 2})
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3",
-               PYTHONPATH=os.pathsep.join(filter(None, [REPO, os.environ.get("PYTHONPATH")])))
-    done = _command(path, "--workers", "2", env=env)
-    assert done.returncode == 0, done.stderr
-    run_dir = str(tmp_path / "runs" / "function")
-    rows = _rows(run_dir)
-    assert [r["status"] for r in rows] == ["COMPLETED", "COMPLETED"]
-    tuners = set()
-    for meta in glob.glob(os.path.join(run_dir, "trials", "*", "meta.json")):
-        with open(meta, encoding="utf-8") as handle:
-            tuners.add(yaml.safe_load(handle)["tuner_id"])
-    assert tuners and tuners <= {"worker0", "worker1"}
-    assert "units" in _hparams_names(run_dir)
 
 
 @pytest.mark.parametrize("name", sorted(KINDS.values()))

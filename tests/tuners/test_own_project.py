@@ -66,7 +66,7 @@ def _files(run_dir, trial_id):
     return {path: open(path, "rb").read() for path in paths}
 
 
-def test_your_own_model_and_loader_resume_after_kill_with_two_workers(tmp_path):
+def test_your_own_model_and_loader_resume_after_kill_with_two_workers(tmp_path, hparams_names):
     project = tmp_path / "my_project"
     project.mkdir()
     (project / "my_model.py").write_text(MODEL)
@@ -108,6 +108,7 @@ def test_your_own_model_and_loader_resume_after_kill_with_two_workers(tmp_path):
     done = subprocess.run(command, capture_output=True, text=True, env=env,
                           cwd=str(tmp_path), timeout=TIMEOUT)
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "Resuming the search" in done.stderr  # the same run, not a new one
     rows = read_csv(trials_csv)
     assert [row["status"] for row in rows] == ["COMPLETED"] * 3, rows  # the budget met
     for trial_id, files in finished.items():  # trained once, before the kill
@@ -115,7 +116,11 @@ def test_your_own_model_and_loader_resume_after_kill_with_two_workers(tmp_path):
     assert os.path.getsize(os.path.join(run_dir, "report.html")) > 0
     for row in rows:  # each trial's HParams session, beside its curves
         assert glob.glob(os.path.join(run_dir, "tensorboard", row["trial_id"], "*.session")), row
-    assert glob.glob(os.path.join(run_dir, "tensorboard", "*.experiment"))
+    # The HParams experiment lists what the model declared.
+    assert {"units", "learning_rate"} <= set(hparams_names(run_dir))
+    workers = {yaml.safe_load(open(path))["tuner_id"]
+               for path in glob.glob(os.path.join(run_dir, "trials", "*", "meta.json"))}
+    assert workers and workers <= {"worker0", "worker1"}
     with open(os.path.join(run_dir, "final", "evaluation.yaml"), encoding="utf-8") as handle:
         final = yaml.safe_load(handle)
     assert final["samples"] == 100 and "accuracy" in final["best"]["metrics"]

@@ -22,7 +22,6 @@ import subprocess
 import sys
 import time
 
-import pytest
 import yaml
 
 from kt_toolkit._io import read_csv
@@ -181,6 +180,9 @@ def test_kill_9_mid_trial_of_one_process_then_the_same_command_resumes(tmp_path)
         steps = _scalar_steps(os.path.join(run_dir, "tensorboard", trial_id), "loss/train")
         assert steps == [1, 2, 3, 4, 5, 6]  # the killed attempt's scalars are gone
     assert not os.path.exists(lock)  # the rerun took the lock and released it
+    import keras
+
+    assert keras.saving.load_model(os.path.join(run_dir, "best", "model.keras")) is not None
 
 
 def test_a_kill_right_after_a_trial_ended_does_not_rerun_it(tmp_path):
@@ -243,13 +245,11 @@ def _gone(pid):
     return False
 
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
-def test_ctrl_c_or_sigterm_ends_every_process_of_a_parallel_search(tmp_path, signum):
-    """Ctrl-C reaches the launcher only (its children run in their own sessions, as a
-    terminal's foreground group would not include them): it must end them itself."""
+def _interrupt(config, run_dir, tmp_path, signum):
+    """Starts the parallel search, sends `signum` to the launcher once a worker trains
+    and the other has started, and checks that it ended every process it started."""
     from kt_toolkit.tuners.launcher import run_processes
 
-    config, run_dir = _config(tmp_path, max_trials=6, epochs=200)
     process = _tune(config, _env(tmp_path), "--workers", "2")
     try:
         _wait_for(lambda: (glob.glob(os.path.join(run_dir, "trials", "*", "history.csv"))
@@ -269,3 +269,14 @@ def test_ctrl_c_or_sigterm_ends_every_process_of_a_parallel_search(tmp_path, sig
     assert [name for name, pid in children.items() if not _gone(pid)] == []
     assert run_processes(run_dir) == {}
     assert not os.path.exists(os.path.join(tmp_path, "runs", ".resume.lock"))
+    return output
+
+
+def test_ctrl_c_then_sigterm_of_the_resumed_run_end_every_process(tmp_path):
+    """Ctrl-C reaches the launcher only (its children run in their own sessions, as a
+    terminal's foreground group would not include them): it must end them itself. The
+    same command then resumes the run, and a SIGTERM (what `kill` and schedulers send)
+    ends that one as cleanly."""
+    config, run_dir = _config(tmp_path, max_trials=6, epochs=200)
+    _interrupt(config, run_dir, tmp_path, signal.SIGINT)
+    assert "Resuming the search" in _interrupt(config, run_dir, tmp_path, signal.SIGTERM)
