@@ -179,8 +179,33 @@ def test_runs_side_by_side_under_one_logdir_keep_their_own_trials(tf_run, tmp_pa
                                          logdir=str(tmp_path / "runs"), runs=2)
 
 
+# The child Python of a non-TensorFlow search: a finder first on `sys.meta_path`
+# refuses `tensorflow` (and its submodules) before anything is imported, then the CLI
+# runs as `python -m kt_toolkit` does (issue 16: a GPU image without TensorFlow).
+NO_TENSORFLOW = """
+import importlib.abc, runpy, sys
+
+
+class NoTensorFlow(importlib.abc.MetaPathFinder):
+    def find_spec(self, name, path=None, target=None):
+        if name == "tensorflow" or name.startswith("tensorflow."):
+            raise ImportError(f"No module named {name!r} (blocked by the test)")
+        return None
+
+
+sys.meta_path.insert(0, NoTensorFlow())
+sys.argv = ["kt_toolkit", *sys.argv[1:]]
+try:
+    runpy.run_module("kt_toolkit", run_name="__main__")
+finally:
+    print("TENSORFLOW_LOADED", any(m == "tensorflow" or m.startswith("tensorflow.")
+                                   for m in sys.modules), file=sys.stderr)
+"""
+
+
 def _search_on(backend, tmp_path):
-    """The same grid searched by `kt-toolkit tune` under KERAS_BACKEND=`backend`; its run.
+    """The same grid searched by `kt-toolkit tune` under KERAS_BACKEND=`backend`, with
+    TensorFlow blocked from import; its run directory.
 
     The report is off: this checks what the search writes for TensorBoard, and the
     report's figures would only add time.
@@ -189,11 +214,19 @@ def _search_on(backend, tmp_path):
     raw["output"]["report"] = False
     config = tmp_path / "tb.yaml"
     config.write_text(yaml.safe_dump(raw))
-    env = dict(os.environ, KERAS_BACKEND=backend)
-    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", str(config), "-q"],
-                          env=env, capture_output=True, text=True, timeout=600)
+    child = tmp_path / "child.py"
+    child.write_text(NO_TENSORFLOW)
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    env = dict(os.environ, KERAS_BACKEND=backend, PYTHONPATH=repo)
+    done = subprocess.run([sys.executable, str(child), "tune", str(config), "-q"],
+                          env=env, cwd=tmp_path, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
+    assert "TENSORFLOW_LOADED False" in done.stderr
     (run_dir,) = glob.glob(str(tmp_path / "runs" / "tb-*"))
+    for row in _trials_csv(run_dir):
+        with open(os.path.join(run_dir, "trials", row["trial_id"], "meta.json")) as handle:
+            assert json.load(handle)["device"] == "CPU"
+    assert os.path.exists(os.path.join(run_dir, "best", "model.keras"))
     return run_dir
 
 
