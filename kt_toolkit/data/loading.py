@@ -267,7 +267,8 @@ def load_parts(config: "DataConfig", *, seed: int,
         mean, variance = split.feature_statistics(x_train)
     held_out = None if test is None else HeldOut(test[0], test[1], source=test[2],
                                                   padding_length=length)
-    dataset = Dataset(name=str(config.dataset), task=task, x_train=x_train, y_train=y_train,
+    name = config.loader or str(config.dataset)  # a loader's arrays: the loader
+    dataset = Dataset(name=name, task=task, x_train=x_train, y_train=y_train,
                       x_val=x_val, y_val=y_val, num_classes=num_classes,
                       class_names=class_names, feature_mean=mean, feature_variance=variance,
                       input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size,

@@ -54,7 +54,7 @@ def build_hypermodel(config: "ExperimentConfig", data: "Dataset") -> "TunableMod
     needs = _NEEDS.get(name)
     if needs and data.input_kind != needs[0]:
         raise ConfigError(
-            f"`builder` {name!r} needs {needs[0]} data, and {config.data.dataset!r} gives "
+            f"`builder` {name!r} needs {needs[0]} data, and {data.name!r} gives "
             f"{data.input_kind}. Received: builder={name!r}. Use the mlp builder, or a "
             f"dataset of {needs[0]} (e.g. {needs[1]}).", key="model.builder")
     training = config.training  # the speed switches go to every builder's compile

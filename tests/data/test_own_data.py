@@ -265,6 +265,7 @@ def test_a_loader_of_arrays_is_split_and_its_test_part_held_out(project, capsys)
     data, held_out = load_parts(config, seed=0)
     assert (len(data.y_train), len(data.y_val), held_out.samples) == (240, 60, 100)
     assert not data.is_streamed and data.feature_mean is not None
+    assert data.name == f"{py_loader}:arrays"  # not data.dataset's default, digits
     path, _ = _experiment(folder, "streams_said", {"loader": f"{py_loader}:load"})
     assert main(["validate", path]) == 0
     assert "first 8 batches (at most 2048 samples)" in capsys.readouterr().out
