@@ -21,14 +21,11 @@ import threading
 import yaml
 
 from kt_toolkit import __version__
-from kt_toolkit.analysis.final import test_lines
+from kt_toolkit._cli_output import (print_config, print_proxy_check, print_report,
+                                    print_result, print_stages)
 from kt_toolkit.analysis.trials_text import trials_text
 from kt_toolkit.compat import quiet_backends
-from kt_toolkit.config import dump_config
 from kt_toolkit.config.practices import PRACTICES_LEGEND
-from kt_toolkit.config.tasks import objectives_summary
-from kt_toolkit.data import dataset_task
-from kt_toolkit.data.sources import describe_source
 from kt_toolkit.errors import (ConfigError, KtToolkitError, LaunchError, RunDirectoryError,
                                SignalInterrupt)
 from kt_toolkit.experiment import load_experiment, run_experiment, write_run_report
@@ -162,52 +159,6 @@ def _ablate_parser(commands):
     ablate.add_argument("-q", "--quiet", action="store_true", help="print only the result")
 
 
-def _print_result(result, *, legend=True):
-    print()
-    if result.best_trial_id is None:
-        print(f"No trial completed ({_trials(len(result.trials))}).")
-    else:
-        print(f"Best trial {result.best_trial_id}: {result.objective}={result.best_score:.4f}")
-        print("  " + " ".join(f"{k}={v}" for k, v in result.best_hyperparameters.items()
-                              if not k.startswith("tuner/")))
-        scores = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
-        print(f"  best model on the validation split: {scores}")
-        for line in test_lines(result.final, result.objective):  # the held-out test part
-            print(f"  {line}")
-        if result.best_warning:  # every completed trial diverged
-            print(f"  warning: {result.best_warning}")
-    if result.stopped_reason:
-        print(f"Search stopped early: {result.stopped_reason}")
-    if result.report is not None:
-        _print_report(result.report, legend=legend)
-    run_dir = result.run_dir
-    print(f"Run directory: {run_dir}")
-    print(f"  trials:     {os.path.join(run_dir, 'trials.csv')} ({_trials(len(result.trials))}: "
-          f"{result.count('COMPLETED')} completed, {result.count('FAILED')} failed"
-          + (f", {result.count('PRUNED')} pruned" if result.count("PRUNED") else "") + ")")
-    if result.best_model_path:
-        print(f"  best model: {result.best_model_path}")
-        print(f"  best settings: {os.path.join(run_dir, 'best', 'hyperparameters.yaml')}")
-    if result.final:
-        print(f"  test scores: {os.path.join(run_dir, 'final', 'evaluation.yaml')}")
-    print(f"  config:     {os.path.join(run_dir, 'config.yaml')}")
-    # The run's tensorboard/ folder: TensorBoard then names each trial's run by its id.
-    print(f"  TensorBoard: tensorboard --logdir {os.path.join(run_dir, 'tensorboard')}")
-
-
-def _trials(number):
-    return f"{number} trial" if number == 1 else f"{number} trials"
-
-
-def _print_report(report, *, legend=True):
-    print("Next steps:")
-    for number, step in enumerate(report.next_steps, 1):
-        print(f"  {number}. {step.replace('**', '').replace('`', '')}")
-    if legend:  # once per command, under the first steps that cite IDs
-        print(f"  {PRACTICES_LEGEND}")
-    print(f"Report: {report.html} (and report.md)")
-
-
 def _show(args):
     if not RunDirectory(args.run_dir).exists():
         print(f"error: {args.run_dir!r} is not a run directory (no config.yaml). Give the "
@@ -241,7 +192,7 @@ def _report(run_dir):
         print(f"error: {os.path.join(run_dir, 'config.yaml')} cannot be read as a "
               f"kt_toolkit run config ({type(error).__name__}: {error}).", file=sys.stderr)
         return EXIT_CONFIG
-    _print_report(report)
+    print_report(report)
     return 0
 
 
@@ -283,14 +234,7 @@ def _command(args):
     try:
         config = load_experiment(args.config, args.overrides)
         if args.command == "validate":
-            print(dump_config(config), end="")
-            tuner = config.tuner  # the objective and those the task offers, as comments
-            for line in objectives_summary(dataset_task(config.data), objective=tuner.objective,
-                                           direction=tuner.direction,
-                                           builder=config.model.builder):
-                print(f"# {line}")
-            for line in describe_source(config.data):  # your own data: what is read
-                print(f"# {line}")
+            print_config(config)
             return 0
         quiet_backends()
         if args.command == "check":
@@ -311,8 +255,9 @@ def _command(args):
     except KtToolkitError as error:
         return _error(error, args)
     if result.stages:
-        return _print_stages(result.stages)
-    _print_result(result)
+        print_stages(result.stages)
+        return 0 if result.stages[-1].result.best_trial_id is not None else 1
+    print_result(result)
     if args.proxy_check and result.best_trial_id is not None:
         _proxy_check(config, result, args)
     return 0 if result.best_trial_id is not None else 1
@@ -370,16 +315,6 @@ def _launch_options(args):
             "workers_per_gpu": args.workers_per_gpu}
 
 
-def _print_stages(stages):
-    """Each stage's outcome, then where the comparison is."""
-    for index, stage in enumerate(stages, 1):
-        print(f"\n=== stage {index}: {stage.name} ({stage.config.tuner.algorithm}) ===")
-        _print_result(stage.result, legend=index == 1)
-    parent = os.path.dirname(os.path.dirname(stages[0].result.run_dir))
-    print(f"\nStages compared: {os.path.join(parent, 'stages.md')}")
-    return 0 if stages[-1].result.best_trial_id is not None else 1
-
-
 def _ablate(args):
     """Prints the ablation's table and verdicts; 2 for bad input."""
     quiet_backends()
@@ -407,12 +342,7 @@ def _check(config, args):
 def _proxy_check(config, result, args):
     from kt_toolkit.proxy import proxy_check  # Keras: see main's "worker"
 
-    checked = proxy_check(config, result.run_dir, top_k=args.proxy_top_k)
-    print(f"\nProxy check: the {len(checked.rows)} best trials retrained on the full data")
-    for row in checked.rows:
-        full = "failed" if row["full"] is None else f"{row['full']:.4f}"
-        print(f"  trial {row['trial_id']}: proxy {row['proxy']:.4f} -> full {full}")
-    print(f"  {checked.verdict}\n  ({checked.path})")
+    print_proxy_check(proxy_check(config, result.run_dir, top_k=args.proxy_top_k))
 
 
 if __name__ == "__main__":

@@ -22,7 +22,7 @@ LAYERS = [
     ("tuners", "_child"),
     ("analysis",),
     ("stages", "proxy", "checks", "experiment", "ablation"),
-    ("cli", "__main__", "__init__", "_keras_hook"),
+    ("cli", "_cli_output", "__main__", "__init__", "_keras_hook"),
 ]
 
 
