@@ -37,7 +37,7 @@ def print_result(result, *, legend=True):
         print("  " + " ".join(f"{k}={v}" for k, v in result.best_hyperparameters.items()
                               if not k.startswith("tuner/")))
         scores = ", ".join(f"{k} {v:.4f}" for k, v in result.evaluation.items())
-        print(f"  best model on the validation split: {scores}")
+        print(f"  best model on the {result.evaluation_split}: {scores}")
         for line in test_lines(result.final, result.objective):  # the held-out test part
             print(f"  {line}")
         if result.best_warning:  # every completed trial diverged

@@ -146,7 +146,7 @@ def _run_search(config, *, overwrite=False, workers=None, oracle_address="127.0.
                     trial_listeners=[drawer.notify] if config.output.report else [])
                 tuner = build_tuner(config, setup.hypermodel, setup.run_dir,
                                     task=setup.data.task)
-            result = finish_search(tuner, setup, stopped_reason)
+            result = finish_search(tuner, setup, stopped_reason, config=config)
             if final:  # the best model, once, on the held-out test part (and the refit)
                 run_final(tuner, setup, held_out, refit=config.final.refit,
                           seed=config.experiment.seed,

@@ -169,7 +169,7 @@ class RunDirectory:
             atomic_write_text(path, json.dumps({"reason": reason}))
 
     def write_best(self, *, trial_id: str, objective: dict, hyperparameters: dict,
-                   evaluation: dict, samples: int) -> None:
+                   evaluation: dict, samples: int, split: str = "validation") -> None:
         """`best/hyperparameters.yaml` and `best/evaluation.yaml` (the model is saved
         by the tuner to `best_model_path`)."""
         record = {"trial_id": trial_id, "objective": objective,
@@ -177,7 +177,7 @@ class RunDirectory:
         atomic_write_text(os.path.join(self.best_dir, "hyperparameters.yaml"),
                           yaml.safe_dump(record, sort_keys=False))
         atomic_write_text(os.path.join(self.best_dir, "evaluation.yaml"), yaml.safe_dump(
-            {"split": "validation", "samples": int(samples), "metrics": evaluation},
+            {"split": split, "samples": int(samples), "metrics": evaluation},
             sort_keys=False))
 
     @property

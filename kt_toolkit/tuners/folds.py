@@ -75,6 +75,22 @@ class CrossValidation:
         kwargs = {**kwargs, "validation_data": (self.x[validation], self.y[validation])}
         return (self.x[train], self.y[train]), kwargs
 
+    def validation_part(self, fold: int) -> tuple[np.ndarray, np.ndarray]:
+        """`(x, y)` that `fold`'s model was validated on (it trained on the rest)."""
+        _, validation = self.indices[fold % self.folds]
+        return self.x[validation], self.y[validation]
+
+    def checkpoint_fold(self, trial_id: str) -> int | None:
+        """The fold whose model the trial's checkpoint holds: the first whose running
+        `checkpoint_best` (`folds.json`) is the final one; `None` when unknown."""
+        found = self.run.read_folds(trial_id) if self.run is not None else {}
+        done = found.get("done") or {}
+        if found.get("folds") != self.folds or not done:
+            return None
+        final = done[max(done, key=int)].get("checkpoint_best")
+        return next((int(k) for k in sorted(done, key=int)
+                     if final is not None and done[k].get("checkpoint_best") == final), None)
+
     def start(self, trial) -> dict:
         """Begins (or resumes) `trial`: `{fold: record}` of the folds already finished.
 

@@ -45,7 +45,9 @@ class RunResult:
         best_score: Float or `None`.
         best_hyperparameters: Dict of the best trial's active values.
         best_model_path: String or `None`.
-        evaluation: Dict of the best model's validation metrics.
+        evaluation: Dict of the best model's validation metrics (with
+            `data.cv_folds`, on the validation part of the fold it trained with).
+        evaluation_split: String, what `evaluation` was scored on.
         trials: List of trial rows (as in `trials.csv`).
         stopped_reason: String or `None`: why the search stopped before its budget.
         report: A `kt_toolkit.analysis.Report`, or `None` when `output.report` is
@@ -69,6 +71,7 @@ class RunResult:
     best_hyperparameters: dict = dataclasses.field(default_factory=dict)
     best_model_path: Optional[str] = None
     evaluation: dict = dataclasses.field(default_factory=dict)
+    evaluation_split: str = "validation split"
     trials: list = dataclasses.field(default_factory=list)
     stopped_reason: Optional[str] = None
     report: object = None
@@ -201,8 +204,14 @@ def _folds(tuner, config, data):
     return (x, y), {}
 
 
-def finish_search(tuner, setup: SearchSetup, stopped_reason: Optional[str] = None) -> RunResult:
-    """`trials.csv` and the best model under `best/`: a `RunResult` (without a report)."""
+def finish_search(tuner, setup: SearchSetup, stopped_reason: Optional[str] = None, *,
+                  config=None) -> RunResult:
+    """`trials.csv` and the best model under `best/`: a `RunResult` (without a report).
+
+    With `config.data.cv_folds` the best model is scored on its own fold's validation
+    part: the validation split was in the other folds' training data."""
+    if config is not None and config.data.cv_folds and tuner.cross_validation is None:
+        _folds(tuner, config, setup.data)  # a parallel run's chief: the same folds
     rows = tuner.run.write_trials_table()
     # A spent time budget or a reached target (tuner.max_time / target) says so too.
     stopped_reason = stopped_reason or getattr(tuner.oracle, "budget_reason", None)
@@ -223,7 +232,12 @@ def _export_best(tuner, data, result):
         # The checkpoint holds the optimizer's slots; the rebuilt model has none yet.
         warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
         model = tuner.load_model(trial)
-    evaluation = model.evaluate(*data.validation_args(), verbose=0, return_dict=True)
+    folds = getattr(tuner, "cross_validation", None)
+    fold = folds.checkpoint_fold(trial.trial_id) if folds is not None else None
+    args, split = data.validation_args(), "validation split"
+    if fold is not None:  # the validation split trained the other folds' models
+        args, split = folds.validation_part(fold), f"validation part of fold {fold}"
+    evaluation = model.evaluate(*args, verbose=0, return_dict=True)
     evaluation = {name: float(value) for name, value in evaluation.items()}
     run = tuner.run
     path = run.best_model_path
@@ -238,12 +252,13 @@ def _export_best(tuner, data, result):
     run.write_best(trial_id=trial.trial_id,
                    objective={"name": result.objective, "direction": result.direction,
                               "value": float(trial.score)},
-                   hyperparameters=values, evaluation=evaluation, samples=len(data.y_val))
+                   hyperparameters=values, evaluation=evaluation, samples=len(data.y_val if fold is None else args[1]),
+                   split=split.replace(" split", ""))
     result.best_trial_id = trial.trial_id
     result.best_score = float(trial.score)
     result.best_hyperparameters = values
     result.best_model_path = path
-    result.evaluation = evaluation
+    result.evaluation, result.evaluation_split = evaluation, split
     result.best_warning = _diverged_warning(tuner, trial.trial_id, result.trials)
     if result.best_warning:
         logger.warning(result.best_warning)

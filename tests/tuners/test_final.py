@@ -169,6 +169,14 @@ def test_cv_folds_score_each_trial_by_the_fold_mean(make_config):
     assert row["metric:cv_std"] == pytest.approx(np.std(folds["scores"]), abs=1e-5)
     history = read_csv(os.path.join(result.run_dir, "trials", row["trial_id"], "history.csv"))
     assert sorted({entry["execution"] for entry in history}) == ["0", "1", "2"]
+    # The best model is one fold's: scored on that fold's validation part, not on the
+    # validation split the other folds trained on.
+    best = yaml.safe_load(open(os.path.join(result.run_dir, "best", "evaluation.yaml"),
+                               encoding="utf-8"))
+    fold = int(best["split"].rsplit(" ", 1)[1])
+    assert best["split"] == f"validation part of fold {fold}" and best["samples"] == 50
+    assert best["metrics"]["accuracy"] == pytest.approx(folds["scores"][fold], abs=1e-4)
+    assert result.evaluation_split == best["split"]
 
 
 @pytest.mark.parametrize("sections, key", [

@@ -117,6 +117,8 @@ def test_kill_9_of_the_whole_run_then_the_same_command_loses_nothing(tmp_path):
             assert handle.read() == history
     with open(os.path.join(run_dir, "report.md")) as handle:
         report = handle.read()
+    with open(os.path.join(run_dir, "best", "evaluation.yaml")) as handle:
+        assert "split: validation part of fold " in handle.read()  # the chief's folds
     for trial_id in rows:
         assert f"| {trial_id} |" in report
         with open(os.path.join(run_dir, "trials", trial_id, "meta.json")) as handle:
