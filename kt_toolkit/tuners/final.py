@@ -85,7 +85,8 @@ def run_final(tuner, setup, held_out, *, refit: bool = False, seed: int = 0,
             model = tuner.load_model(trial)
         record["best"] = {"trial_id": trial_id, "model": os.path.relpath(run.best_model_path,
                                                                          run.path),
-                          "epochs": epochs, "train_samples": _train_samples(setup.data)}
+                          "epochs": epochs,
+                          "train_samples": _train_samples(tuner, setup.data, trial_id)}
         record["best"]["metrics"], record["samples"] = _evaluate(model, test)
     if refit:
         record["refit"] = _refit(tuner, trial, setup.data, test, epochs=epochs, seed=seed,
@@ -109,8 +110,13 @@ def _best_epochs(rows, trial_id):
         return 1
 
 
-def _train_samples(data):
-    """The training part's size; `None` for a stream (a refit counts it)."""
+def _train_samples(tuner, data, trial_id):
+    """What the best model trained on: the training part, or with `data.cv_folds` the
+    other folds of its own; `None` for a stream (a refit counts it)."""
+    folds = getattr(tuner, "cross_validation", None)
+    fold = folds.checkpoint_fold(trial_id) if folds is not None else None
+    if fold is not None:
+        return int(len(folds.y) - len(folds.validation_part(fold)[1]))
     return None if data.is_streamed else int(len(data.y_train))
 
 

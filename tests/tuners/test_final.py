@@ -158,7 +158,8 @@ def test_rerun_keeps_final_without_reading_the_test_part(honest):
 def test_cv_folds_score_each_trial_by_the_fold_mean(make_config):
     from kt_toolkit.experiment import run_experiment
 
-    config = make_config(data={"dataset": "iris", "subsample": None, "cv_folds": 3},
+    config = make_config(data={"dataset": "iris", "subsample": None, "cv_folds": 3,
+                               "test_split": 0.2},
                          tuner={"max_trials": 1}, training={"epochs": 2, "batch_size": 32})
     result = run_experiment(config)
     row = result.trials[0]
@@ -174,7 +175,8 @@ def test_cv_folds_score_each_trial_by_the_fold_mean(make_config):
     best = yaml.safe_load(open(os.path.join(result.run_dir, "best", "evaluation.yaml"),
                                encoding="utf-8"))
     fold = int(best["split"].rsplit(" ", 1)[1])
-    assert best["split"] == f"validation part of fold {fold}" and best["samples"] == 50
+    assert best["split"] == f"validation part of fold {fold}" and best["samples"] == 40
+    assert result.final["best"]["train_samples"] == 80  # 2 of the 3 folds of the 120 not held out
     assert best["metrics"]["accuracy"] == pytest.approx(folds["scores"][fold], abs=1e-4)
     assert result.evaluation_split == best["split"]
 
