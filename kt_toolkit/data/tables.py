@@ -208,6 +208,7 @@ def read_table(config: "DataConfig", *, seed: int,
                             f"columns. Received: {name}={getattr(config, name)!r}. Sample "
                             "or rebalance the file first.", key=f"data.{name}")
     kinds = column_kinds(config)
+    _check_backend(config, kinds)
     names, values, first_line = _read(config)
     target = names[files._target_index(names, config.target)]
     raw_y = np.array(values[target])
@@ -247,6 +248,21 @@ def read_table(config: "DataConfig", *, seed: int,
         test_samples=0 if test is None else len(test),
         raw_rows=(raw(part["train"][0]), raw(part["validation"][0])))
     return dataset, held
+
+
+def _check_backend(config, kinds):
+    """String columns reach the model as string tensors: TensorFlow only."""
+    import keras
+
+    strings = [f"{name} {kind}" for name, kind in kinds.items()
+               if kind in ("categorical", "text")]
+    backend = keras.backend.backend()
+    if strings and backend != "tensorflow":
+        raise DataError(f"`dataset` columns of strings need the TensorFlow backend. Received: "
+                        f"dataset={config.dataset!r} with {', '.join(strings)} on "
+                        f"KERAS_BACKEND={backend}. Run with KERAS_BACKEND=tensorflow, or "
+                        "encode them as integer codes (columns: integer_categorical).",
+                        key="data.dataset")
 
 
 def _parts(config, y, keep, task, class_names, seed):

@@ -82,3 +82,18 @@ def test_missing_values_and_unknown_columns_exit_2_with_one_line(tmp_path, capsy
     error = capsys.readouterr().err.strip()
     assert len(error.splitlines()) == 1, error
     assert "data.columns.colour" in error and "Columns: color, note, size, label" in error
+
+
+def test_string_columns_on_another_backend_exit_2_with_one_line(tmp_path):
+    import subprocess
+    import sys
+
+    table = _write_table(tmp_path / "shop.csv", rows=30)
+    path, _ = _experiment(tmp_path, "jax", {"dataset": table, "target": "label"})
+    env = {**os.environ, "KERAS_BACKEND": "jax"}
+    done = subprocess.run([sys.executable, "-m", "kt_toolkit", "tune", str(path)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+    assert done.returncode == 2, done.stderr[-2000:]
+    assert len(errors) == 1 and "data.dataset" in errors[0]
+    assert "color categorical, note text on KERAS_BACKEND=jax" in errors[0]
