@@ -1,5 +1,6 @@
 """Tables with categorical and text columns (issue 14, item 2): a `.csv` this test
-writes, tuned end to end; the saved best model takes raw rows."""
+writes, tuned end to end with a held-out test part and a refit; the saved best and
+final models take raw rows."""
 
 import csv
 import os
@@ -30,8 +31,8 @@ def _write_table(path, rows=240, missing=()):
     return str(path)
 
 
-def _experiment(tmp_path, name, data):
-    raw = {"experiment": {"name": name, "seed": 1}, "data": data,
+def _experiment(tmp_path, name, data, **sections):
+    raw = {"experiment": {"name": name, "seed": 1}, "data": data, **sections,
            "model": {"builder": "mlp"}, "tuner": {"algorithm": "random", "max_trials": 2},
            "training": {"epochs": 1, "batch_size": 32},
            "output": {"directory": str(tmp_path / "runs"), "run_name": name,
@@ -43,7 +44,9 @@ def _experiment(tmp_path, name, data):
 
 def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_path, capsys):
     table = _write_table(tmp_path / "shop.csv", missing=(3, 7))
-    path, run_dir = _experiment(tmp_path, "table", {"dataset": table, "missing": "impute"})
+    path, run_dir = _experiment(tmp_path, "table", {"dataset": table, "missing": "impute",
+                                                    "test_split": 0.2},
+                                final={"refit": True})
     assert main(["validate", path]) == 0
     out = capsys.readouterr().out
     assert "# columns: color categorical, note text, size numeric" in out, out
@@ -51,7 +54,7 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
     # checks read the same rows encoded), and say that it is a sample.
     assert main(["check", path, "--max-epochs", "30"]) == 0
     out = capsys.readouterr().out
-    assert "checks read from a sample of the first 6 batches (192 train / 48 val" in out, out
+    assert "checks read from a sample of the first 5 batches (144 train / 48 val" in out, out
     for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
         assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
     assert main(["tune", path, "-q"]) == 0
@@ -60,12 +63,17 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
     import keras
     import tensorflow as tf
 
-    model = keras.models.load_model(os.path.join(run_dir, "best", "model.keras"))
+    with open(os.path.join(run_dir, "final", "evaluation.yaml"), encoding="utf-8") as handle:
+        final = yaml.safe_load(handle)
+    assert final["samples"] == 48, final  # the test part, held out from the search
+    assert "accuracy" in final["best"]["metrics"] and "accuracy" in final["refit"]["metrics"]
     raw = {"color": tf.constant(["red", "purple"]), "note": tf.constant(["good ok", ""]),
            "size": tf.constant([9.5, 14.0])}  # "purple": a value never seen
-    probabilities = model.predict(raw, verbose=0)
-    assert probabilities.shape == (2, 1)
-    assert np.all((probabilities >= 0) & (probabilities <= 1))
+    for saved in ("best/model.keras", "final/model.keras"):  # the refit model too
+        model = keras.models.load_model(os.path.join(run_dir, saved))
+        probabilities = model.predict(raw, verbose=0)
+        assert probabilities.shape == (2, 1)
+        assert np.all((probabilities >= 0) & (probabilities <= 1))
 
 
 def test_missing_values_and_unknown_columns_exit_2_with_one_line(tmp_path, capsys):
