@@ -48,18 +48,35 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
     Raises:
         ConfigError: `top` below 1, or a `sort` key that is not a column.
     """
-    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
-        raise invalid("--top", "an integer >= 1", top)
     knobs = study.tuned_knobs
-    if sort not in SORT_KEYS and sort not in knobs:
-        allowed = list(SORT_KEYS) + knobs
-        raise invalid("--sort", "one of " + ", ".join(allowed), sort,
-                      suggest(sort, allowed).strip())
+    _check_arguments(top, sort, knobs)
     ranked = study.best(len(study.rows))  # completed trials, as best/ is chosen
     rows = _ordered(study, ranked, sort, every_status)
     shown = rows if top is None else rows[:top]
     differing = [knob for knob in knobs if len({_cell(row.get(knob)) for row in shown}) > 1]
     final = final_record(study.run_dir)
+    text = [f"{study.run_dir}: {len(study.rows)} trials ({_counts(study.rows)}); objective "
+            f"{study.objective} ({study.direction})", ""]
+    text += _table(study, ranked, shown, differing, final)
+    text += _below_table(study, shown, final)
+    notes = _notes(study, rows, shown, knobs, differing, every_status)
+    if notes:
+        text += [""] + notes
+    return "\n".join(text).rstrip() + "\n"
+
+
+def _check_arguments(top: int | None, sort: str, knobs: list[str]) -> None:
+    if top is not None and (isinstance(top, bool) or not isinstance(top, int) or top < 1):
+        raise invalid("--top", "an integer >= 1", top)
+    if sort not in SORT_KEYS and sort not in knobs:
+        allowed = list(SORT_KEYS) + knobs
+        raise invalid("--sort", "one of " + ", ".join(allowed), sort,
+                      suggest(sort, allowed).strip())
+
+
+def _table(study: Study, ranked: list[dict[str, Any]], shown: list[dict[str, Any]],
+           differing: list[str], final: dict[str, Any]) -> list[str]:
+    """The aligned header and rows; a `test` column when the best model was tested."""
     tested = test_score(final, study.objective)  # the best model's, on the test part
     test_head = [f"test {tested[0]}"] if tested else []
     head = ["rank", "trial", "status", study.objective] + test_head + differing + [
@@ -73,9 +90,13 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
              + [_cell(row.get(knob)) for knob in differing]
              + [_cell(row.get("best_epoch")), _cell(row.get("epochs_run")),
                 _cell(row.get("seconds"))] for row in shown]
-    counts = _counts(study.rows)
-    text = [f"{study.run_dir}: {len(study.rows)} trials ({counts}); objective "
-            f"{study.objective} ({study.direction})", ""] + _aligned(head, lines)
+    return _aligned(head, lines)
+
+
+def _below_table(study: Study, shown: list[dict[str, Any]],
+                 final: dict[str, Any]) -> list[str]:
+    """Why the rows shown did not complete, and the held-out test part's scores."""
+    text = []
     reasons = [f"  trial {row['trial_id']}: {row['reason']}" for row in shown
                if row["status"] != "COMPLETED" and row.get("reason")]
     if reasons:
@@ -84,6 +105,12 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
     if held_out:
         text += ["", "Held-out test part (final/evaluation.yaml):"] + [
             f"  {line}" for line in held_out]
+    return text
+
+
+def _notes(study: Study, rows: list[dict[str, Any]], shown: list[dict[str, Any]],
+           knobs: list[str], differing: list[str], every_status: bool) -> list[str]:
+    """What was left out of the table, and the knobs equal in every row shown."""
     notes = []
     if len(rows) > len(shown):
         notes.append(f"{len(rows) - len(shown)} more not shown (--top {len(rows)} shows "
@@ -95,9 +122,7 @@ def trials_text(study: Study, *, top: int | None = 10, sort: str = "rank",
     if same and shown:
         notes.append("Same in every row shown: " + ", ".join(
             f"{knob}={_cell(shown[0].get(knob)) or '-'}" for knob in same))
-    if notes:
-        text += [""] + notes
-    return "\n".join(text).rstrip() + "\n"
+    return notes
 
 
 def _ordered(study: Study, ranked: list[dict[str, Any]], sort: str,

@@ -132,17 +132,27 @@ def chance_level(objective: str, task: str, y: npt.ArrayLike | None) -> float | 
         return None
     y = np.asarray(y).reshape(len(y), -1)[:, 0]
     if task in ("multiclass", "binary"):
-        shares = np.unique(y, return_counts=True)[1] / len(y)
-        if metric == "accuracy":
-            return float(shares.max())
-        top_k = re.fullmatch(r"top_([1-9][0-9]*)_accuracy", metric)
-        if top_k:
-            return float(np.sort(shares)[::-1][:int(top_k.group(1))].sum())
-        if metric == "pr_auc" and task == "binary":
-            return float(np.mean(y == 1))
-        if metric in ("loss", "crossentropy"):
-            return float(-(shares * np.log(shares)).sum())
-        return None
+        return _classification_chance(metric, task, y)
+    return _regression_chance(metric, y)
+
+
+def _classification_chance(metric: str, task: str, y: np.ndarray) -> float | None:
+    """`chance_level` for class indices `y` (a 1-D array, not empty)."""
+    shares = np.unique(y, return_counts=True)[1] / len(y)
+    if metric == "accuracy":
+        return float(shares.max())
+    top_k = re.fullmatch(r"top_([1-9][0-9]*)_accuracy", metric)
+    if top_k:
+        return float(np.sort(shares)[::-1][:int(top_k.group(1))].sum())
+    if metric == "pr_auc" and task == "binary":
+        return float(np.mean(y == 1))
+    if metric in ("loss", "crossentropy"):
+        return float(-(shares * np.log(shares)).sum())
+    return None
+
+
+def _regression_chance(metric: str, y: np.ndarray) -> float | None:
+    """`chance_level` for regression targets `y` (a 1-D array, not empty)."""
     y = y.astype("float64")
     if metric in ("loss", "mse"):
         return float(y.var())
