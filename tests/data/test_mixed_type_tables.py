@@ -6,7 +6,6 @@ import csv
 import os
 
 import numpy as np
-import pytest
 import yaml
 
 from kt_toolkit._io import read_csv
@@ -74,6 +73,15 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
         probabilities = model.predict(raw, verbose=0)
         assert probabilities.shape == (2, 1)
         assert np.all((probabilities >= 0) & (probabilities <= 1))
+    histories = _histories(run_dir)  # the same command again resumes: nothing retrained
+    assert main(["tune", path, "-q"]) == 0
+    assert _histories(run_dir) == histories
+
+
+def _histories(run_dir):
+    trials = os.path.join(run_dir, "trials")
+    return {name: open(os.path.join(trials, name, "history.csv"), "rb").read()
+            for name in sorted(os.listdir(trials))}
 
 
 def test_missing_values_and_unknown_columns_exit_2_with_one_line(tmp_path, capsys):

@@ -128,6 +128,15 @@ def _histories(run_dir):
             for p in paths}
 
 
+def _rerun_trains_nothing(path, run_dir):
+    """The same command again resumes the finished run: no trial, no refit retrained."""
+    before = _histories(run_dir)
+    kept = os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns
+    assert main(["tune", path, "-q"]) == 0
+    assert _histories(run_dir) == before
+    assert os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns == kept
+
+
 def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(project, caplog):
     folder, py_loader, _ = project
     path, run_dir = _experiment(folder, "py_dataset", {"loader": f"{py_loader}:load"},
@@ -146,11 +155,7 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     test = sys.modules[py_loader].load(seed=1)["test"]
     final = _final(run_dir, test.x, test.y, 70)
     assert (final["best"]["train_samples"], final["refit"]["train_samples"]) == (300, 400)
-    before = _histories(run_dir)
-    kept = os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns
-    assert main(["tune", path, "-q"]) == 0  # the same command again: a resume
-    assert _histories(run_dir) == before
-    assert os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns == kept
+    _rerun_trains_nothing(path, run_dir)
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
@@ -181,6 +186,7 @@ def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(
     final = _final(run_dir, np.concatenate([b[0] for b in batches]),
                    np.concatenate([b[1] for b in batches]), 30)
     assert final["refit"]["train_samples"] == 120  # training + validation streams, joined
+    _rerun_trains_nothing(path, run_dir)
 
 
 def _write_images(root, classes, per_class, size=16, seed=0):
@@ -218,6 +224,7 @@ def test_an_image_folder_tunes_a_cnn_whose_models_take_0_255_pixels(tmp_path, ca
     assert model.predict(raw, verbose=0).shape == (2, 3)
     final = _final(run_dir, x_test, y_test, 12)  # test/ held out; raw uint8 pixels
     assert final["refit"]["train_samples"] == 36  # train/: training + validation parts
+    _rerun_trains_nothing(path, run_dir)
     path, _ = _experiment(tmp_path, "split", {"dataset": str(images) + "/",
                                               "test_split": 0.2}, builder="cnn")
     _one_line_error(capsys, path, "data.test_split", "train/ and test/ subfolders")

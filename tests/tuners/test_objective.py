@@ -134,3 +134,11 @@ def test_tune_on_a_custom_metric_function_with_its_direction(tmp_path, capsys, m
         assert float(row["objective"]) == pytest.approx(float(row["metric:val_accuracy"]),
                                                         abs=1e-6)
         assert "metric:val_crossentropy" in row
+    # The same experiment again resumes the finished run (the metric imported again).
+    histories = {row["trial_id"]: (run_dir / "trials" / row["trial_id"] / "history.csv")
+                 .read_bytes() for row in rows}
+    code, _, _, again = _tune(tmp_path, "custom", data,
+                              {"objective": f"{module}:agreement", "direction": "max"})
+    assert code == 0 and again == rows
+    assert {trial_id: (run_dir / "trials" / trial_id / "history.csv").read_bytes()
+            for trial_id in histories} == histories
