@@ -15,8 +15,9 @@ verdicts that compare trials with each other or with chance read it.
 **Objectives** (issue 14, part 4). `tuner.objective` names a metric, on the
 validation data with `val_`. Besides the metrics above, the builders compile one
 more when the objective asks for it (`EXTRA_METRICS`): `precision`, `f1_score`
-(binary; macro-averaged over the classes for multiclass), `top_<k>_accuracy`
-(multiclass), `rmse` (regression). A custom metric is named
+(binary; for multiclass these, `recall` and the one-vs-rest `pr_auc` are
+macro-averaged over the classes), `top_<k>_accuracy` (multiclass), `rmse`
+(regression). A custom metric is named
 `"package.module:function"` (a function `(y_true, y_pred) -> tensor` or a
 `keras.metrics.Metric` subclass): it is compiled as `function` and the objective
 is `val_function`; its direction must be given. A model of your own
@@ -45,7 +46,8 @@ TASKS = {
 }
 # Compiled only when the objective names them (each costs time in every epoch).
 # `top_<k>_accuracy` (any k >= 1) is multiclass's too.
-EXTRA_METRICS = {"multiclass": ("f1_score",), "binary": ("precision", "f1_score"),
+EXTRA_METRICS = {"multiclass": ("f1_score", "precision", "recall", "pr_auc"),
+                 "binary": ("precision", "f1_score"),
                  "regression": ("rmse",)}
 # The penalty-free twins of `loss`, whatever the task (see `data_loss`).
 DATA_LOSSES = ("crossentropy", "mse")

@@ -29,7 +29,8 @@ from kt_toolkit._imports import load_object
 from kt_toolkit.config import tasks
 from kt_toolkit.errors import ConfigError, invalid
 
-__all__ = ["LabelF1Score", "check_logged_objective", "logged_names", "objective_metric"]
+__all__ = ["LabelF1Score", "LabelPRAUC", "MacroPrecision", "MacroRecall",
+           "check_logged_objective", "logged_names", "objective_metric"]
 
 _KEY = "tuner.objective"
 logger = logging.getLogger(__name__)
@@ -83,11 +84,149 @@ class LabelF1Score(keras.metrics.F1Score):
         return {**super().get_config(), "num_classes": self.num_classes}
 
 
+class _ClassCounts(keras.metrics.Metric):
+    """Per-class counts of hits, predictions and labels; the argmax is the prediction.
+
+    The macro average runs over the classes that occur in the labels or the
+    predictions seen so far (scikit-learn's `average="macro"`); a class predicted
+    but never right, or present but never predicted, scores 0.
+    """
+
+    def __init__(self, num_classes: int, name: str, dtype: Any = None) -> None:
+        super().__init__(name=name, dtype=dtype)
+        self.num_classes = int(num_classes)
+        self.hits, self.predicted, self.actual = (
+            self.add_variable((self.num_classes,), initializer="zeros", dtype=self.dtype,
+                              name=each) for each in ("hits", "predicted", "actual"))
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        actual = ops.one_hot(labels, self.num_classes, dtype=self.dtype)
+        guesses = ops.argmax(ops.reshape(y_pred, (-1, self.num_classes)), axis=-1)
+        predicted = ops.one_hot(guesses, self.num_classes, dtype=self.dtype)
+        hits = actual * predicted
+        if sample_weight is not None:
+            weight = ops.reshape(ops.cast(sample_weight, self.dtype), (-1, 1))
+            hits, predicted, actual = hits * weight, predicted * weight, actual * weight
+        for variable, counts in ((self.hits, hits), (self.predicted, predicted),
+                                 (self.actual, actual)):
+            variable.assign_add(ops.sum(counts, axis=0))
+
+    def _denominator(self):
+        raise NotImplementedError
+
+    def result(self):
+        seen = ops.cast(ops.greater(self.actual + self.predicted, 0), self.dtype)
+        per_class = ops.divide_no_nan(self.hits, self._denominator())
+        return ops.divide_no_nan(ops.sum(per_class * seen), ops.sum(seen))
+
+    def reset_state(self):
+        for variable in (self.hits, self.predicted, self.actual):
+            variable.assign(ops.zeros((self.num_classes,), dtype=self.dtype))
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "name": self.name, "dtype": self.dtype}
+
+
+@keras.saving.register_keras_serializable(package="kt_toolkit")
+class MacroPrecision(_ClassCounts):
+    """Macro-averaged precision of a softmax's argmax against class indices `(n,)`.
+
+    Keras's `Precision` scores one sigmoid or one-hot labels at a threshold; this
+    one averages, over the classes, the share of each class's predictions that
+    are right (as scikit-learn's `precision_score(average="macro")`).
+
+    Example:
+
+    ```python
+    precision = MacroPrecision(num_classes=3)
+    precision.update_state(np.array([0, 1, 2, 2]), np.eye(3)[[0, 1, 2, 1]])
+    float(precision.result())  # (1 + 0.5 + 1) / 3 = 0.833...
+    ```
+
+    Args:
+        num_classes: Integer >= 2, the number of softmax outputs.
+        name: String. Defaults to `"precision"`.
+        dtype: Optional dtype of the counts and the result.
+    """
+
+    def __init__(self, num_classes: int, name: str = "precision", dtype: Any = None) -> None:
+        super().__init__(num_classes, name=name, dtype=dtype)
+
+    def _denominator(self):
+        return self.predicted
+
+
+@keras.saving.register_keras_serializable(package="kt_toolkit")
+class MacroRecall(_ClassCounts):
+    """Macro-averaged recall of a softmax's argmax against class indices `(n,)`.
+
+    The mean over the classes of the share of each class's samples predicted as
+    it (scikit-learn's `recall_score(average="macro")`, the balanced accuracy
+    when every class occurs in the labels).
+
+    Example:
+
+    ```python
+    recall = MacroRecall(num_classes=3)
+    recall.update_state(np.array([0, 1, 2, 2]), np.eye(3)[[0, 1, 2, 1]])
+    float(recall.result())  # (1 + 1 + 0.5) / 3 = 0.833...
+    ```
+
+    Args:
+        num_classes: Integer >= 2, the number of softmax outputs.
+        name: String. Defaults to `"recall"`.
+        dtype: Optional dtype of the counts and the result.
+    """
+
+    def __init__(self, num_classes: int, name: str = "recall", dtype: Any = None) -> None:
+        super().__init__(num_classes, name=name, dtype=dtype)
+
+    def _denominator(self):
+        return self.actual
+
+
+@keras.saving.register_keras_serializable(package="kt_toolkit")
+class LabelPRAUC(keras.metrics.AUC):
+    """One-vs-rest PR-AUC of a softmax, macro-averaged, against class indices `(n,)`.
+
+    `keras.metrics.AUC(curve="PR", multi_label=True)` on the one-hot labels: the
+    area under each class's precision-recall curve (class against the rest),
+    averaged over the classes.
+
+    Args:
+        num_classes: Integer >= 2, the number of softmax outputs.
+        num_thresholds: Integer, as `keras.metrics.AUC`. Defaults to `200`.
+        name: String. Defaults to `"pr_auc"`.
+        dtype: Optional dtype of the result.
+    """
+
+    def __init__(self, num_classes: int, num_thresholds: int = 200, name: str = "pr_auc",
+                 dtype: Any = None) -> None:
+        super().__init__(num_thresholds=num_thresholds, curve="PR", multi_label=True,
+                         num_labels=int(num_classes), name=name, dtype=dtype)
+        self.num_classes = int(num_classes)
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        labels = ops.cast(ops.reshape(y_true, (-1,)), "int32")
+        y_true = ops.one_hot(labels, self.num_classes, dtype=self.dtype)
+        return super().update_state(y_true, y_pred, sample_weight)
+
+    def get_config(self) -> dict[str, Any]:
+        return {"num_classes": self.num_classes, "num_thresholds": self.num_thresholds,
+                "name": self.name, "dtype": self.dtype}
+
+
+_MULTICLASS = {"precision": MacroPrecision, "recall": MacroRecall, "pr_auc": LabelPRAUC}
+
+
 def _builtin(base: str, task: str, num_classes: int | None,
              objective: str) -> keras.metrics.Metric | None:
     """The Keras metric a builder compiles for `base` (`"f1_score"`…), or `None`."""
     if base == "precision" and task == "binary":
         return keras.metrics.Precision(name="precision")
+    if base in _MULTICLASS and task == "multiclass" and num_classes is not None:
+        return _MULTICLASS[base](num_classes)
     if base == "f1_score" and task in ("binary", "multiclass"):
         return LabelF1Score(num_classes if task == "multiclass" else None)
     if base == "rmse" and task == "regression":

@@ -39,9 +39,10 @@ def test_an_objective_the_builders_do_not_compute_lists_those_they_do():
         resolve_objective("val_auc", "auto", "multiclass", builder="mlp")
     message = str(info.value)
     assert info.value.key == "tuner.objective" and "Received: objective='val_auc'" in message
-    for name in ("val_accuracy", "val_f1_score", "val_top_<k>_accuracy", "val_crossentropy"):
+    for name in ("val_accuracy", "val_f1_score", "val_precision", "val_recall", "val_pr_auc",
+                 "val_top_<k>_accuracy", "val_crossentropy"):
         assert name in message
-    assert "val_precision" not in message and len(message.splitlines()) == 1
+    assert "val_mae" not in message and len(message.splitlines()) == 1
     with pytest.raises(ConfigError, match="val_rmse"):
         check_objective("val_f1_score", "max", "regression", builder="mlp")
 
@@ -102,3 +103,5 @@ def test_the_pruning_rules_bounded_scores_and_chance_levels_know_the_new_names()
     assert chance_level("val_rmse", "regression", np.array([1.0, 3.0])) == 1.0
     for unknown in ("val_f1_score", "val_precision", "val_agreement"):
         assert chance_level(unknown, "binary", np.array([0, 1, 1])) is None
+    for unknown in ("val_precision", "val_recall", "val_pr_auc"):  # multiclass: skipped
+        assert chance_level(unknown, "multiclass", y) is None

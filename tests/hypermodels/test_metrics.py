@@ -7,11 +7,11 @@ import uuid
 import keras
 import numpy as np
 import pytest
-from sklearn.metrics import f1_score
+from sklearn.metrics import auc, f1_score, precision_recall_curve, precision_score, recall_score
 
 from kt_toolkit.errors import ConfigError
-from kt_toolkit.hypermodels.metrics import (LabelF1Score, check_logged_objective,
-                                            objective_metric)
+from kt_toolkit.hypermodels.metrics import (LabelF1Score, LabelPRAUC, MacroPrecision, MacroRecall,
+                                            check_logged_objective, objective_metric)
 
 RNG = np.random.default_rng(0)
 
@@ -31,6 +31,41 @@ def test_label_f1_score_is_sklearns_macro_and_binary_f1():
     assert restored.num_classes == 4 and restored.average == "macro"
 
 
+def test_multiclass_precision_recall_and_pr_auc_are_sklearns_macro_scores():
+    # 6 softmax outputs, labels 0-3 only: class 4 counts as it is predicted, class 5
+    # (never predicted) does not: scikit-learn averages over the classes in the
+    # labels or the predictions.
+    y = RNG.integers(0, 4, 300)
+    p = RNG.random((300, 6))
+    p[:, 5] = 0.0
+    p[np.arange(300), y] += RNG.random(300)  # better than chance, far from perfect
+    p /= p.sum(axis=1, keepdims=True)
+    guess = p.argmax(1)
+    assert 4 in guess  # the class without labels is predicted: precision 0 for it
+    weight = RNG.random(300)
+    for name, score in (("val_precision", precision_score), ("recall", recall_score)):
+        metric = objective_metric(name, "multiclass", num_classes=6)
+        for part in (slice(0, 120), slice(120, 300)):  # counts add up over batches
+            metric.update_state(y[part], p[part])
+        assert float(metric.result()) == pytest.approx(
+            score(y, guess, average="macro", zero_division=0), abs=1e-6)
+        metric.reset_state()
+        metric.update_state(y, p, sample_weight=weight)
+        assert float(metric.result()) == pytest.approx(
+            score(y, guess, average="macro", sample_weight=weight, zero_division=0), abs=1e-5)
+        restored = type(metric).from_config(metric.get_config())
+        assert (restored.name, restored.num_classes) == (metric.name, 6)
+    assert isinstance(metric, MacroRecall) and float(MacroPrecision(3).result()) == 0.0
+    # PR-AUC: each class against the rest, averaged (Keras's 200 thresholds)
+    metric = objective_metric("val_pr_auc", "multiclass", num_classes=4)
+    q = p[:, :4] / p[:, :4].sum(axis=1, keepdims=True)
+    metric.update_state(y, q)
+    areas = [auc(*precision_recall_curve(y == c, q[:, c])[1::-1]) for c in range(4)]
+    assert float(metric.result()) == pytest.approx(np.mean(areas), abs=5e-3)
+    restored = LabelPRAUC.from_config(metric.get_config())
+    assert (restored.num_labels, restored.multi_label, restored.name) == (4, True, "pr_auc")
+
+
 def test_only_a_metric_the_task_lacks_is_made_and_a_wrong_one_says_what_exists():
     assert objective_metric("val_auc", "binary") is None  # compiled already
     assert objective_metric("auto", "multiclass", num_classes=3) is None
@@ -42,8 +77,8 @@ def test_only_a_metric_the_task_lacks_is_made_and_a_wrong_one_says_what_exists()
         "val_top_3_accuracy": "top_3_accuracy"}
     with pytest.raises(ConfigError, match="k below the 3 classes"):
         objective_metric("val_top_3_accuracy", "multiclass", num_classes=3)
-    with pytest.raises(ConfigError, match="val_f1_score") as info:
-        objective_metric("val_pr_auc", "multiclass", num_classes=3)
+    with pytest.raises(ConfigError, match="val_f1_score, val_precision, val_recall") as info:
+        objective_metric("val_auc", "multiclass", num_classes=3)
     assert info.value.key == "tuner.objective"
 
 
@@ -115,7 +150,7 @@ def test_the_builders_compile_the_objectives_metric_only_when_asked():
     assert logged["val_top_2_accuracy"] - logged[None] == {"top_2_accuracy"}
     assert logged["val_f1_score"] - logged[None] == {"f1_score"}
     with pytest.raises(ConfigError, match="val_accuracy"):  # fails when made, not in trial 0
-        HyperMLP((4,), task="multiclass", num_classes=3, objective="val_recall")
+        HyperMLP((4,), task="multiclass", num_classes=3, objective="val_mae")
 
 
 def test_your_own_models_objective_is_checked_after_its_first_build(tmp_path, module):
