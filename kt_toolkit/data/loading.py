@@ -251,26 +251,39 @@ def load_parts(config: "DataConfig", *, seed: int,
         return raw, known_task    # then `known_task` is the held-out test stream or None
     _check_finite(raw)
     targets = _targets(raw, config, known_task)
-    task, class_names = targets[0], targets[3]
     x_train, x_val, y_train, y_val, test = _parts(raw, config, targets, seed)
     x_train, x_val, length = _pad(x_train, x_val)
-    num_classes = None if class_names is None else len(class_names)
+    num_classes = None if targets[3] is None else len(targets[3])
+    x_train, y_train = _subsample_and_shuffle(config, x_train, y_train, num_classes, seed)
+    _check_folds(config, y_train, y_val, num_classes)
+    held_out = None if test is None else HeldOut(test[0], test[1], source=test[2],
+                                                  padding_length=length)
+    return _dataset(config, raw, targets, (x_train, y_train, x_val, y_val), held_out), held_out
+
+
+def _subsample_and_shuffle(config, x_train, y_train, num_classes, seed):
+    """The training part cut to `config.subsample` samples, then shuffled if asked."""
     if config.subsample is not None:
         x_train, y_train = split.subsample(x_train, y_train, config.subsample,
                                            num_classes=num_classes,
                                            shuffle=config.shuffle, seed=seed)
     if config.shuffle:
         x_train, y_train = split.shuffle_arrays(x_train, y_train, seed=seed)
-    _check_folds(config, y_train, y_val, num_classes)
+    return x_train, y_train
+
+
+def _dataset(config, raw, targets, arrays, held_out):
+    """The `Dataset` of the final parts `arrays` (x_train, y_train, x_val, y_val),
+    with the training part's feature statistics when `config.standardize`."""
+    x_train, y_train, x_val, y_val = arrays
+    task, class_names = targets[0], targets[3]
     mean = variance = None
     if config.standardize and raw.input_kind != "tokens":
         mean, variance = split.feature_statistics(x_train)
-    held_out = None if test is None else HeldOut(test[0], test[1], source=test[2],
-                                                  padding_length=length)
     name = config.loader or str(config.dataset)  # a loader's arrays: the loader
-    dataset = Dataset(name=name, task=task, x_train=x_train, y_train=y_train,
-                      x_val=x_val, y_val=y_val, num_classes=num_classes,
-                      class_names=class_names, feature_mean=mean, feature_variance=variance,
-                      input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size,
-                      test_samples=0 if held_out is None else held_out.samples)
-    return dataset, held_out
+    return Dataset(name=name, task=task, x_train=x_train, y_train=y_train,
+                   x_val=x_val, y_val=y_val,
+                   num_classes=None if class_names is None else len(class_names),
+                   class_names=class_names, feature_mean=mean, feature_variance=variance,
+                   input_kind=raw.input_kind, vocabulary_size=raw.vocabulary_size,
+                   test_samples=0 if held_out is None else held_out.samples)

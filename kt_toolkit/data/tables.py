@@ -202,19 +202,11 @@ def read_table(config: "DataConfig", *, seed: int,
         DataError: a missing column, missing values without `data.missing: impute`,
             a column that cannot be the kind given, or targets `load_dataset` refuses.
     """
-    for name in ("subsample", "imbalance", "cv_folds"):
-        if getattr(config, name, None) is not None:
-            raise DataError(f"`{name}` must be null for a table with categorical or text "
-                            f"columns. Received: {name}={getattr(config, name)!r}. Sample "
-                            "or rebalance the file first.", key=f"data.{name}")
+    _check_unsupported(config)
     kinds = column_kinds(config)
     _check_backend(config, kinds)
     names, values, first_line = _read(config)
-    target = names[files._target_index(names, config.target)]
-    raw_y = np.array(values[target])
-    y_raw = raw_y.astype(np.float64) if all(files._is_float(v) for v in raw_y) else raw_y
-    task = config.task if config.task != "auto" else labels.infer_task(y_raw)
-    y, _, class_names = labels.encode_targets(y_raw, None, task=task, classes=config.classes)
+    task, y, class_names = _table_targets(config, names, values)
     keep = np.flatnonzero(y >= 0) if task in labels.CLASSIFICATION else np.arange(len(y))
     for name, kind in kinds.items():  # the columns' errors before the split's
         _fill(name, kind, values[name], keep, config, first_line)
@@ -225,29 +217,55 @@ def read_table(config: "DataConfig", *, seed: int,
     part = {key: ({n: c[rows] for n, c in columns.items()}, y[rows])
             for key, rows in (("train", train), ("validation", validation), ("test", test))
             if rows is not None}
-    shuffle_seed = seed if config.shuffle else None
-    train_data = _rows_stream(*part["train"], batch_size, seed=shuffle_seed)
-    validation_data = _rows_stream(*part["validation"], batch_size)
     held = None
     if test is not None:
         held = HeldOut(_rows_stream(*part["test"], batch_size), None, source="test_split")
         held.samples = len(test)
-    sample = min(streams.SAMPLE_SAMPLES, len(train))
+    logger.info("Columns of %s: %s.", config.dataset,
+                ", ".join(f"{n} {k}" for n, k in kinds.items()))
+    return _streamed(config, task, class_names, part, preprocessor,
+                     seed=seed, batch_size=batch_size), held
+
+
+def _check_unsupported(config):
+    for name in ("subsample", "imbalance", "cv_folds"):
+        if getattr(config, name, None) is not None:
+            raise DataError(f"`{name}` must be null for a table with categorical or text "
+                            f"columns. Received: {name}={getattr(config, name)!r}. Sample "
+                            "or rebalance the file first.", key=f"data.{name}")
+
+
+def _table_targets(config, names, values):
+    """`(task, y, class_names)` of the table's target column, encoded as
+    `load_dataset` encodes targets (-1: a row `data.classes` leaves out)."""
+    target = names[files._target_index(names, config.target)]
+    raw_y = np.array(values[target])
+    y_raw = raw_y.astype(np.float64) if all(files._is_float(v) for v in raw_y) else raw_y
+    task = config.task if config.task != "auto" else labels.infer_task(y_raw)
+    y, _, class_names = labels.encode_targets(y_raw, None, task=task, classes=config.classes)
+    return task, y, class_names
+
+
+def _streamed(config, task, class_names, part, preprocessor, *, seed, batch_size):
+    """The `Dataset` streaming the rows of `part` ("train", "validation"), with an
+    encoded sample of each part for the checks and the raw rows as the model takes them."""
+    shuffle_seed = seed if config.shuffle else None
+    train_data = _rows_stream(*part["train"], batch_size, seed=shuffle_seed)
+    validation_data = _rows_stream(*part["validation"], batch_size)
+    sample = min(streams.SAMPLE_SAMPLES, len(part["train"][1]))
     encode = (lambda cols: np.asarray(preprocessor({n: c[:sample] for n, c in cols.items()})))
     raw = (lambda cols: {n: c[:sample].astype(object) if c.dtype.kind == "U" else c[:sample]
                          for n, c in cols.items()})  # as the model takes them (the checks)
-    logger.info("Columns of %s: %s.", config.dataset,
-                ", ".join(f"{n} {k}" for n, k in kinds.items()))
-    dataset = Dataset(
+    test = part.get("test")
+    return Dataset(
         name=str(config.dataset), task=task, x_train=encode(part["train"][0]),
         y_train=part["train"][1][:sample], x_val=encode(part["validation"][0]),
         y_val=part["validation"][1][:sample],
         num_classes=None if class_names is None else len(class_names),
         class_names=class_names, train_data=train_data, validation_data=validation_data,
         sample_batches=int(np.ceil(sample / batch_size)), preprocessor=preprocessor,
-        test_samples=0 if test is None else len(test),
+        test_samples=0 if test is None else len(test[1]),
         raw_rows=(raw(part["train"][0]), raw(part["validation"][0])))
-    return dataset, held
 
 
 def _check_backend(config, kinds):
