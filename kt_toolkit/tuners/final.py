@@ -66,11 +66,8 @@ def run_final(tuner, setup, held_out, *, refit: bool = False, seed: int = 0,
     identity = {"trial_id": trial_id, "refit": bool(refit),
                 "test": None if held_out is None else {"source": held_out.source,
                                                        "samples": held_out.samples}}
-    previous = run.read_final()
-    if previous.get("identity") == identity and (
-            not refit or os.path.isfile(run.final_model_path)):
-        logger.info("Final evaluation of trial %s on the test part: done before, kept (%s).",
-                    trial_id, os.path.join(run.final_dir, "evaluation.yaml"))
+    previous = _done_before(run, identity, refit)
+    if previous is not None:
         result.final = previous
         return previous
     trial = tuner.oracle.trials[trial_id]
@@ -80,14 +77,8 @@ def run_final(tuner, setup, held_out, *, refit: bool = False, seed: int = 0,
               "source": None if held_out is None else held_out.source}
     test = None if held_out is None else held_out.open()  # the one read of the test part
     if test is not None:
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
-            model = tuner.load_model(trial)
-        record["best"] = {"trial_id": trial_id, "model": os.path.relpath(run.best_model_path,
-                                                                         run.path),
-                          "epochs": epochs,
-                          "train_samples": _train_samples(tuner, setup.data, trial_id)}
-        record["best"]["metrics"], record["samples"] = _evaluate(model, test)
+        record["best"], record["samples"] = _best_on_test(tuner, trial, trial_id, setup,
+                                                          test, epochs=epochs)
     if refit:
         record["refit"] = _refit(tuner, trial, setup.data, test, epochs=epochs, seed=seed,
                                  batch_size=batch_size)
@@ -99,6 +90,30 @@ def run_final(tuner, setup, held_out, *, refit: bool = False, seed: int = 0,
     if result is not None:
         result.final = record
     return record
+
+
+def _done_before(run, identity, refit):
+    """The earlier `final/evaluation.yaml` made for the same `identity` (and its
+    refit model, when `refit`), or `None`."""
+    previous = run.read_final()
+    if previous.get("identity") != identity or (
+            refit and not os.path.isfile(run.final_model_path)):
+        return None
+    logger.info("Final evaluation of trial %s on the test part: done before, kept (%s).",
+                identity["trial_id"], os.path.join(run.final_dir, "evaluation.yaml"))
+    return previous
+
+
+def _best_on_test(tuner, trial, trial_id, setup, test, *, epochs):
+    """`(record, samples)`: the best model (`best/model.keras`) scored on `test`."""
+    run = tuner.run
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Skipping variable loading for optimizer")
+        model = tuner.load_model(trial)
+    best = {"trial_id": trial_id, "model": os.path.relpath(run.best_model_path, run.path),
+            "epochs": epochs, "train_samples": _train_samples(tuner, setup.data, trial_id)}
+    best["metrics"], samples = _evaluate(model, test)
+    return best, samples
 
 
 def _best_epochs(rows, trial_id):
