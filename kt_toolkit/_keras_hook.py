@@ -1,7 +1,8 @@
 """Registers kt_toolkit's Keras objects once Keras is imported, without importing it.
 
 A model saved with a kt_toolkit schedule (`lr_schedule: noam`, `multistep`, a
-continued Hyperband round) or an F1 objective (`LabelF1Score`) reloads with
+continued Hyperband round) or an objective's metric (`LabelF1Score`,
+`MacroPrecision`, `MacroRecall`, `LabelPRAUC`) reloads with
 `keras.saving.load_model` only if those classes are registered with Keras, which
 importing `kt_toolkit.schedules` and `kt_toolkit.hypermodels.metrics` does. `import kt_toolkit` must stay free of Keras and TensorFlow (the CLI starts in
 well under a second and `kt_toolkit.config` is pure), so it cannot import the

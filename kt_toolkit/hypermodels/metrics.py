@@ -1,8 +1,8 @@
 """The metric a `tuner.objective` names, compiled besides the task's own (issue 14, part 4).
 
 The builders compile the task's metrics (`kt_toolkit.config.tasks.TASKS`) in every
-trial; a metric only the objective needs (`f1_score`, `precision`,
-`top_<k>_accuracy`, `rmse`, or your own `"package.module:function"`) is added by
+trial; a metric only the objective needs (`f1_score`, `precision`, `recall`,
+`pr_auc`, `top_<k>_accuracy`, `rmse`, or your own `"package.module:function"`) is added by
 `objective_metric`, so no trial pays for metrics nobody reads. A model of your own
 compiles its own metrics: `logged_names` lists what it logs, and
 `check_logged_objective` says when the objective is not among them.
@@ -13,6 +13,7 @@ Example:
 from kt_toolkit.hypermodels.metrics import objective_metric
 
 objective_metric("val_f1_score", "multiclass", num_classes=3).name  # 'f1_score'
+objective_metric("val_recall", "multiclass", num_classes=3)  # a MacroRecall
 objective_metric("val_top_3_accuracy", "multiclass", num_classes=10).k  # 3
 ```
 """

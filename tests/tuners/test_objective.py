@@ -142,3 +142,24 @@ def test_tune_on_a_custom_metric_function_with_its_direction(tmp_path, capsys, m
     assert code == 0 and again == rows
     assert {trial_id: (run_dir / "trials" / trial_id / "history.csv").read_bytes()
             for trial_id in histories} == histories
+
+
+def test_tune_multiclass_on_val_recall_scores_the_saved_model_as_sklearn_does(tmp_path):
+    import keras
+    from sklearn.metrics import recall_score
+
+    from kt_toolkit.config import DataConfig
+    from kt_toolkit.data import load_dataset
+
+    data = {"dataset": "iris", "subsample": None}
+    code, run_dir, record, rows = _tune(tmp_path, "recall", data,
+                                        {"objective": "val_recall", "max_trials": 1})
+    assert code == 0 and (record["objective"], record["direction"]) == ("val_recall", "max")
+    assert rows[0]["status"] == "COMPLETED" and "metric:val_accuracy" in rows[0]
+    # the saved best model reloads (MacroRecall is registered); its logged score is
+    # scikit-learn's macro recall of its predictions on the validation part
+    model = keras.saving.load_model(str(run_dir / "best" / "model.keras"))
+    split = load_dataset(DataConfig(**data), seed=1)
+    predicted = model.predict(split.x_val, verbose=0).argmax(axis=1)
+    assert float(rows[0]["objective"]) == pytest.approx(
+        recall_score(split.y_val, predicted, average="macro"), abs=1e-5)
