@@ -43,11 +43,17 @@ def load_object(spec: str, module_dir: str | None = None, *, key: str) -> Any:
     except Exception as error:  # noqa: BLE001 - any import failure is the user's module
         where = f" (looked in {module_dir} and the installed packages)" if module_dir else ""
         raise invalid(key, "an importable module and a name in it", spec,
-                      f"Importing {module_name!r} failed{where}: "
-                      f"{type(error).__name__}: {error}") from None
+                      _sentence(f"Importing {module_name!r} failed{where}: "
+                                f"{type(error).__name__}: {error}")) from None
     if not hasattr(module, attribute):
         public = sorted(n for n in vars(module) if not n.startswith("_"))
         raise invalid(key, f"a name defined in {module_name}", spec,
                       f"{module_name} has no attribute {attribute!r}; it defines: "
                       f"{', '.join(public[:12]) or 'nothing public'}.")
     return getattr(module, attribute)
+
+
+def _sentence(text: str) -> str:
+    """`text` ending as a sentence: a period added unless it ends with one (or ! or ?)."""
+    text = text.rstrip()
+    return text if text.endswith((".", "!", "?")) else text + "."

@@ -86,7 +86,7 @@ class DataConfig:
                                           or not isinstance(self.cv_folds, int)
                                           or self.cv_folds < 2):
             raise invalid(f"{key}.cv_folds", "an integer >= 2 or null", self.cv_folds,
-                          "5 scores each trial by the mean of 5 folds.")
+                          "With cv_folds: 5 each trial scores the mean over 5 folds.")
 
     def _validate_sources(self, key):
         """`loader`, `image_size`, `color_mode`, `columns`, `missing` (your own data)."""

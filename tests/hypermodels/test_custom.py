@@ -165,7 +165,7 @@ def test_a_name_the_model_does_not_declare_is_refused_with_the_closest(own, tmp_
 @pytest.mark.parametrize("source,attr,expected", [
     ("import not_a_package_kt14\n", "build",
      "Importing {module!r} failed (looked in {folder} and the installed packages): "
-     "ModuleNotFoundError: No module named 'not_a_package_kt14'"),
+     "ModuleNotFoundError: No module named 'not_a_package_kt14'."),
     ("def build(hp):\n    pass\n", "biuld", "has no attribute 'biuld'; it defines: build"),
     ("build = 42\n", "build", "`builder` must be a keras_tuner.HyperModel subclass or "
      "instance, a TunableModel subclass, or a build(hp) function. Received: builder="),

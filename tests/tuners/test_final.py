@@ -192,6 +192,7 @@ def test_bad_settings_name_their_key(sections, key):
     with pytest.raises(ConfigError) as error:
         config_from_dict(sections)
     assert error.value.key == key and "Received:" in str(error.value)
+    assert str(error.value).endswith(".")  # the hint is a sentence too
 
 
 def test_bad_data_for_the_test_part_and_folds(tmp_path, capsys):
