@@ -125,7 +125,7 @@ def _view_records(project, oracle, trials):
     name = os.path.basename(project)
     config = {"experiment": {"name": name},
               "data": {"dataset": f"KerasTuner project {name}"},
-              "model": {"space": _space(oracle["hyperparameters"].get("space") or [])},
+              "model": {"space": space_spec(oracle["hyperparameters"].get("space") or [])},
               "tuner": tuner, "training": {}}
     record = {"source": KERAS_TUNER_SOURCE, "project": project, "objective": objective,
               "direction": direction, "per_epoch_history": False}
@@ -174,7 +174,7 @@ def _algorithm(oracle):
     return "random"  # RandomSearch and GridSearch save the same keys
 
 
-def _space(entries):
+def space_spec(entries):
     """`model.space` from KerasTuner's hyperparameter configs (`config.yaml`'s spelling)."""
     space = {}
     for entry in entries:

@@ -8,6 +8,7 @@ shows the same scalars and HParams dashboard on TensorFlow, JAX and PyTorch:
 ```
 <run>/tensorboard/
     events.out.tfevents.*.experiment     the HParams experiment: every tuned knob, its domain
+                                         (written again when trials declare a new knob)
     <trial_id>/events.out.tfevents.*     per-epoch scalars (loss/train, loss/validation, …)
     <trial_id>/events.out.tfevents.*.session
                                          the trial's HParams session: values, status, scores
@@ -21,6 +22,7 @@ Files are written under a temporary name and renamed, so a killed run never leav
 half an HParams record; `sync_tensorboard` (re)writes whatever a run lacks.
 """
 
+import hashlib
 import math
 import os
 import time
@@ -32,11 +34,14 @@ from tensorboard.compat.proto import summary_pb2
 from tensorboard.plugins.hparams import api_pb2, metadata, plugin_data_pb2
 
 from kt_toolkit._events import EventWriter
+from kt_toolkit._io import read_json
 from kt_toolkit.config.knobs import BUILDERS, builder_knobs
 from kt_toolkit.config.knobs import is_custom_builder
 from kt_toolkit.config.tasks import TASKS, logged_metrics
-from kt_toolkit.rundir.layout import TENSORBOARD_DIR, trial_logdir
+from kt_toolkit.rundir.keras_tuner_project import space_spec
+from kt_toolkit.rundir.layout import ORACLE_FILE, TENSORBOARD_DIR, project_dir, trial_logdir
 from kt_toolkit.rundir.study import Domain
+from kt_toolkit.rundir.table import TAIL_COLUMNS, TRIAL_COLUMNS
 
 if TYPE_CHECKING:
     from kt_toolkit.rundir.study import Study
@@ -142,9 +147,9 @@ def _logged_knobs(study):
     A knob with one value (fixed, or a one-value choice) is the same in every row:
     as an HParams column it only pushed the tuned knobs and the objective off screen.
     """
-    parents = _parents(study)
-    tuned = [name for name, domain in study.domains.items() if domain.is_tuned
-             and _reachable(study.domains, parents, name)]
+    parents, domains = _parents(study), _domains(study)
+    tuned = [name for name, domain in domains.items() if domain.is_tuned
+             and _reachable(domains, parents, name)]
     rank = {name: index for index, name in enumerate(_COLUMN_ORDER)}
     knobs = sorted(tuned, key=lambda name: (rank.get(name, len(rank)), tuned.index(name)))
     if (study.config.get("tuner") or {}).get("algorithm") == "hyperband":
@@ -152,10 +157,36 @@ def _logged_knobs(study):
     return knobs
 
 
+def _domains(study):
+    """`study.domains`, and the hyperparameters trials declared beyond it.
+
+    A HyperModel of your own can declare hyperparameters in its `fit` (e.g.
+    `batch_size`): the space found at the start (`model.space`) lacks them, while
+    the trials' rows and KerasTuner's `oracle.json` have them.
+    """
+    domains = dict(study.domains)
+    later = []
+    for row in study.rows:
+        later.extend(key for key in row if key not in domains and key not in later
+                     and key not in TRIAL_COLUMNS and key not in TAIL_COLUMNS
+                     and not key.startswith(("metric:", "tuner/")))
+    if not later:
+        return domains
+    oracle = read_json(os.path.join(project_dir(study.run_dir), ORACLE_FILE), default={})
+    known = space_spec(((oracle or {}).get("hyperparameters") or {}).get("space") or [])
+    for name in later:
+        seen = tuple(dict.fromkeys(row[name] for row in study.rows
+                                   if row.get(name) is not None))
+        spec = known.get(name) or {"values": list(seen)}  # not saved yet: the values seen
+        domains[name] = Domain.from_spec(name, spec)
+    return domains
+
+
 def experiment_summary(study: "Study") -> summary_pb2.Summary:
     """The HParams experiment: every tuned knob with its domain, and the scores."""
     max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
-    infos = [_hparam_info(study.domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
+    domains = _domains(study)
+    infos = [_hparam_info(domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
              for name in _logged_knobs(study)]
     # TensorBoard lists the knobs marked `differs` first (then by name) and ticks
     # the first few: mark the most influential ones, so those are the columns shown.
@@ -216,7 +247,8 @@ def _has_file(logdir, suffix):
 
 
 def sync_tensorboard(study: "Study") -> list[str]:
-    """Writes the HParams experiment and each finished trial's session, once each.
+    """Writes the HParams experiment (again when it changed) and each finished
+    trial's session (once).
 
     Safe to call after every trial, on resume and from `kt-toolkit report`: what
     is already there is left alone; what a killed run missed is added.
@@ -227,10 +259,7 @@ def sync_tensorboard(study: "Study") -> list[str]:
     Returns:
         The list of trial ids whose sessions were written now.
     """
-    root = os.path.join(study.run_dir, TENSORBOARD_DIR)
-    if not _has_file(root, ".experiment"):
-        with EventWriter(root, suffix=".experiment", atomic=True) as writer:
-            writer.summary(experiment_summary(study))
+    _sync_experiment(os.path.join(study.run_dir, TENSORBOARD_DIR), experiment_summary(study))
     written = []
     for row in study.rows:
         logdir = trial_logdir(study.run_dir, row["trial_id"])
@@ -245,3 +274,32 @@ def sync_tensorboard(study: "Study") -> list[str]:
             writer.summary(end, step=step)
         written.append(row["trial_id"])
     return written
+
+
+def _sync_experiment(root, summary):
+    """Writes the HParams experiment `summary` unless it is there, then removes the
+    experiments it replaces.
+
+    The file name holds a digest of the experiment: when the trials declare a
+    hyperparameter the space lacked (a HyperModel's own `fit`), or log a new
+    metric, the experiment is written again with it.
+    """
+    digest = hashlib.sha1(summary.SerializeToString(deterministic=True)).hexdigest()[:12]
+    suffix = f".{digest}.experiment"
+    if not _has_file(root, suffix):
+        with EventWriter(root, suffix=suffix, atomic=True) as writer:
+            writer.summary(summary)
+    try:
+        names = sorted(name for name in os.listdir(root) if "tfevents" in name
+                       and name.endswith(".experiment") and not name.startswith("."))
+    except FileNotFoundError:
+        return
+    # Older experiments go; of two processes' copies of this one (parallel workers
+    # syncing at once) the first by name stays, whichever process looks.
+    kept = next((name for name in names if name.endswith(suffix)), None)
+    for name in names:
+        if name != kept:
+            try:
+                os.remove(os.path.join(root, name))
+            except FileNotFoundError:
+                pass  # another process removed it first
