@@ -92,3 +92,25 @@ def hparams_names():
         return found
 
     return names
+
+
+# Files that start processes or train many models, longest first (measured with
+# --durations). pytest-xdist's --dist loadfile hands files out in collection order:
+# starting these first lets the many short files fill the end of the run instead of
+# one process finishing a long file alone.
+LONG_FILES = ("tests/tuners/test_parallel.py", "tests/tuners/test_resume.py",
+              "tests/test_notebooks.py", "tests/tuners/test_own_project.py",
+              "tests/ablation/test_ablate.py", "tests/hypermodels/test_custom.py",
+              "tests/test_claims.py", "tests/rundir/test_tensorboard.py",
+              "tests/tuners/test_folds_resume.py", "tests/data/test_own_data.py",
+              "tests/tuners/test_search.py", "tests/tuners/test_reproducibility.py")
+
+
+def pytest_collection_modifyitems(items):
+    rank = {path: index for index, path in enumerate(LONG_FILES)}
+
+    def order(item):
+        path = os.path.relpath(str(item.path), REPO).replace(os.sep, "/")
+        return rank.get(path, len(rank))
+
+    items.sort(key=order)  # stable: the order within a file is kept

@@ -186,19 +186,47 @@ def test_hyperband_budget_matches_keras_tuner():
         assert trial_budget(config) == expected
 
 
+JOIN_HOOK = """
+import os, time
+
+if os.environ.get("KT_TEST_JOIN"):
+    from kt_toolkit.callbacks.history import EpochLogger
+
+    _logged, _marker = EpochLogger.on_epoch_end, os.environ["KT_TEST_JOIN"]
+
+    def on_epoch_end(self, index, logs=None):
+        _logged(self, index, logs)
+        if os.environ.get("KERASTUNER_TUNER_ID") == "remote":
+            open(_marker, "w").close()
+        deadline = time.monotonic() + 120
+        while not os.path.exists(_marker) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the chief's own worker waits for the remote one
+
+    EpochLogger.on_epoch_end = on_epoch_end
+"""
+
+
 def test_kt_toolkit_worker_joins_a_chief_by_address(tmp_path):
-    # 12 trials: the chief's own worker must not finish them all while the remote one
-    # is still importing TensorFlow (with 6 it did, once, on a loaded machine).
-    config, run_dir = _write_config(tmp_path, max_trials=12)
-    process = _start(config, "--workers", "1")
+    # The chief's own worker holds its first epoch until the remote worker has trained
+    # one (a sitecustomize hook), so it cannot finish the budget alone while the remote
+    # one is still importing TensorFlow.
+    hook = tmp_path / "hook"
+    hook.mkdir()
+    (hook / "sitecustomize.py").write_text(JOIN_HOOK)
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3", KT_TEST_JOIN=str(tmp_path / "joined"),
+               PYTHONPATH=os.pathsep.join([str(hook), os.environ.get("PYTHONPATH", "")]))
+    config, run_dir = _write_config(tmp_path, max_trials=4)
+    process = subprocess.Popen([sys.executable, "-m", "kt_toolkit", "tune", config,
+                                "--workers", "1"], stdout=subprocess.PIPE,
+                               stderr=subprocess.STDOUT, text=True, env=env,
+                               start_new_session=True)
     chief = os.path.join(run_dir, "tuner", "chief.json")
     _wait_for(lambda: os.path.exists(chief), process, "the chief's address")
     with open(chief) as handle:
         port = json.load(handle)["port"]
     joined = subprocess.run(
         [sys.executable, "-m", "kt_toolkit", "worker", config, "--oracle", f"127.0.0.1:{port}",
-         "--id", "remote"], capture_output=True, text=True, timeout=TIMEOUT,
-        env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"))
+         "--id", "remote"], capture_output=True, text=True, timeout=TIMEOUT, env=env)
     assert joined.returncode == 0, joined.stderr
     output, _ = process.communicate(timeout=TIMEOUT)
     assert process.returncode == 0, output
@@ -207,7 +235,7 @@ def test_kt_toolkit_worker_joins_a_chief_by_address(tmp_path):
         with open(os.path.join(run_dir, "trials", row["trial_id"], "meta.json")) as handle:
             worker = json.load(handle)["tuner_id"]
         workers[worker] = workers.get(worker, 0) + 1
-    assert set(workers) == {"worker0", "remote"} and sum(workers.values()) == 12, workers
+    assert set(workers) == {"worker0", "remote"} and sum(workers.values()) == 4, workers
 
 
 def test_a_worker_with_no_chief_to_reach_says_so(tmp_path, capsys):
