@@ -1,6 +1,7 @@
 """Shared fixtures for the data tests: small files written to `tmp_path`."""
 
 import csv
+import os
 import pathlib
 import sys
 
@@ -51,3 +52,41 @@ def labelled_npz(write_npz):
     y = np.repeat(np.arange(5), 40)
     x = np.column_stack([y, rng.normal(size=(200, 2))]).astype(np.float32)
     return write_npz(x=x, y=y)
+
+
+def _histories(run_dir):
+    trials = os.path.join(run_dir, "trials")
+    return {name: open(os.path.join(trials, name, "history.csv"), "rb").read()
+            for name in sorted(os.listdir(trials))}
+
+
+@pytest.fixture
+def rerun_trains_nothing():
+    """`rerun(path, run_dir)`: the same `kt-toolkit tune` command again resumes the
+    finished run: no trial history and no refit model is written again."""
+    from kt_toolkit.cli import main
+
+    def rerun(path, run_dir):
+        before = _histories(run_dir)
+        kept = os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns
+        assert main(["tune", path, "-q"]) == 0
+        assert _histories(run_dir) == before
+        assert os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns == kept
+
+    return rerun
+
+
+@pytest.fixture
+def checks_pass_on_a_sample(capsys):
+    """`checks(path, sample)`: `kt-toolkit check` exits 0, says its checks read a
+    sample (`sample`: the words that describe it), and no model check fails."""
+    from kt_toolkit.cli import main
+
+    def checks(path, sample):
+        assert main(["check", path, "--max-epochs", "30"]) == 0
+        out = capsys.readouterr().out
+        assert f"checks read from a sample of the first {sample}" in out, out
+        for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
+            assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
+
+    return checks

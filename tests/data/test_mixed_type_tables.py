@@ -41,7 +41,8 @@ def _experiment(tmp_path, name, data, **sections):
     return str(path), str(tmp_path / "runs" / name)
 
 
-def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_path, capsys):
+def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(
+        tmp_path, capsys, checks_pass_on_a_sample, rerun_trains_nothing):
     table = _write_table(tmp_path / "shop.csv", missing=(3, 7))
     path, run_dir = _experiment(tmp_path, "table", {"dataset": table, "missing": "impute",
                                                     "test_split": 0.2},
@@ -51,11 +52,7 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
     assert "# columns: color categorical, note text, size numeric" in out, out
     # The model checks feed the FeatureSpace model raw rows of a sample (the data
     # checks read the same rows encoded), and say that it is a sample.
-    assert main(["check", path, "--max-epochs", "30"]) == 0
-    out = capsys.readouterr().out
-    assert "checks read from a sample of the first 5 batches (144 train / 48 val" in out, out
-    for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
-        assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
+    checks_pass_on_a_sample(path, "5 batches (144 train / 48 val")
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
@@ -73,15 +70,7 @@ def test_a_csv_with_categorical_and_text_columns_tunes_and_takes_raw_rows(tmp_pa
         probabilities = model.predict(raw, verbose=0)
         assert probabilities.shape == (2, 1)
         assert np.all((probabilities >= 0) & (probabilities <= 1))
-    histories = _histories(run_dir)  # the same command again resumes: nothing retrained
-    assert main(["tune", path, "-q"]) == 0
-    assert _histories(run_dir) == histories
-
-
-def _histories(run_dir):
-    trials = os.path.join(run_dir, "trials")
-    return {name: open(os.path.join(trials, name, "history.csv"), "rb").read()
-            for name in sorted(os.listdir(trials))}
+    rerun_trains_nothing(path, run_dir)
 
 
 def test_missing_values_and_unknown_columns_exit_2_with_one_line(tmp_path, capsys):

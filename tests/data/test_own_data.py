@@ -122,22 +122,8 @@ def _final(run_dir, x_test, y_test, samples):
     return final
 
 
-def _histories(run_dir):
-    paths = sorted(os.listdir(os.path.join(run_dir, "trials")))
-    return {p: open(os.path.join(run_dir, "trials", p, "history.csv"), "rb").read()
-            for p in paths}
-
-
-def _rerun_trains_nothing(path, run_dir):
-    """The same command again resumes the finished run: no trial, no refit retrained."""
-    before = _histories(run_dir)
-    kept = os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns
-    assert main(["tune", path, "-q"]) == 0
-    assert _histories(run_dir) == before
-    assert os.stat(os.path.join(run_dir, "final", "model.keras")).st_mtime_ns == kept
-
-
-def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(project, caplog):
+def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(
+        project, caplog, rerun_trains_nothing):
     folder, py_loader, _ = project
     path, run_dir = _experiment(folder, "py_dataset", {"loader": f"{py_loader}:load"},
                                 refit=True)
@@ -155,7 +141,7 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     test = sys.modules[py_loader].load(seed=1)["test"]
     final = _final(run_dir, test.x, test.y, 70)
     assert (final["best"]["train_samples"], final["refit"]["train_samples"]) == (300, 400)
-    _rerun_trains_nothing(path, run_dir)
+    rerun_trains_nothing(path, run_dir)
     from sklearn.datasets import load_digits
 
     x, y = load_digits(return_X_y=True)
@@ -164,16 +150,12 @@ def test_a_py_dataset_loader_tunes_streamed_then_resumes_without_retraining(proj
     np.testing.assert_allclose(probabilities.sum(axis=1), 1.0, rtol=1e-4)
 
 
-def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(project,
-                                                                               capsys):
+def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(
+        project, checks_pass_on_a_sample, rerun_trains_nothing):
     folder, _, tf_loader = project
     path, run_dir = _experiment(folder, "tf_data", {"loader": f"{tf_loader}:load"},
                                 refit=True)
-    assert main(["check", path, "--max-epochs", "30"]) == 0  # on a sample, and says so
-    out = capsys.readouterr().out
-    assert "checks read from a sample of the first 6 batches (90 train / 30 val" in out, out
-    for name in ("outputs", "initial_loss", "overfit", "labels_vs_inputs"):
-        assert f"  {name}: " in out and f"FAIL  {name}" not in out, out
+    checks_pass_on_a_sample(path, "6 batches (90 train / 30 val")
     assert main(["tune", path, "-q"]) == 0
     rows = read_csv(os.path.join(run_dir, "trials.csv"))
     assert [row["status"] for row in rows] == ["COMPLETED", "COMPLETED"]
@@ -186,7 +168,7 @@ def test_a_tf_data_loader_tunes_and_its_best_and_final_models_take_raw_features(
     final = _final(run_dir, np.concatenate([b[0] for b in batches]),
                    np.concatenate([b[1] for b in batches]), 30)
     assert final["refit"]["train_samples"] == 120  # training + validation streams, joined
-    _rerun_trains_nothing(path, run_dir)
+    rerun_trains_nothing(path, run_dir)
 
 
 def _write_images(root, classes, per_class, size=16, seed=0):
@@ -206,7 +188,8 @@ def _write_images(root, classes, per_class, size=16, seed=0):
     return np.stack(x), np.array(y)
 
 
-def test_an_image_folder_tunes_a_cnn_whose_models_take_0_255_pixels(tmp_path, capsys):
+def test_an_image_folder_tunes_a_cnn_whose_models_take_0_255_pixels(tmp_path, capsys,
+                                                                    rerun_trains_nothing):
     images, classes = tmp_path / "shapes", ["dark", "grey", "light"]
     _write_images(images / "train", classes, 12)
     x_test, y_test = _write_images(images / "test", classes, 4, seed=1)
@@ -224,7 +207,7 @@ def test_an_image_folder_tunes_a_cnn_whose_models_take_0_255_pixels(tmp_path, ca
     assert model.predict(raw, verbose=0).shape == (2, 3)
     final = _final(run_dir, x_test, y_test, 12)  # test/ held out; raw uint8 pixels
     assert final["refit"]["train_samples"] == 36  # train/: training + validation parts
-    _rerun_trains_nothing(path, run_dir)
+    rerun_trains_nothing(path, run_dir)
     path, _ = _experiment(tmp_path, "split", {"dataset": str(images) + "/",
                                               "test_split": 0.2}, builder="cnn")
     _one_line_error(capsys, path, "data.test_split", "train/ and test/ subfolders")
