@@ -27,7 +27,7 @@ import math
 import os
 import time
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Optional
 
 from google.protobuf import struct_pb2
 from tensorboard.compat.proto import summary_pb2
@@ -141,13 +141,15 @@ def _reachable(domains, parents, name):
     return True
 
 
-def _logged_knobs(study):
+def _logged_knobs(study, domains=None):
     """The knobs the search varies, most influential first, then Hyperband's budget.
 
     A knob with one value (fixed, or a one-value choice) is the same in every row:
     as an HParams column it only pushed the tuned knobs and the objective off screen.
+    `domains`: `_domains(study)`, when the caller has it already.
     """
-    parents, domains = _parents(study), _domains(study)
+    parents = _parents(study)
+    domains = _domains(study) if domains is None else domains
     tuned = [name for name, domain in domains.items() if domain.is_tuned
              and _reachable(domains, parents, name)]
     rank = {name: index for index, name in enumerate(_COLUMN_ORDER)}
@@ -187,7 +189,7 @@ def experiment_summary(study: "Study") -> summary_pb2.Summary:
     max_epochs = (study.config.get("tuner") or {}).get("max_epochs") or 1
     domains = _domains(study)
     infos = [_hparam_info(domains.get(name) or Domain(name, "int", min=1, max=max_epochs))
-             for name in _logged_knobs(study)]
+             for name in _logged_knobs(study, domains)]
     # TensorBoard lists the knobs marked `differs` first (then by name) and ticks
     # the first few: mark the most influential ones, so those are the columns shown.
     for info in infos[:TICKED_COLUMNS]:
@@ -206,16 +208,21 @@ def experiment_summary(study: "Study") -> summary_pb2.Summary:
     return _plugin_summary(metadata.EXPERIMENT_TAG, {"experiment": experiment})
 
 
-def session_summaries(study: "Study", row: Mapping[str, Any]
+def session_summaries(study: "Study", row: Mapping[str, Any], *,
+                      knobs: Optional[list] = None
                       ) -> tuple[summary_pb2.Summary, summary_pb2.Summary, dict[str, float]]:
-    """`(start, end, scores)` for one finished trial: its HParams session."""
+    """`(start, end, scores)` for one finished trial: its HParams session.
+
+    `knobs`: the study's logged knobs, when the caller writes several sessions (they
+    are read off every row, so computed once for all).
+    """
     meta = study.meta(row["trial_id"])
     end_time = meta.get("finished_at") or time.time()
     start_time = meta.get("started_at") or end_time - float(row.get("seconds") or 0)
     # No group name: TensorBoard then groups by the session's run path
     # (`<run>/tensorboard/<trial>`), unique even when --logdir holds several runs.
     start = plugin_data_pb2.SessionStartInfo(start_time_secs=start_time)
-    for name in _logged_knobs(study):
+    for name in _logged_knobs(study) if knobs is None else knobs:
         if row.get(name) is not None:
             start.hparams[name].CopyFrom(_struct_value(row[name]))
     end = plugin_data_pb2.SessionEndInfo(status=_STATUS.get(row["status"],
@@ -260,12 +267,13 @@ def sync_tensorboard(study: "Study") -> list[str]:
         The list of trial ids whose sessions were written now.
     """
     _sync_experiment(os.path.join(study.run_dir, TENSORBOARD_DIR), experiment_summary(study))
-    written = []
+    written, knobs = [], None
     for row in study.rows:
         logdir = trial_logdir(study.run_dir, row["trial_id"])
         if row["status"] not in _STATUS or _has_file(logdir, ".session"):
             continue
-        start, end, scores = session_summaries(study, row)
+        knobs = _logged_knobs(study) if knobs is None else knobs
+        start, end, scores = session_summaries(study, row, knobs=knobs)
         step = int(row.get("best_epoch") or row.get("epochs_run") or 0)
         with EventWriter(logdir, suffix=".session", atomic=True) as writer:
             writer.summary(start, step=0)
